@@ -1,0 +1,354 @@
+// The stack's configuration contract: the keys, their defaults (the same as Pulumi.yaml's `config:` block, which a
+// test keeps in step) and the validation that runs before any resource is declared.
+
+import * as pulumi from "@pulumi/pulumi";
+import {
+    ValidationError,
+    checkBundleEndpointUrl,
+    checkChartRepository,
+    checkDnsLabel,
+    checkDuration,
+    checkPinnedVersion,
+    checkTrustDomain,
+    describeProblem,
+    firstDuplicate,
+    parseDuration,
+    quote,
+} from "./validation";
+
+/** The Pulumi project name; config keys live in its namespace and peer stacks are `<org>/istio-spire/<stack>`. */
+export const PROJECT_NAME = "istio-spire";
+
+export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
+export type MtlsMode = "STRICT" | "PERMISSIVE";
+export type BundleEndpointProfile = "https_spiffe" | "https_web";
+
+/** A peer stack this stack federates with. */
+export interface PeerStackRef {
+    /** Fully qualified stack name, `<org>/istio-spire/<stack>`. */
+    stack: string;
+}
+
+/** The validated configuration of one stack (one cluster). */
+export interface StackConfig {
+    /** SPIFFE trust domain shared by SPIRE and Istio's `meshConfig.trustDomain`. */
+    trustDomain: string;
+    /** Cluster name SPIRE's k8s_psat node attestation uses. */
+    clusterName: string;
+    /** Stacks to federate with. */
+    peers: PeerStackRef[];
+    spireNamespace: string;
+    istioNamespace: string;
+    spireChartRepository: string;
+    spireChartVersion: string;
+    spireCrdsChartVersion: string;
+    istioChartRepository: string;
+    istioChartVersion: string;
+    caTTL: string;
+    caSubjectCountry: string;
+    caSubjectOrganization: string;
+    /** Empty means: the trust domain. */
+    caSubjectCommonName: string;
+    federationRefreshHint: string;
+    bundleEndpointServiceType: ServiceType;
+    /** Empty means: derived from the bundle endpoint Service's load balancer status. */
+    bundleEndpointUrl: string;
+    bundleEndpointProfile: BundleEndpointProfile;
+    ingressGatewayName: string;
+    ingressGatewayServiceAccount: string;
+    ingressGatewayServiceType: ServiceType;
+    enrolledNamespaces: string[];
+    mtlsMode: MtlsMode;
+    nativeSidecars: boolean;
+}
+
+/** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
+export const CONFIG_DEFAULTS = {
+    peers: [] as PeerStackRef[],
+    spireNamespace: "spire-server",
+    istioNamespace: "istio-system",
+    spireChartRepository: "https://spiffe.github.io/helm-charts-hardened/",
+    spireChartVersion: "0.30.0",
+    spireCrdsChartVersion: "0.6.0",
+    istioChartRepository: "https://istio-release.storage.googleapis.com/charts",
+    istioChartVersion: "1.30.3",
+    caTTL: "720h",
+    caSubjectCountry: "US",
+    caSubjectOrganization: "SPIRE",
+    caSubjectCommonName: "",
+    federationRefreshHint: "5m",
+    bundleEndpointServiceType: "LoadBalancer" as ServiceType,
+    bundleEndpointUrl: "",
+    bundleEndpointProfile: "https_spiffe" as BundleEndpointProfile,
+    ingressGatewayName: "istio-ingressgateway",
+    ingressGatewayServiceAccount: "istio-ingressgateway-service-account",
+    ingressGatewayServiceType: "LoadBalancer" as ServiceType,
+    enrolledNamespaces: ["default"],
+    mtlsMode: "STRICT" as MtlsMode,
+    nativeSidecars: true,
+};
+
+/** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
+export const CONFIG_KEYS = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS)] as const;
+
+/**
+ * The CA TTL must stay several times the federation refresh hint, so that federated servers fetch a new CA's
+ * public key before the old one stops signing (the spire-server chart asks for 3-5x).
+ */
+export const MIN_CA_TTL_TO_REFRESH_HINT_RATIO = 3;
+
+const SERVICE_TYPES: ServiceType[] = ["LoadBalancer", "NodePort", "ClusterIP"];
+const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
+
+/** Namespaces that must never be enrolled into the mesh. */
+const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
+
+/** Reads a raw config value by key (unset: undefined); arrays and objects arrive as JSON text, like Pulumi's. */
+export type RawConfigReader = (key: string) => string | undefined;
+
+/**
+ * Validates raw configuration and applies defaults. Collects every problem and throws one ValidationError whose
+ * message lists them, one line each, each naming the key, quoting the value and saying what is expected.
+ */
+export function parseStackConfig(read: RawConfigReader): StackConfig {
+    const problems: string[] = [];
+    const report = (key: string, value: unknown, reason: string) => problems.push(describeProblem(key, value, reason));
+
+    const requiredString = (key: string, check: (v: unknown) => string | undefined): string => {
+        const value = read(key);
+        if (value === undefined) {
+            problems.push(`${key}: is not set; run \`pulumi config set ${key} <value>\` (see README, "Configuration")`);
+            return "";
+        }
+        const reason = check(value);
+        if (reason !== undefined) {
+            report(key, value, reason);
+        }
+        return value;
+    };
+    const optionalString = <K extends keyof typeof CONFIG_DEFAULTS>(
+        key: K,
+        check?: (v: string) => string | undefined,
+    ): string => {
+        const value = read(key) ?? (CONFIG_DEFAULTS[key] as unknown as string);
+        const reason = check?.(value);
+        if (reason !== undefined) {
+            report(key, value, reason);
+        }
+        return value;
+    };
+    const oneOf = <T extends string>(allowed: readonly T[]) => (v: string) =>
+        allowed.includes(v as T) ? undefined : `is not one of ${allowed.map((a) => quote(a)).join(", ")}`;
+    const json = (key: string): unknown => {
+        const text = read(key);
+        if (text === undefined) {
+            return undefined;
+        }
+        try {
+            return JSON.parse(text);
+        } catch {
+            report(key, text, "is not valid JSON; set it with `pulumi config set --path` or edit the stack file");
+            return null;
+        }
+    };
+
+    const trustDomain = requiredString("trustDomain", checkTrustDomain);
+    const clusterName = requiredString("clusterName", checkDnsLabel);
+    if (clusterName === "example-cluster") {
+        report("clusterName", clusterName, "is the chart's placeholder; set the cluster's real name");
+    }
+
+    const spireNamespace = optionalString("spireNamespace", checkDnsLabel);
+    const istioNamespace = optionalString("istioNamespace", checkDnsLabel);
+    if (spireNamespace === istioNamespace) {
+        report("istioNamespace", istioNamespace, `must differ from spireNamespace (${quote(spireNamespace)})`);
+    }
+
+    const spireChartRepository = optionalString("spireChartRepository", checkChartRepository);
+    const spireChartVersion = optionalString("spireChartVersion", checkPinnedVersion);
+    const spireCrdsChartVersion = optionalString("spireCrdsChartVersion", checkPinnedVersion);
+    const istioChartRepository = optionalString("istioChartRepository", checkChartRepository);
+    const istioChartVersion = optionalString("istioChartVersion", checkPinnedVersion);
+
+    const caTTL = optionalString("caTTL", checkDuration);
+    const federationRefreshHint = optionalString("federationRefreshHint", checkDuration);
+    const caMs = parseDuration(caTTL);
+    const hintMs = parseDuration(federationRefreshHint);
+    if (caMs !== undefined && hintMs !== undefined && caMs > 0 && hintMs > 0) {
+        if (caMs < MIN_CA_TTL_TO_REFRESH_HINT_RATIO * hintMs) {
+            report(
+                "caTTL",
+                caTTL,
+                `must be at least ${MIN_CA_TTL_TO_REFRESH_HINT_RATIO} times federationRefreshHint (${quote(federationRefreshHint)}), ` +
+                    "so federated servers load new CA keys before the old ones rotate out",
+            );
+        }
+    }
+
+    const caSubjectCountry = optionalString("caSubjectCountry", (v) =>
+        /^[A-Z]{2}$/.test(v) ? undefined : 'is not a two-letter ISO 3166 country code, e.g. "US"',
+    );
+    const caSubjectOrganization = optionalString("caSubjectOrganization", (v) =>
+        v.trim().length > 0 ? undefined : 'is empty; expected an organization name, e.g. "SPIRE"',
+    );
+    const caSubjectCommonName = optionalString("caSubjectCommonName");
+
+    const bundleEndpointServiceType = optionalString("bundleEndpointServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
+    const bundleEndpointUrl = optionalString("bundleEndpointUrl", (v) =>
+        v === "" ? undefined : checkBundleEndpointUrl(v),
+    );
+    const bundleEndpointProfile = optionalString(
+        "bundleEndpointProfile",
+        oneOf(["https_spiffe", "https_web"] as const),
+    ) as BundleEndpointProfile;
+    if (bundleEndpointProfile === "https_web" && bundleEndpointUrl === "") {
+        report(
+            "bundleEndpointProfile",
+            bundleEndpointProfile,
+            "needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for",
+        );
+    }
+    if (bundleEndpointServiceType === "ClusterIP" && bundleEndpointUrl === "") {
+        report(
+            "bundleEndpointServiceType",
+            bundleEndpointServiceType,
+            "is not reachable from other clusters on its own; set bundleEndpointUrl to the address that fronts it (ingress or DNS)",
+        );
+    }
+
+    const ingressGatewayName = optionalString("ingressGatewayName", checkDnsLabel);
+    const ingressGatewayServiceAccount = optionalString("ingressGatewayServiceAccount", checkDnsLabel);
+    const ingressGatewayServiceType = optionalString("ingressGatewayServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
+    const mtlsMode = optionalString("mtlsMode", oneOf(["STRICT", "PERMISSIVE"] as const)) as MtlsMode;
+
+    let nativeSidecars = CONFIG_DEFAULTS.nativeSidecars;
+    const nativeText = read("nativeSidecars");
+    if (nativeText !== undefined) {
+        if (nativeText === "true" || nativeText === "false") {
+            nativeSidecars = nativeText === "true";
+        } else {
+            report("nativeSidecars", nativeText, 'is not a boolean; expected "true" or "false"');
+        }
+    }
+
+    const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
+    const peers = parsePeers(json("peers"), problems);
+
+    if (problems.length > 0) {
+        throw new ValidationError(
+            problems.length === 1
+                ? `Invalid configuration: ${problems[0]}`
+                : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+            problems,
+        );
+    }
+    return {
+        trustDomain,
+        clusterName,
+        peers,
+        spireNamespace,
+        istioNamespace,
+        spireChartRepository,
+        spireChartVersion,
+        spireCrdsChartVersion,
+        istioChartRepository,
+        istioChartVersion,
+        caTTL,
+        caSubjectCountry,
+        caSubjectOrganization,
+        caSubjectCommonName,
+        federationRefreshHint,
+        bundleEndpointServiceType,
+        bundleEndpointUrl,
+        bundleEndpointProfile,
+        ingressGatewayName,
+        ingressGatewayServiceAccount,
+        ingressGatewayServiceType,
+        enrolledNamespaces,
+        mtlsMode,
+        nativeSidecars,
+    };
+}
+
+function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], problems: string[]): string[] {
+    const key = "enrolledNamespaces";
+    if (value === undefined) {
+        return [...CONFIG_DEFAULTS.enrolledNamespaces];
+    }
+    if (value === null) {
+        return []; // JSON problem already reported
+    }
+    if (!Array.isArray(value)) {
+        problems.push(describeProblem(key, value, 'is not a list; expected a list of namespace names, e.g. ["default"]'));
+        return [];
+    }
+    const names: string[] = [];
+    value.forEach((name, i) => {
+        const reason = checkDnsLabel(name);
+        if (reason !== undefined) {
+            problems.push(describeProblem(`${key}[${i}]`, name, reason));
+        } else if (RESERVED_NAMESPACES.includes(name) || systemNamespaces.includes(name)) {
+            problems.push(describeProblem(`${key}[${i}]`, name, "is a system namespace; enroll application namespaces only"));
+        } else {
+            names.push(name);
+        }
+    });
+    const dup = firstDuplicate(names);
+    if (dup !== undefined) {
+        problems.push(describeProblem(key, value, `lists ${quote(dup)} more than once`));
+    }
+    return names;
+}
+
+function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
+    const key = "peers";
+    const expected = `expected a list like [{"stack": "<org>/${PROJECT_NAME}/cluster2"}]`;
+    if (value === undefined) {
+        return [];
+    }
+    if (value === null) {
+        return [];
+    }
+    if (!Array.isArray(value)) {
+        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
+        return [];
+    }
+    const peers: PeerStackRef[] = [];
+    value.forEach((entry, i) => {
+        const at = `${key}[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            problems.push(describeProblem(at, entry, `is not an object; ${expected}`));
+            return;
+        }
+        const extra = Object.keys(entry).filter((k) => k !== "stack");
+        if (extra.length > 0) {
+            problems.push(describeProblem(at, entry, `has unknown field ${quote(extra[0])}; ${expected}`));
+            return;
+        }
+        const stack = (entry as { stack?: unknown }).stack;
+        const parts = typeof stack === "string" ? stack.split("/") : [];
+        if (parts.length !== 3 || !parts.every((p) => STACK_NAME_PART.test(p))) {
+            problems.push(
+                describeProblem(`${at}.stack`, stack, `is not a fully qualified stack name; expected "<org>/${PROJECT_NAME}/<stack>"`),
+            );
+            return;
+        }
+        if (parts[1] !== PROJECT_NAME) {
+            problems.push(
+                describeProblem(`${at}.stack`, stack, `names project ${quote(parts[1])}; peers are stacks of project ${quote(PROJECT_NAME)}`),
+            );
+            return;
+        }
+        peers.push({ stack: stack as string });
+    });
+    const dup = firstDuplicate(peers.map((p) => p.stack));
+    if (dup !== undefined) {
+        problems.push(describeProblem(key, value, `lists stack ${quote(dup)} more than once`));
+    }
+    return peers;
+}
+
+/** Reads this stack's configuration from Pulumi config (project namespace) and validates it. */
+export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): StackConfig {
+    return parseStackConfig((key) => config.get(key));
+}

@@ -1,0 +1,9 @@
+// The building blocks of an Istio mesh whose identities come from SPIRE, each usable on its own.
+export * from "./config";
+export * from "./crds";
+export * from "./istio";
+export * from "./istioOperator";
+export * from "./registration";
+export * from "./spire";
+export * from "./validation";
+export * from "./values";

@@ -1,0 +1,230 @@
+// SPIRE: the spire-crds and spire Helm charts (spiffe/helm-charts-hardened), configured to issue the identities
+// Istio's sidecars and gateways fetch over Envoy SDS.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Values, canonical, deepMerge } from "./values";
+
+/** The official chart repository of the SPIRE Helm charts. */
+export const SPIRE_CHART_REPOSITORY = "https://spiffe.github.io/helm-charts-hardened/";
+/** Release name of the spire chart; chart object names (`spire-server`, `spire-agent`, ...) derive from it. */
+export const SPIRE_RELEASE_NAME = "spire";
+export const SPIRE_CRDS_RELEASE_NAME = "spire-crds";
+
+/** Where Istio's proxies expect the SPIRE agent's Workload API / SDS socket (Istio's SPIRE integration docs). */
+export const WORKLOAD_SOCKET_DIR = "/run/secrets/workload-spiffe-uds";
+export const WORKLOAD_SOCKET_NAME = "socket";
+export const WORKLOAD_SOCKET_PATH = `${WORKLOAD_SOCKET_DIR}/${WORKLOAD_SOCKET_NAME}`;
+/** The SPIFFE CSI driver that shares the agent socket directory with pods. */
+export const SPIFFE_CSI_DRIVER = "csi.spiffe.io";
+
+/**
+ * Names under which the agent socket appears in the CSI driver's mount (the chart's `socketAlternate.names`).
+ * `socket` is the one Istio looks for; the others are kept for workloads that use the chart's default names.
+ */
+export const AGENT_SOCKET_ALTERNATE_NAMES = [WORKLOAD_SOCKET_NAME, "spire-agent.sock", "api.sock"];
+
+/**
+ * Envoy SDS resource names served by the SPIRE agent. Istio asks for `default` (its own SVID) and `ROOTCA` (the
+ * trust bundle to validate peers). Serving every bundle, federated ones included, under `ROOTCA` and disabling the
+ * single-bundle name lets proxies accept peers from federated trust domains (Istio's SPIRE federation docs).
+ */
+export const AGENT_SDS = {
+    enabled: true,
+    defaultSVIDName: "default",
+    defaultBundleName: "null",
+    defaultAllBundlesName: "ROOTCA",
+};
+
+/** ConfigMap (in the SPIRE server namespace) and key where the server publishes its trust bundle, SPIFFE format. */
+export const BUNDLE_CONFIGMAP = "spire-bundle";
+
+/** The SPIRE server CA certificate subject. */
+export interface CaSubject {
+    /** Two-letter country code. @default "US" */
+    country: string;
+    /** @default "SPIRE" */
+    organization: string;
+    /** @default the trust domain */
+    commonName: string;
+}
+
+/** What this program decides about the spire chart; everything else keeps the chart's defaults. */
+export interface SpireChartSettings {
+    trustDomain: string;
+    clusterName: string;
+    caTTL: string;
+    caSubject: CaSubject;
+    controllerClassName: string;
+    federationRefreshHint: string;
+}
+
+/**
+ * The values handed to the spire chart. Pure, so tests and the conformance check read exactly what is deployed.
+ * `passThrough` values are merged underneath: they can set anything this program does not decide.
+ */
+export function spireChartValues(settings: SpireChartSettings, passThrough: Values = {}): Values {
+    const decided: Values = {
+        global: {
+            spire: {
+                trustDomain: settings.trustDomain,
+                clusterName: settings.clusterName,
+                caSubject: { ...settings.caSubject },
+            },
+        },
+        "spire-server": {
+            caTTL: settings.caTTL,
+            controllerManager: {
+                enabled: true,
+                // Our custom resources carry this class; unclassed objects (from anyone else) are left alone.
+                className: settings.controllerClassName,
+                watchClassless: false,
+                identities: {
+                    clusterSPIFFEIDs: {
+                        // This program declares its own ClusterSPIFFEIDs (WorkloadRegistration); the chart's
+                        // catch-all default would register every pod in the cluster.
+                        default: { enabled: false },
+                        "oidc-discovery-provider": { enabled: false },
+                    },
+                },
+            },
+            federation: {
+                enabled: true,
+                bundleEndpoint: { refreshHint: settings.federationRefreshHint },
+            },
+        },
+        "spire-agent": {
+            sds: { ...AGENT_SDS },
+            socketAlternate: { names: [...AGENT_SOCKET_ALTERNATE_NAMES] },
+        },
+        "spiffe-csi-driver": { enabled: true },
+        "spiffe-oidc-discovery-provider": { enabled: false },
+    };
+    return canonical(deepMerge(passThrough, decided));
+}
+
+/** The controller class name this program uses for its SPIRE custom resources. */
+export function controllerClassNameFor(namespace: string): string {
+    // The chart's own default is "<release namespace>-<release name>"; we name it the same way, explicitly.
+    return `${namespace}-${SPIRE_RELEASE_NAME}`;
+}
+
+export interface SpireArgs {
+    /** SPIFFE trust domain. */
+    trustDomain: string;
+    /** Cluster name for k8s_psat node attestation. */
+    clusterName: string;
+    /** Namespace of every SPIRE component (created). @default "spire-server" */
+    namespace?: string;
+    /** Chart repository. @default SPIRE_CHART_REPOSITORY */
+    repository?: string;
+    /** Exact version of the spire chart. @default "0.30.0" (SPIRE 1.15.3) */
+    chartVersion?: string;
+    /** Exact version of the spire-crds chart. @default "0.6.0" */
+    crdsChartVersion?: string;
+    /** SPIRE server CA TTL. @default "720h" */
+    caTTL?: string;
+    /** CA subject. @default { country: "US", organization: "SPIRE", commonName: trustDomain } */
+    caSubject?: Partial<CaSubject>;
+    /** Bundle endpoint refresh hint for federated servers. @default "5m" */
+    federationRefreshHint?: string;
+    /** Extra spire chart values, merged under the ones this component sets. @default {} */
+    values?: Values;
+    /** Helm wait timeout in seconds. @default 600 */
+    timeoutSeconds?: number;
+}
+
+/**
+ * SPIRE server, agents, SPIFFE CSI driver and controller manager, from the pinned spire-crds and spire charts.
+ * The spire release is awaited: once it is ready the controller manager's webhook serves and the agent socket
+ * exists on every node.
+ */
+export class Spire extends pulumi.ComponentResource {
+    /** Namespace of the SPIRE server, agents and controller manager. */
+    public readonly namespace: pulumi.Output<string>;
+    public readonly trustDomain: pulumi.Output<string>;
+    /** The `className` custom resources must carry for this SPIRE's controller manager to act on them. */
+    public readonly controllerClassName: pulumi.Output<string>;
+    /** The socket path proxies use inside their pods. */
+    public readonly workloadSocketPath: pulumi.Output<string>;
+    public readonly crdsRelease: k8s.helm.v3.Release;
+    public readonly release: k8s.helm.v3.Release;
+    /** The exact values handed to the spire chart. */
+    public readonly chartValues: Values;
+
+    constructor(name: string, args: SpireArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-spire:spire:Spire", name, {}, opts);
+
+        const namespaceName = args.namespace ?? "spire-server";
+        const repository = args.repository ?? SPIRE_CHART_REPOSITORY;
+        const timeout = args.timeoutSeconds ?? 600;
+        const className = controllerClassNameFor(namespaceName);
+        this.chartValues = spireChartValues(
+            {
+                trustDomain: args.trustDomain,
+                clusterName: args.clusterName,
+                caTTL: args.caTTL ?? "720h",
+                caSubject: {
+                    country: args.caSubject?.country ?? "US",
+                    organization: args.caSubject?.organization ?? "SPIRE",
+                    commonName: args.caSubject?.commonName || args.trustDomain,
+                },
+                controllerClassName: className,
+                federationRefreshHint: args.federationRefreshHint ?? "5m",
+            },
+            args.values,
+        );
+
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: namespaceName,
+                    labels: {
+                        // The agent and CSI driver DaemonSets need host paths and privileges.
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                    },
+                },
+            },
+            { parent: this },
+        );
+
+        this.crdsRelease = new k8s.helm.v3.Release(
+            `${name}-crds`,
+            {
+                name: SPIRE_CRDS_RELEASE_NAME,
+                chart: "spire-crds",
+                version: args.crdsChartVersion ?? "0.6.0",
+                repositoryOpts: { repo: repository },
+                namespace: namespace.metadata.name,
+                timeout,
+            },
+            { parent: this },
+        );
+
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            {
+                name: SPIRE_RELEASE_NAME,
+                chart: "spire",
+                version: args.chartVersion ?? "0.30.0",
+                repositoryOpts: { repo: repository },
+                namespace: namespace.metadata.name,
+                values: this.chartValues,
+                timeout,
+            },
+            { parent: this, dependsOn: [this.crdsRelease] },
+        );
+
+        this.namespace = namespace.metadata.name;
+        this.trustDomain = pulumi.output(args.trustDomain);
+        this.controllerClassName = pulumi.output(className);
+        this.workloadSocketPath = pulumi.output(WORKLOAD_SOCKET_PATH);
+        this.registerOutputs({
+            namespace: this.namespace,
+            trustDomain: this.trustDomain,
+            controllerClassName: this.controllerClassName,
+            workloadSocketPath: this.workloadSocketPath,
+        });
+    }
+}
