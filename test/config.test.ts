@@ -1,0 +1,258 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { CONFIG_DEFAULTS, ValidationError, parseStackConfig } from "../components";
+import { runProgramExpectingError } from "./harness";
+
+const program: () => Promise<any> = require("../index");
+const ROOT = path.resolve(__dirname, "..");
+const CLUSTER1 = { trustDomain: "cluster1.demo", clusterName: "cluster1" };
+
+/** parseStackConfig over a plain map, with arrays and objects passed as JSON text like Pulumi does. */
+function parseWith(config: Record<string, unknown>) {
+    return parseStackConfig((key) => {
+        const value = config[key];
+        return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+    });
+}
+
+function problemOf(config: Record<string, unknown>): string {
+    try {
+        parseWith(config);
+    } catch (error) {
+        expect(error).to.be.instanceOf(ValidationError);
+        return (error as Error).message;
+    }
+    throw new Error("expected a validation error");
+}
+
+describe("stack configuration", () => {
+    describe("defaults", () => {
+        it("applies the documented defaults when only the required keys are set", () => {
+            expect(parseWith(CLUSTER1)).to.deep.equal({ ...CONFIG_DEFAULTS, ...CLUSTER1 });
+        });
+
+        it("declares every default in Pulumi.yaml with the same value, a type and a description", () => {
+            const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+            expect(project.name).to.equal("istio-spire");
+            const declared = project.config as Record<string, { type: string; default?: unknown; description: string; items?: unknown }>;
+            // peers is a list of objects, which Pulumi's project config types cannot declare (see Pulumi.yaml).
+            const { peers, ...withDefaults } = CONFIG_DEFAULTS;
+            expect(peers).to.deep.equal([]);
+            for (const [key, value] of Object.entries(withDefaults)) {
+                expect(declared[key], key).to.not.equal(undefined);
+                expect(declared[key].default, key).to.deep.equal(value);
+                expect(declared[key].description, key).to.be.a("string").with.length.above(10);
+            }
+            for (const key of ["trustDomain", "clusterName"]) {
+                expect(declared[key].type, key).to.equal("string");
+                expect(declared[key], key).to.not.have.property("default"); // required per stack
+            }
+            expect(Object.keys(declared).sort()).to.deep.equal(["trustDomain", "clusterName", ...Object.keys(withDefaults)].sort());
+            for (const [key, decl] of Object.entries(declared)) {
+                expect(["string", "integer", "boolean", "array"], key).to.include(decl.type);
+                if (decl.type === "array") {
+                    expect(decl.items, key).to.deep.equal({ type: "string" });
+                }
+            }
+        });
+
+        it("configures the two example stacks as the federation seed does, each naming the other as peer", () => {
+            const stack = (name: string) => parse(fs.readFileSync(path.join(ROOT, `Pulumi.${name}.yaml`), "utf8")).config;
+            const read = (config: Record<string, unknown>) =>
+                parseStackConfig((key) => {
+                    const value = config[`istio-spire:${key}`];
+                    return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+                });
+            const c1 = stack("cluster1");
+            const c2 = stack("cluster2");
+            expect(c1["kubernetes:context"]).to.equal("cluster1");
+            expect(c2["kubernetes:context"]).to.equal("cluster2");
+            expect(read(c1)).to.deep.include({ trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: "organization/istio-spire/cluster2" }] });
+            expect(read(c2)).to.deep.include({ trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }] });
+        });
+    });
+
+    describe("bad input is refused with one message naming the key, the value and what is expected", () => {
+        const cases: [string, Record<string, unknown>, string][] = [
+            [
+                "the federation seed's typo: a space in the trust domain",
+                { ...CLUSTER1, trustDomain: "cluster 1.demo" },
+                'Invalid configuration: trustDomain: "cluster 1.demo" contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+            ],
+            [
+                "capitals in the trust domain",
+                { ...CLUSTER1, trustDomain: "Cluster1.Demo" },
+                'Invalid configuration: trustDomain: "Cluster1.Demo" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "cluster1.demo"',
+            ],
+            [
+                "a spiffe:// scheme",
+                { ...CLUSTER1, trustDomain: "spiffe://cluster1.demo" },
+                'Invalid configuration: trustDomain: "spiffe://cluster1.demo" includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"',
+            ],
+            [
+                "a path",
+                { ...CLUSTER1, trustDomain: "cluster1.demo/ns/default" },
+                'Invalid configuration: trustDomain: "cluster1.demo/ns/default" contains a path; expected only the trust domain name, e.g. "cluster1.demo"',
+            ],
+            [
+                "a port",
+                { ...CLUSTER1, trustDomain: "cluster1.demo:443" },
+                'Invalid configuration: trustDomain: "cluster1.demo:443" contains a port; a SPIFFE trust domain has no port, e.g. "cluster1.demo"',
+            ],
+            [
+                "an empty trust domain",
+                { ...CLUSTER1, trustDomain: "" },
+                'Invalid configuration: trustDomain: "" is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"',
+            ],
+            [
+                "a trust domain over 255 characters",
+                { ...CLUSTER1, trustDomain: "a".repeat(256) },
+                `Invalid configuration: trustDomain: "${"a".repeat(99)}…(258 characters) is 256 characters long; a SPIFFE trust domain is at most 255 characters`,
+            ],
+            [
+                "a missing trust domain",
+                { clusterName: "cluster1" },
+                'Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+            ],
+            [
+                "a cluster name that is not an RFC 1123 label",
+                { ...CLUSTER1, clusterName: "Cluster_1" },
+                'Invalid configuration: clusterName: "Cluster_1" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
+            ],
+            [
+                "the chart's placeholder cluster name",
+                { ...CLUSTER1, clusterName: "example-cluster" },
+                `Invalid configuration: clusterName: "example-cluster" is the chart's placeholder; set the cluster's real name`,
+            ],
+            [
+                "a namespace that is not an RFC 1123 label",
+                { ...CLUSTER1, spireNamespace: "SPIRE" },
+                'Invalid configuration: spireNamespace: "SPIRE" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
+            ],
+            [
+                "an enrolled namespace that is not an RFC 1123 label",
+                { ...CLUSTER1, enrolledNamespaces: ["default", "Book_Info"] },
+                'Invalid configuration: enrolledNamespaces[1]: "Book_Info" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
+            ],
+            [
+                "enrolling a system namespace",
+                { ...CLUSTER1, enrolledNamespaces: ["kube-system"] },
+                'Invalid configuration: enrolledNamespaces[0]: "kube-system" is a system namespace; enroll application namespaces only',
+            ],
+            [
+                "an unparseable CA TTL",
+                { ...CLUSTER1, caTTL: "30 days" },
+                'Invalid configuration: caTTL: "30 days" is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
+            ],
+            [
+                "an unparseable refresh hint",
+                { ...CLUSTER1, federationRefreshHint: "5min" },
+                'Invalid configuration: federationRefreshHint: "5min" is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
+            ],
+            [
+                "a CA TTL too short for the refresh hint",
+                { ...CLUSTER1, caTTL: "10m" },
+                'Invalid configuration: caTTL: "10m" must be at least 3 times federationRefreshHint ("5m"), so federated servers load new CA keys before the old ones rotate out',
+            ],
+            [
+                "an unpinned spire chart version",
+                { ...CLUSTER1, spireChartVersion: "^0.30.0" },
+                'Invalid configuration: spireChartVersion: "^0.30.0" is not pinned; expected an exact chart version such as "0.30.0"; ranges, wildcards and "latest" are not pinned',
+            ],
+            [
+                "an unpinned Istio chart version",
+                { ...CLUSTER1, istioChartVersion: "latest" },
+                'Invalid configuration: istioChartVersion: "latest" is not pinned; expected an exact chart version such as "0.30.0"; ranges, wildcards and "latest" are not pinned',
+            ],
+            [
+                "a plain-http chart repository",
+                { ...CLUSTER1, istioChartRepository: "http://istio-release.storage.googleapis.com/charts" },
+                'Invalid configuration: istioChartRepository: "http://istio-release.storage.googleapis.com/charts" uses "http"; expected an "https://" chart repository URL or an "oci://" registry reference without credentials',
+            ],
+            [
+                "an unknown mTLS mode",
+                { ...CLUSTER1, mtlsMode: "DISABLE" },
+                'Invalid configuration: mtlsMode: "DISABLE" is not one of "STRICT", "PERMISSIVE"',
+            ],
+            [
+                "a non-boolean nativeSidecars",
+                { ...CLUSTER1, nativeSidecars: "auto" },
+                'Invalid configuration: nativeSidecars: "auto" is not a boolean; expected "true" or "false"',
+            ],
+            [
+                "a peer that is not a fully qualified stack",
+                { ...CLUSTER1, peers: [{ stack: "cluster2" }] },
+                'Invalid configuration: peers[0].stack: "cluster2" is not a fully qualified stack name; expected "<org>/istio-spire/<stack>"',
+            ],
+            [
+                "a peer of another project",
+                { ...CLUSTER1, peers: [{ stack: "organization/other/cluster2" }] },
+                'Invalid configuration: peers[0].stack: "organization/other/cluster2" names project "other"; peers are stacks of project "istio-spire"',
+            ],
+            [
+                "a peer listed twice",
+                { ...CLUSTER1, peers: [{ stack: "o/istio-spire/cluster2" }, { stack: "o/istio-spire/cluster2" }] },
+                'Invalid configuration: peers: [{"stack":"o/istio-spire/cluster2"},{"stack":"o/istio-spire/cluster2"}] lists stack "o/istio-spire/cluster2" more than once',
+            ],
+            [
+                "peers that are not a list",
+                { ...CLUSTER1, peers: { stack: "o/istio-spire/cluster2" } },
+                'Invalid configuration: peers: {"stack":"o/istio-spire/cluster2"} is not a list; expected a list like [{"stack": "<org>/istio-spire/cluster2"}]',
+            ],
+            [
+                "a ClusterIP bundle endpoint nobody outside can reach",
+                { ...CLUSTER1, bundleEndpointServiceType: "ClusterIP" },
+                'Invalid configuration: bundleEndpointServiceType: "ClusterIP" is not reachable from other clusters on its own; set bundleEndpointUrl to the address that fronts it (ingress or DNS)',
+            ],
+            [
+                "a bundle endpoint URL with user info",
+                { ...CLUSTER1, bundleEndpointUrl: "https://admin:pw@spire.example.com" },
+                'Invalid configuration: bundleEndpointUrl: "https://admin:pw@spire.example.com" contains user info; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"',
+            ],
+            [
+                "an https_web profile without the URL its certificate is for",
+                { ...CLUSTER1, bundleEndpointProfile: "https_web" },
+                'Invalid configuration: bundleEndpointProfile: "https_web" needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for',
+            ],
+        ];
+
+        for (const [what, config, message] of cases) {
+            it(`refuses ${what}`, () => {
+                expect(problemOf(config)).to.equal(message);
+            });
+        }
+
+        it("lists every problem at once, one per line, when several keys are wrong", () => {
+            expect(problemOf({ trustDomain: "cluster 1.demo", clusterName: "Cluster1", caTTL: "forever" })).to.equal(
+                [
+                    "Invalid configuration (3 problems):",
+                    '  - trustDomain: "cluster 1.demo" contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+                    '  - clusterName: "Cluster1" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
+                    '  - caTTL: "forever" is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
+                ].join("\n"),
+            );
+        });
+    });
+
+    describe("in the program", () => {
+        for (const trustDomain of ["cluster 1.demo", "Cluster1.demo", "spiffe://cluster1.demo", "cluster1.demo/x", "cluster1.demo:8443", "", "a".repeat(256)]) {
+            it(`stops before declaring any resource when trustDomain is ${JSON.stringify(trustDomain.length > 20 ? `${trustDomain.slice(0, 8)}…` : trustDomain)}`, async () => {
+                const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, trustDomain });
+                expect(error).to.be.instanceOf(pulumi.RunError); // printed without a stack trace
+                expect(error.message).to.match(/^Invalid configuration: trustDomain: /);
+                expect(declared).to.deep.equal([]);
+            });
+        }
+
+        it("stops on a bad chart version before declaring anything", async () => {
+            const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, spireChartVersion: "0.30" });
+            expect(error.message).to.equal(
+                'Invalid configuration: spireChartVersion: "0.30" is not pinned; expected an exact chart version such as "0.30.0"; ranges, wildcards and "latest" are not pinned',
+            );
+            expect(declared).to.deep.equal([]);
+        });
+    });
+});
