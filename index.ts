@@ -1,22 +1,30 @@
 // istio-spire: one stack per Kubernetes cluster. SPIRE issues every workload identity, Istio consumes them through
 // Envoy SDS, workloads are registered declaratively, and SPIRE federates with the peer stacks named in config.
 //
-//   config ──► Spire ──► WorkloadRegistration ──► IstioMesh
-//                 (charts)     (ClusterSPIFFEIDs)      (base, istiod, gateway from one IstioOperator)
+//   config ─► peers (StackReferences, validated)
+//         ─► Spire ─► BundleEndpoint (exported as `federation`)
+//                   ─► FederatedTrustDomain per ready peer (ClusterFederatedTrustDomain)
+//                   ─► WorkloadRegistration (ClusterSPIFFEIDs, federatesWith the peers)
+//                   ─► IstioMesh (base, istiod, gateway from one IstioOperator)
 
 import * as pulumi from "@pulumi/pulumi";
 import {
+    BundleEndpoint,
+    FederatedTrustDomain,
     IstioMesh,
     Spire,
     ValidationError,
     WorkloadRegistration,
     buildIstioOperator,
     loadStackConfig,
+    readPeers,
 } from "./components";
 
 export = async () => {
-    // 1. Configuration, validated before anything is declared.
-    const config = loadOrFail(loadStackConfig);
+    // 1. Configuration and peer stacks' exports, validated before any Kubernetes resource is declared.
+    const config = failOnValidationError(loadStackConfig);
+    const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers));
+    const peerTrustDomains = peers.ready.map((p) => p.federation.trustDomain).sort();
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
 
     // 2. SPIRE: server, agents, CSI driver, controller manager.
@@ -36,7 +44,25 @@ export = async () => {
         federationRefreshHint: config.federationRefreshHint,
     });
 
-    // 3. Registration: the ClusterSPIFFEIDs for the gateway and enrolled workloads.
+    // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.
+    const bundleEndpoint = new BundleEndpoint("federation", {
+        trustDomain: config.trustDomain,
+        namespace: spire.namespace,
+        spireRelease: spire.release,
+        serviceType: config.bundleEndpointServiceType,
+        url: config.bundleEndpointUrl || undefined,
+        profile: config.bundleEndpointProfile,
+    });
+    const federated = peers.ready.map(
+        (peer) =>
+            new FederatedTrustDomain(`peer-${peer.federation.trustDomain}`, {
+                peer,
+                controllerClassName: spire.controllerClassName,
+                spireRelease: spire.release,
+            }),
+    );
+
+    // 4. Registration: the ClusterSPIFFEIDs for the gateway and enrolled workloads.
     const registration = new WorkloadRegistration("registration", {
         trustDomain: config.trustDomain,
         controllerClassName: spire.controllerClassName,
@@ -47,12 +73,15 @@ export = async () => {
         },
         excludedNamespaces: [config.spireNamespace, config.istioNamespace],
         enrolledNamespaces: config.enrolledNamespaces,
+        federatesWith: peerTrustDomains,
         spireRelease: spire.release,
+        federatedTrustDomainResources: federated.map((f) => f.resource),
     });
 
-    // 4. Istio, from one IstioOperator whose trust domain is SPIRE's.
+    // 5. Istio, from one IstioOperator whose trust domain is SPIRE's and which accepts the peers' trust domains.
     const operator = buildIstioOperator({
         trustDomain: config.trustDomain,
+        federatedTrustDomains: peerTrustDomains,
         namespace: config.istioNamespace,
         version: config.istioChartVersion,
         nativeSidecars: config.nativeSidecars,
@@ -84,17 +113,21 @@ export = async () => {
         enrolledNamespaces: registration.enrolledNamespaces,
         mtlsMode: mesh.mtlsMode,
         istioOperator: mesh.operator,
+        federatedWith: peerTrustDomains,
+        pendingPeers: peers.pending.map((p) => p.stack),
+        federation: bundleEndpoint.federation,
     };
 };
 
 /** Runs a validation step; a ValidationError stops the program with its message alone (no stack trace). */
-function loadOrFail<T>(load: () => T): T {
+function failOnValidationError<T>(step: () => T): T {
+    const rethrow = (error: unknown): never => {
+        throw error instanceof ValidationError ? new pulumi.RunError(error.message) : error;
+    };
     try {
-        return load();
+        const result = step();
+        return (result instanceof Promise ? result.catch(rethrow) : result) as T;
     } catch (error) {
-        if (error instanceof ValidationError) {
-            throw new pulumi.RunError(error.message);
-        }
-        throw error;
+        return rethrow(error);
     }
 }

@@ -208,11 +208,11 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
             "needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for",
         );
     }
-    if (bundleEndpointServiceType === "ClusterIP" && bundleEndpointUrl === "") {
+    if (bundleEndpointServiceType !== "LoadBalancer" && bundleEndpointUrl === "") {
         report(
             "bundleEndpointServiceType",
             bundleEndpointServiceType,
-            "is not reachable from other clusters on its own; set bundleEndpointUrl to the address that fronts it (ingress or DNS)",
+            "gives peers no address of its own; set bundleEndpointUrl to the https URL that reaches it (ingress, DNS or node address)",
         );
     }
 

@@ -7,3 +7,5 @@ export * from "./registration";
 export * from "./spire";
 export * from "./validation";
 export * from "./values";
+export * from "./federation";
+export * from "./spiffeBundle";

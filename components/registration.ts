@@ -79,6 +79,8 @@ export interface WorkloadRegistrationArgs {
     federatesWith?: string[];
     /** The SPIRE release: its controller manager's validating webhook must serve before these objects are created. */
     spireRelease: pulumi.Resource;
+    /** The federation relationships `federatesWith` refers to: created first. @default [] */
+    federatedTrustDomainResources?: pulumi.Resource[];
 }
 
 /**
@@ -101,7 +103,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
         const enrolled = args.enrolledNamespaces ?? [];
 
         const className = pulumi.output(args.controllerClassName);
-        const afterSpire = { parent: this, dependsOn: [args.spireRelease] };
+        const afterSpire = { parent: this, dependsOn: [args.spireRelease, ...(args.federatedTrustDomainResources ?? [])] };
 
         // Kubernetes names as in the 2025 guide, so `kubectl get clusterspiffeid` reads like the runbook.
         this.gatewayRegistration = new ClusterSPIFFEID(

@@ -203,9 +203,19 @@ describe("stack configuration", () => {
                 'Invalid configuration: peers: {"stack":"o/istio-spire/cluster2"} is not a list; expected a list like [{"stack": "<org>/istio-spire/cluster2"}]',
             ],
             [
-                "a ClusterIP bundle endpoint nobody outside can reach",
+                "a ClusterIP bundle endpoint without the URL that fronts it",
                 { ...CLUSTER1, bundleEndpointServiceType: "ClusterIP" },
-                'Invalid configuration: bundleEndpointServiceType: "ClusterIP" is not reachable from other clusters on its own; set bundleEndpointUrl to the address that fronts it (ingress or DNS)',
+                'Invalid configuration: bundleEndpointServiceType: "ClusterIP" gives peers no address of its own; set bundleEndpointUrl to the https URL that reaches it (ingress, DNS or node address)',
+            ],
+            [
+                "a NodePort bundle endpoint without a URL",
+                { ...CLUSTER1, bundleEndpointServiceType: "NodePort" },
+                'Invalid configuration: bundleEndpointServiceType: "NodePort" gives peers no address of its own; set bundleEndpointUrl to the https URL that reaches it (ingress, DNS or node address)',
+            ],
+            [
+                "an unknown bundle endpoint profile",
+                { ...CLUSTER1, bundleEndpointProfile: "https" },
+                'Invalid configuration: bundleEndpointProfile: "https" is not one of "https_spiffe", "https_web"',
             ],
             [
                 "a bundle endpoint URL with user info",

@@ -124,9 +124,14 @@ export interface ProgramRun<T> {
     warnings: string[];
 }
 
-/** Resolves an Output (or a structure of Outputs) to its plain value. */
+/**
+ * Resolves an Output (or a structure of Outputs) to its plain value. Values unknown in a preview resolve to
+ * undefined (an apply would never run for them).
+ */
 export function resolve<T>(value: pulumi.Input<T>): Promise<T> {
-    return new Promise((res) => pulumi.output(value).apply((v) => res(v as T)));
+    // Output.promise is the SDK's own way to await an Output; `true` keeps unknowns instead of waiting forever.
+    const output = pulumi.output(value) as unknown as { promise(withUnknowns?: boolean): Promise<T> };
+    return output.promise(true).then((v) => (pulumi.Output.isInstance(v) ? undefined : v) as T);
 }
 
 /**

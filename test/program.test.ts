@@ -34,10 +34,13 @@ describe("the cluster1 program (no peers)", () => {
             ]);
         });
 
-        it("declares the components, namespaces, registrations, namespace enrollment and mTLS policy, and nothing else", () => {
+        it("declares the components, namespaces, registrations, enrollment, mTLS policy and bundle endpoint, and nothing else", () => {
             const summary = run.declared.map((d) => `${d.type} ${d.name}`).sort();
             expect(summary).to.deep.equal(
                 [
+                    "istio-spire:federation:BundleEndpoint federation",
+                    "kubernetes:core/v1:Service federation-service",
+                    "kubernetes:core/v1:ConfigMap federation-bundle",
                     "istio-spire:istio:IstioMesh istio",
                     "istio-spire:registration:WorkloadRegistration registration",
                     "istio-spire:spire:Spire spire",
@@ -70,6 +73,8 @@ describe("the cluster1 program (no peers)", () => {
                 "istio-istiod": "istio",
                 "istio-gateway": "istio",
                 "istio-mtls": "istio",
+                "federation-service": "federation",
+                "federation-bundle": "federation",
             });
         });
 

@@ -134,15 +134,9 @@ export function istioChartDefaults(chart: IstioChart): JsonObject {
 // ---------------------------------------------------------------------------------------------------------------
 // values.schema.json files
 
-/**
- * Reads a chart's values.schema.json. Both declare `"$schema": "http://json-schema.org/schema#"`, a URI that names
- * no specific draft and that Ajv has no meta-schema for; it is left out so Ajv reads the schema with its default
- * (draft-07) meta-schema, which every keyword in these files belongs to ($defs included).
- */
+/** Reads a chart's values.schema.json as it is (both declare `"$schema": "http://json-schema.org/schema#"`). */
 function valuesSchema(file: string): JsonObject {
-    const schema: JsonObject = { ...expectObject(readJson(file), file) };
-    delete schema.$schema;
-    return schema;
+    return expectObject(readJson(file), file);
 }
 
 /** istio gateway chart's values.schema.json. */

@@ -1,0 +1,334 @@
+// SPIRE federation between stacks. Each stack exports `federation` (what a peer needs to federate with it); each
+// stack reads its peers' exports through StackReferences, validates them as untrusted input, and declares one
+// ClusterFederatedTrustDomain per peer. This replaces the runbook's copy-pasted `bundle show -format spiffe`.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { BundleEndpointProfile, PeerStackRef, ServiceType } from "./config";
+import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
+import { checkSpiffeBundle } from "./spiffeBundle";
+import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
+import { ValidationError, checkBundleEndpointUrl, checkSpiffeId, checkTrustDomain, describeProblem, quote } from "./validation";
+
+/** The stack output a peer reads. */
+export const FEDERATION_OUTPUT = "federation";
+/** The SPIFFE bundle endpoint port of the SPIRE server (the chart's `federation.bundleEndpoint.port`). */
+export const BUNDLE_ENDPOINT_PORT = 8443;
+/** Key of the SPIFFE-format bundle in the bundle ConfigMap. */
+export const BUNDLE_CONFIGMAP_KEY = "bundle.spiffe";
+
+/** The contract between stacks: everything a peer needs to federate with this stack's trust domain. */
+export interface FederationExport {
+    /** This stack's SPIFFE trust domain. */
+    trustDomain: string;
+    /** https URL of this stack's SPIFFE bundle endpoint. */
+    bundleEndpointUrl: string;
+    /** SPIFFE ID the endpoint presents with the https_spiffe profile: `spiffe://<td>/spire/server`. */
+    endpointSpiffeId: string;
+    /** The current trust bundle, SPIFFE format; absent until SPIRE has published it. */
+    trustBundle?: string;
+    /** How peers authenticate the endpoint. Absent means "https_spiffe". */
+    bundleEndpointProfile?: BundleEndpointProfile;
+}
+
+/** The SPIFFE ID a SPIRE server's bundle endpoint presents under the https_spiffe profile. */
+export function spireServerSpiffeId(trustDomain: string): string {
+    return `spiffe://${trustDomain}/spire/server`;
+}
+
+/** A peer whose export was read and validated. */
+export interface ValidatedPeer {
+    stack: string;
+    federation: FederationExport & { bundleEndpointProfile: BundleEndpointProfile };
+}
+
+/** What reading the peers found: peers to federate with, and peers not deployed yet. */
+export interface PeerReadResult {
+    ready: ValidatedPeer[];
+    pending: { stack: string; reason: string }[];
+}
+
+/**
+ * Validates what peer stacks export. Peer data is untrusted input: every problem is reported naming the peer stack,
+ * the field and the value. Peers without an export (or, for https_spiffe, without a bundle yet) are pending, not
+ * errors. Throws one ValidationError listing every problem.
+ */
+export function validatePeerExports(
+    ownTrustDomain: string,
+    peerExports: { stack: string; federation: unknown }[],
+): PeerReadResult {
+    const problems: string[] = [];
+    const result: PeerReadResult = { ready: [], pending: [] };
+    const seen = new Map<string, string>();
+
+    for (const { stack, federation } of peerExports) {
+        const at = (field: string) => `peer ${quote(stack)} ${FEDERATION_OUTPUT}.${field}`;
+        const problemsBefore = problems.length;
+        if (federation === undefined || federation === null) {
+            result.pending.push({ stack, reason: `has no "${FEDERATION_OUTPUT}" output yet` });
+            continue;
+        }
+        if (typeof federation !== "object" || Array.isArray(federation)) {
+            problems.push(
+                `peer ${quote(stack)} ${FEDERATION_OUTPUT}: ${quote(federation)} is not an object; expected {trustDomain, bundleEndpointUrl, endpointSpiffeId, trustBundle}`,
+            );
+            continue;
+        }
+        const f = federation as Record<string, unknown>;
+        const td = f.trustDomain;
+        const syntaxProblem = checkTrustDomain(td);
+        // Only a usable peer trust domain is checked against the endpoint ID and bundle.
+        let tdProblem: string | undefined = syntaxProblem;
+        if (syntaxProblem !== undefined) {
+            problems.push(describeProblem(at("trustDomain"), td, syntaxProblem));
+        } else if (td === ownTrustDomain) {
+            tdProblem = "own";
+            problems.push(
+                describeProblem(at("trustDomain"), td, "is this stack's own trust domain; a peer must have its own (is the peer listed by mistake?)"),
+            );
+        } else if (seen.has(td as string)) {
+            tdProblem = "duplicate";
+            problems.push(
+                describeProblem(at("trustDomain"), td, `is also the trust domain of peer ${quote(seen.get(td as string))}; each trust domain is federated once`),
+            );
+        } else {
+            seen.set(td as string, stack);
+        }
+
+        const profile = f.bundleEndpointProfile ?? "https_spiffe";
+        if (profile !== "https_spiffe" && profile !== "https_web") {
+            problems.push(describeProblem(at("bundleEndpointProfile"), profile, 'is not "https_spiffe" or "https_web"'));
+        }
+        const urlProblem = checkBundleEndpointUrl(f.bundleEndpointUrl);
+        if (urlProblem !== undefined) {
+            problems.push(describeProblem(at("bundleEndpointUrl"), f.bundleEndpointUrl, urlProblem));
+        }
+        if (profile === "https_spiffe" && tdProblem === undefined) {
+            const idProblem = checkSpiffeId(f.endpointSpiffeId, td as string);
+            if (idProblem !== undefined) {
+                problems.push(describeProblem(at("endpointSpiffeId"), f.endpointSpiffeId, idProblem));
+            }
+        }
+        if (f.trustBundle !== undefined && f.trustBundle !== null && tdProblem === undefined) {
+            const bundleProblem = checkSpiffeBundle(f.trustBundle, td as string);
+            if (bundleProblem !== undefined) {
+                problems.push(describeProblem(at("trustBundle"), f.trustBundle, bundleProblem));
+            }
+        }
+        if (problems.length > problemsBefore) {
+            continue;
+        }
+        if (profile === "https_spiffe" && (f.trustBundle === undefined || f.trustBundle === null)) {
+            result.pending.push({ stack, reason: "has not published its trust bundle yet (needed to authenticate its https_spiffe endpoint)" });
+            continue;
+        }
+        result.ready.push({
+            stack,
+            federation: {
+                trustDomain: td as string,
+                bundleEndpointUrl: f.bundleEndpointUrl as string,
+                endpointSpiffeId: f.endpointSpiffeId as string,
+                ...(typeof f.trustBundle === "string" ? { trustBundle: f.trustBundle } : {}),
+                bundleEndpointProfile: profile as BundleEndpointProfile,
+            },
+        });
+    }
+    if (problems.length > 0) {
+        throw new ValidationError(
+            problems.length === 1
+                ? `Invalid peer data: ${problems[0]}`
+                : `Invalid peer data (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+            problems,
+        );
+    }
+    return result;
+}
+
+/** The message for a peer that cannot be federated with yet, naming the command that fixes it. */
+export function pendingPeerMessage(stack: string, reason: string): string {
+    return (
+        `Peer stack ${quote(stack)} ${reason}: nothing is declared for it in this run. ` +
+        `Run \`pulumi up -s ${stack}\`, then \`pulumi up\` on this stack again to federate with it.`
+    );
+}
+
+/**
+ * Reads every peer's `federation` output through a StackReference and validates it. Peers not deployed yet are
+ * reported with pulumi.log.warn and left out. Uses getOutputDetails, so the program branches in plain code and
+ * every resource it declares shows in previews.
+ */
+export async function readPeers(ownTrustDomain: string, peers: PeerStackRef[]): Promise<PeerReadResult> {
+    const peerExports = await Promise.all(
+        peers.map(async ({ stack }) => {
+            const ref = new pulumi.StackReference(`peer-${stack.replace(/\//g, "-")}`, { name: stack });
+            const details = await ref.getOutputDetails(FEDERATION_OUTPUT);
+            return { stack, federation: details.value ?? details.secretValue };
+        }),
+    );
+    const result = validatePeerExports(ownTrustDomain, peerExports);
+    for (const { stack, reason } of result.pending) {
+        pulumi.log.warn(pendingPeerMessage(stack, reason));
+    }
+    return result;
+}
+
+/**
+ * The Kubernetes name of a peer's ClusterFederatedTrustDomain: the trust domain itself when it is a valid object
+ * name, otherwise a stable hash of it. Never random, so a re-run never replaces the object (a replacement would
+ * make the controller manager push the bootstrap bundle again over the refreshed one).
+ */
+export function federatedTrustDomainName(trustDomain: string): string {
+    const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    if (trustDomain.length <= 253 && dnsSubdomain.test(trustDomain)) {
+        return trustDomain;
+    }
+    return `federated-${createHash("sha256").update(trustDomain).digest("hex").slice(0, 16)}`;
+}
+
+/** The ClusterFederatedTrustDomain spec for a validated peer. */
+export function federatedTrustDomainSpec(className: string, peer: ValidatedPeer["federation"]): ClusterFederatedTrustDomainSpec {
+    const https_spiffe = peer.bundleEndpointProfile === "https_spiffe";
+    return {
+        className,
+        trustDomain: peer.trustDomain,
+        bundleEndpointURL: peer.bundleEndpointUrl,
+        bundleEndpointProfile: https_spiffe ? { type: "https_spiffe", endpointSPIFFEID: peer.endpointSpiffeId } : { type: "https_web" },
+        // The bootstrap bundle: SPIRE needs it to authenticate an https_spiffe endpoint the first time.
+        ...(peer.trustBundle !== undefined ? { trustDomainBundle: peer.trustBundle } : {}),
+    };
+}
+
+export interface FederatedTrustDomainArgs {
+    /** The validated peer export. */
+    peer: ValidatedPeer;
+    /** The controller class of this stack's SPIRE. */
+    controllerClassName: pulumi.Input<string>;
+    /** The SPIRE release: its controller manager's webhook validates the object. */
+    spireRelease: pulumi.Resource;
+}
+
+/** Federation with one peer trust domain: a ClusterFederatedTrustDomain bootstrapped with the peer's bundle. */
+export class FederatedTrustDomain extends pulumi.ComponentResource {
+    public readonly trustDomain: pulumi.Output<string>;
+    public readonly bundleEndpointUrl: pulumi.Output<string>;
+    public readonly resource: ClusterFederatedTrustDomain;
+
+    constructor(name: string, args: FederatedTrustDomainArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-spire:federation:FederatedTrustDomain", name, {}, opts);
+        const peer = args.peer.federation;
+        this.resource = new ClusterFederatedTrustDomain(
+            `${name}-cftd`,
+            {
+                name: federatedTrustDomainName(peer.trustDomain),
+                spec: pulumi.output(args.controllerClassName).apply((c) => federatedTrustDomainSpec(c, peer)),
+            },
+            {
+                parent: this,
+                dependsOn: [args.spireRelease],
+                // The bundle is only a bootstrap: SPIRE refreshes it from the peer's endpoint every refresh hint and
+                // rotates it on its own. Re-applying the (possibly older) snapshot the peer stack exported could
+                // roll back a rotated bundle, so changes to it after creation are ignored.
+                ignoreChanges: ["spec.trustDomainBundle"],
+            },
+        );
+        this.trustDomain = pulumi.output(peer.trustDomain);
+        this.bundleEndpointUrl = pulumi.output(peer.bundleEndpointUrl);
+        this.registerOutputs({ trustDomain: this.trustDomain, bundleEndpointUrl: this.bundleEndpointUrl });
+    }
+}
+
+export interface BundleEndpointArgs {
+    /** This stack's trust domain. */
+    trustDomain: string;
+    /** The SPIRE server namespace. */
+    namespace: pulumi.Input<string>;
+    /** The spire release (bundle endpoint port and bundle publisher). */
+    spireRelease: k8s.helm.v3.Release;
+    /** Type of the Service that exposes only the bundle endpoint. @default "LoadBalancer" */
+    serviceType?: ServiceType;
+    /** URL peers use, when the endpoint is fronted by DNS or an ingress. @default the load balancer address */
+    url?: string;
+    /** How peers authenticate the endpoint. @default "https_spiffe" */
+    profile?: BundleEndpointProfile;
+}
+
+/**
+ * This stack's side of federation: a Service exposing only the SPIRE server's bundle endpoint (8443, never the
+ * server API), and a read of the trust bundle SPIRE publishes, combined into the `federation` export.
+ */
+export class BundleEndpoint extends pulumi.ComponentResource {
+    /** https URL of the bundle endpoint. */
+    public readonly url: pulumi.Output<string>;
+    /** SPIFFE ID the endpoint presents. */
+    public readonly endpointSpiffeId: pulumi.Output<string>;
+    /** Current trust bundle (SPIFFE format); undefined until SPIRE has published it. */
+    public readonly trustBundle: pulumi.Output<string | undefined>;
+    /** The `federation` stack output. */
+    public readonly federation: pulumi.Output<FederationExport>;
+    public readonly service: k8s.core.v1.Service;
+
+    constructor(name: string, args: BundleEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-spire:federation:BundleEndpoint", name, {}, opts);
+        const profile = args.profile ?? "https_spiffe";
+
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: {
+                    // The name the federation runbook gives it.
+                    name: "spire-server-bundle-endpoint",
+                    namespace: args.namespace,
+                    labels: { "app.kubernetes.io/name": "spire-server-bundle-endpoint", "app.kubernetes.io/part-of": "istio-spire" },
+                },
+                spec: {
+                    type: args.serviceType ?? "LoadBalancer",
+                    // The spire-server pods of the `spire` release.
+                    selector: { "app.kubernetes.io/name": "server", "app.kubernetes.io/instance": SPIRE_RELEASE_NAME },
+                    // Only the bundle endpoint: the server API (8081) stays inside the cluster.
+                    ports: [{ name: "federation", port: BUNDLE_ENDPOINT_PORT, targetPort: "federation", protocol: "TCP" }],
+                },
+            },
+            { parent: this, dependsOn: [args.spireRelease] },
+        );
+
+        // Read after the release is ready; the id depends on the release's outputs so that a preview of a first
+        // deployment (release not installed yet) defers the read instead of failing on a missing ConfigMap.
+        const bundleConfigMap = k8s.core.v1.ConfigMap.get(
+            `${name}-bundle`,
+            pulumi.interpolate`${args.spireRelease.status.namespace}/${BUNDLE_CONFIGMAP}`,
+            { parent: this, dependsOn: [args.spireRelease] },
+        );
+
+        this.url = args.url
+            ? pulumi.output(args.url)
+            : this.service.status.apply((status) => {
+                  const ingress = status?.loadBalancer?.ingress?.[0];
+                  const host = ingress?.hostname || ingress?.ip;
+                  if (!host) {
+                      throw new pulumi.ResourceError(
+                          "The bundle endpoint Service has no load balancer address; set bundleEndpointUrl or use a cluster that provisions LoadBalancer Services",
+                          this,
+                      );
+                  }
+                  return `https://${host.includes(":") ? `[${host}]` : host}:${BUNDLE_ENDPOINT_PORT}`;
+              });
+        this.endpointSpiffeId = pulumi.output(spireServerSpiffeId(args.trustDomain));
+        this.trustBundle = bundleConfigMap.data.apply((data) => data?.[BUNDLE_CONFIGMAP_KEY]);
+        this.federation = pulumi
+            .all([this.url, this.endpointSpiffeId, this.trustBundle])
+            .apply(([bundleEndpointUrl, endpointSpiffeId, trustBundle]) => ({
+                trustDomain: args.trustDomain,
+                bundleEndpointUrl,
+                endpointSpiffeId,
+                ...(trustBundle !== undefined ? { trustBundle } : {}),
+                bundleEndpointProfile: profile,
+            }));
+        this.registerOutputs({
+            url: this.url,
+            endpointSpiffeId: this.endpointSpiffeId,
+            trustBundle: this.trustBundle,
+            federation: this.federation,
+        });
+    }
+}

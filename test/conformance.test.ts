@@ -1,0 +1,448 @@
+// Conformance: what the program declares must fit what the pinned upstream artifacts accept. The spire-controller-
+// manager CRDs (spire-crds 0.6.0), the spire chart 0.30.0 and Istio's 1.30.3 charts are read from
+// ../shared/upstream (see test/upstream.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
+
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import { expect } from "chai";
+import * as path from "path";
+import { parse } from "yaml";
+import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH } from "../components";
+import { Declared, ProgramRun, ofType, runProgram } from "./harness";
+import {
+    JsonObject,
+    SpireKind,
+    crdSchema,
+    gatewayValuesSchema,
+    isObject,
+    istioChartDefaults,
+    spireAgentValuesSchema,
+    spireChartDefaults,
+    spireConfigDump,
+    spireProxyConfigSecretText,
+    valuePathProblems,
+} from "./upstream";
+
+const program: () => Promise<unknown> = require("../index");
+
+const CLUSTER_SPIFFE_ID = "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID";
+const CLUSTER_FEDERATED_TRUST_DOMAIN = "kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+interface Outputs {
+    workloadSocketPath: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema helpers
+
+/**
+ * Emulates Kubernetes structural-schema pruning as validation errors: an unknown field the API server would
+ * silently drop (a misspelled `federatesWIth`) becomes an `additionalProperties` error. Every object schema with
+ * `properties` and neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets
+ * `additionalProperties: false`. Returns a modified deep copy.
+ */
+function pruningAsErrors(schema: JsonObject): JsonObject {
+    const copy = JSON.parse(JSON.stringify(schema)) as JsonObject;
+    const visit = (node: unknown): void => {
+        if (Array.isArray(node)) {
+            node.forEach(visit);
+            return;
+        }
+        if (!isObject(node)) {
+            return;
+        }
+        if (isObject(node.properties)) {
+            Object.values(node.properties).forEach(visit);
+            if (!("additionalProperties" in node) && !("x-kubernetes-preserve-unknown-fields" in node)) {
+                node.additionalProperties = false;
+            }
+        }
+        for (const key of ["items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"]) {
+            if (key in node) {
+                visit(node[key]);
+            }
+        }
+    };
+    visit(copy);
+    return copy;
+}
+
+function compile(schema: JsonObject): ValidateFunction {
+    return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
+
+/** Validator of a SPIRE custom resource's `spec`, against its CRD's `properties.spec`, pruning emulated. */
+function crdSpecValidator(kind: SpireKind): ValidateFunction {
+    const schema = pruningAsErrors(crdSchema(kind));
+    const properties = schema.properties;
+    if (!isObject(properties) || !isObject(properties.spec)) {
+        throw new Error(`${kind} CRD has no spec schema`);
+    }
+    return compile(properties.spec);
+}
+
+/** Ajv's errors, one line each: `<instance path>: <keyword> <params> <message>`. */
+function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
+    return (errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.keyword} ${JSON.stringify(e.params)} ${e.message ?? ""}`);
+}
+
+/** Validates and returns the error lines ([] when valid). */
+function validationProblems(validate: ValidateFunction, data: unknown): string[] {
+    return validate(data) ? [] : describeErrors(validate.errors);
+}
+
+/** Union of two values trees (mappings merged recursively, `over` winning otherwise), as Helm coalesces them. */
+function coalesce(under: JsonObject, over: JsonObject): JsonObject {
+    const result: JsonObject = { ...under };
+    for (const [key, value] of Object.entries(over)) {
+        const existing = result[key];
+        result[key] = isObject(existing) && isObject(value) ? coalesce(existing, value) : value;
+    }
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Program helpers
+
+/** The one Helm Release of a chart; fails loudly if there is none or more than one. */
+function releaseOf(declared: Declared[], chart: string): Declared {
+    const found = ofType(declared, RELEASE).filter((d) => d.inputs.chart === chart);
+    if (found.length !== 1) {
+        throw new Error(`expected one Release of chart ${chart}, found ${found.length}`);
+    }
+    return found[0];
+}
+
+function valuesOf(declared: Declared[], chart: string): JsonObject {
+    const values: unknown = releaseOf(declared, chart).inputs.values;
+    if (!isObject(values)) {
+        throw new Error(`the ${chart} Release has no values`);
+    }
+    return values;
+}
+
+function objectAt(tree: JsonObject, dotted: string): JsonObject {
+    let node: unknown = tree;
+    for (const key of dotted.split(".")) {
+        node = isObject(node) ? node[key] : undefined;
+    }
+    if (!isObject(node)) {
+        throw new Error(`${dotted} is not a mapping`);
+    }
+    return node;
+}
+
+interface Container {
+    name: string;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+interface InjectionTemplate {
+    labels?: Record<string, string>;
+    spec: {
+        containers?: Container[];
+        initContainers?: Container[];
+        volumes?: { name: string; csi?: { driver: string; readOnly?: boolean } }[];
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE test data", () => {
+    let run: ProgramRun<Outputs>;
+
+    before(async () => {
+        run = await runProgram(program as () => Promise<Outputs>, { trustDomain: "cluster1.demo", clusterName: "cluster1" });
+    });
+
+    describe("SPIRE custom resources against the spire-crds 0.6.0 schemas", () => {
+        it("validates every declared ClusterSPIFFEID and ClusterFederatedTrustDomain spec, and finds at least two ClusterSPIFFEIDs", () => {
+            const validators: Record<string, ValidateFunction> = {
+                [CLUSTER_SPIFFE_ID]: crdSpecValidator("ClusterSPIFFEID"),
+                [CLUSTER_FEDERATED_TRUST_DOMAIN]: crdSpecValidator("ClusterFederatedTrustDomain"),
+            };
+            const resources = run.declared.filter((d) => d.type in validators);
+            expect(ofType(resources, CLUSTER_SPIFFE_ID).length).to.be.at.least(2);
+            for (const resource of resources) {
+                const kind = resource.type.split(":")[2];
+                expect(resource.inputs.apiVersion, resource.name).to.equal("spire.spiffe.io/v1alpha1");
+                expect(resource.inputs.kind, resource.name).to.equal(kind);
+                expect(validationProblems(validators[resource.type], resource.inputs.spec), `${kind} ${resource.name}`).to.deep.equal([]);
+            }
+        });
+
+        it("rejects a ClusterSPIFFEID spec with a misspelled field, as Kubernetes pruning would drop it", () => {
+            const validate = crdSpecValidator("ClusterSPIFFEID");
+            expect(validationProblems(validate, { spiffeIDTemplate: "spiffe://cluster1.demo/x", federatesWIth: ["cluster2.demo"] })).to.deep.equal([
+                '/: additionalProperties {"additionalProperty":"federatesWIth"} must NOT have additional properties',
+            ]);
+            // Nested objects are closed too.
+            expect(
+                validationProblems(validate, { spiffeIDTemplate: "spiffe://cluster1.demo/x", podSelector: { matchLabel: { app: "x" } } }),
+            ).to.deep.equal(['/podSelector: additionalProperties {"additionalProperty":"matchLabel"} must NOT have additional properties']);
+        });
+
+        it("rejects a ClusterSPIFFEID spec with a wrong type or without its required template", () => {
+            const validate = crdSpecValidator("ClusterSPIFFEID");
+            expect(validationProblems(validate, { spiffeIDTemplate: 42 })).to.deep.equal([
+                '/spiffeIDTemplate: type {"type":"string"} must be string',
+            ]);
+            expect(validationProblems(validate, { spiffeIDTemplate: "spiffe://x/y", federatesWith: "cluster2.demo" })).to.deep.equal([
+                '/federatesWith: type {"type":"array"} must be array',
+            ]);
+            expect(validationProblems(validate, { className: "spire-server-spire" })).to.deep.equal([
+                "/: required {\"missingProperty\":\"spiffeIDTemplate\"} must have required property 'spiffeIDTemplate'",
+            ]);
+        });
+
+        it("accepts a ClusterFederatedTrustDomain spec written to the program's typed interface, and rejects a bad profile type and misspellings", () => {
+            // The program declares no ClusterFederatedTrustDomain in this run; this pins its typed spec to the CRD.
+            const validate = crdSpecValidator("ClusterFederatedTrustDomain");
+            const spec: ClusterFederatedTrustDomainSpec = {
+                className: "spire-server-spire",
+                trustDomain: "cluster2.demo",
+                bundleEndpointURL: "https://203.0.113.20:8443",
+                bundleEndpointProfile: { type: "https_spiffe", endpointSPIFFEID: "spiffe://cluster2.demo/spire/server" },
+                trustDomainBundle: '{"keys":[]}',
+            };
+            expect(validationProblems(validate, spec)).to.deep.equal([]);
+            expect(validationProblems(validate, { ...spec, bundleEndpointProfile: { type: "https" } })).to.deep.equal([
+                '/bundleEndpointProfile/type: enum {"allowedValues":["https_spiffe","https_web"]} must be equal to one of the allowed values',
+            ]);
+            expect(validationProblems(validate, { ...spec, bundleEndpointUrl: spec.bundleEndpointURL })).to.deep.equal([
+                '/: additionalProperties {"additionalProperty":"bundleEndpointUrl"} must NOT have additional properties',
+            ]);
+        });
+    });
+
+    describe("spire chart values against the spire 0.30.0 chart", () => {
+        it("sets only value paths that exist in the umbrella values.yaml (global, subchart switches) or the subcharts' values.yaml", () => {
+            const values = valuesOf(run.declared, "spire");
+            expect(Object.keys(values).sort()).to.deep.equal([
+                "global",
+                "spiffe-csi-driver",
+                "spiffe-oidc-discovery-provider",
+                "spire-agent",
+                "spire-server",
+            ]);
+            // No open maps: every key the program sets is declared in the pinned chart.
+            expect(valuePathProblems(values, spireChartDefaults().merged, [])).to.deep.equal([]);
+        });
+
+        it("resolves global.* against the umbrella values.yaml alone", () => {
+            const values = valuesOf(run.declared, "spire");
+            expect(valuePathProblems({ global: values.global as JsonObject }, spireChartDefaults().umbrella, [])).to.deep.equal([]);
+        });
+
+        it("gives the spire-agent subchart values its values.schema.json accepts, alone and coalesced over its defaults", () => {
+            const values = valuesOf(run.declared, "spire");
+            const agent = objectAt(values, "spire-agent");
+            const validate = compile(spireAgentValuesSchema());
+            expect(validationProblems(validate, agent)).to.deep.equal([]);
+            expect(validationProblems(validate, coalesce(spireChartDefaults().subcharts["spire-agent"], agent))).to.deep.equal([]);
+            // The schema is live: it rejects what it constrains.
+            expect(validationProblems(validate, { healthChecks: { port: 0 } })).to.deep.equal([
+                '/healthChecks/port: minimum {"comparison":">=","limit":1} must be >= 1',
+            ]);
+        });
+
+        it("reports a misspelled spire value path exactly, down to its leaves", () => {
+            const defaults = spireChartDefaults().merged;
+            expect(valuePathProblems({ "spire-server": { caTtl: "720h" } }, defaults, [])).to.deep.equal(["spire-server.caTtl"]);
+            expect(valuePathProblems({ global: { spire: { trustdomain: "cluster1.demo" } } }, defaults, [])).to.deep.equal([
+                "global.spire.trustdomain",
+            ]);
+            expect(
+                valuePathProblems({ "spire-agent": { sdss: { enabled: true, defaultSVIDName: "default" }, sds: { enabled: true } } }, defaults, []),
+            ).to.deep.equal(["spire-agent.sdss.enabled", "spire-agent.sdss.defaultSVIDName"]);
+            // A subchart key is not an umbrella-global key.
+            expect(valuePathProblems({ global: { caTTL: "720h" } }, spireChartDefaults().umbrella, [])).to.deep.equal(["global.caTTL"]);
+        });
+    });
+
+    describe("Istio chart values against the istio 1.30.3 charts", () => {
+        it("sets only value paths that exist in the base chart's defaults", () => {
+            expect(valuePathProblems(valuesOf(run.declared, "base"), istioChartDefaults("base"), [])).to.deep.equal([]);
+        });
+
+        it("sets only value paths that exist in the istiod chart's defaults, with meshConfig keys from an explicit allowlist", () => {
+            const values = valuesOf(run.declared, "istiod");
+            const openMaps = [
+                // MeshConfig API (istio.mesh.v1alpha1): values.yaml links to its reference instead of listing its
+                // fields; its keys are checked against the allowlist below.
+                "meshConfig",
+                // istiod's environment variables: a name -> value map.
+                "env",
+                // Named injection templates: the names are the user's.
+                "sidecarInjectorWebhook.templates",
+            ];
+            expect(valuePathProblems(values, istioChartDefaults("istiod"), openMaps)).to.deep.equal([]);
+            const meshConfig = objectAt(values, "meshConfig");
+            expect(Object.keys(meshConfig).filter((k) => !["trustDomain", "trustDomainAliases"].includes(k))).to.deep.equal([]);
+            expect(meshConfig.trustDomain).to.equal("cluster1.demo");
+        });
+
+        it("lifts the IstioOperator's pilot block to the top level of the istiod values", () => {
+            const values = valuesOf(run.declared, "istiod");
+            expect(values).to.not.have.property("pilot");
+            expect(objectAt(values, "env")).to.deep.equal({ ENABLE_NATIVE_SIDECARS: "true" });
+        });
+
+        it("sets only value paths that exist in the gateway chart's defaults", () => {
+            const openMaps = [
+                // Labels applied to every gateway resource; the defaults pre-fill one, the keys are the user's.
+                "labels",
+                // Pod annotations; the defaults pre-fill prometheus and injection ones, the keys are the user's.
+                "podAnnotations",
+            ];
+            expect(valuePathProblems(valuesOf(run.declared, "gateway"), istioChartDefaults("gateway"), openMaps)).to.deep.equal([]);
+        });
+
+        it("gives the gateway chart values its values.schema.json accepts, alone and as Helm validates them with the chart's values.yaml", () => {
+            const values = valuesOf(run.declared, "gateway");
+            const validate = compile(gatewayValuesSchema());
+            expect(validationProblems(validate, values)).to.deep.equal([]);
+            expect(
+                validationProblems(validate, { _internal_defaults_do_not_set: istioChartDefaults("gateway"), ...values }),
+            ).to.deep.equal([]);
+            // The schema is live: it is closed at the top and typed below.
+            expect(validationProblems(validate, { ...values, serviceAcount: { create: true } })).to.deep.equal([
+                '/: additionalProperties {"additionalProperty":"serviceAcount"} must NOT have additional properties',
+            ]);
+            expect(validationProblems(validate, { ...values, serviceAccount: { create: "yes" } })).to.deep.equal([
+                '/serviceAccount/create: type {"type":"boolean"} must be boolean',
+            ]);
+        });
+    });
+
+    describe("injection templates against the SPIRE agent and the SPIFFE CSI driver", () => {
+        const templates = (): Record<string, InjectionTemplate> => {
+            const raw = objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook.templates");
+            const parsed: Record<string, InjectionTemplate> = {};
+            for (const name of ["spire", "spire-gateway"]) {
+                const text = raw[name];
+                if (typeof text !== "string") {
+                    throw new Error(`template ${name} is not a string`);
+                }
+                parsed[name] = parse(text) as InjectionTemplate;
+            }
+            return parsed;
+        };
+        const csiPluginName = (): string => {
+            const name = spireChartDefaults().subcharts["spiffe-csi-driver"].pluginName;
+            if (typeof name !== "string") {
+                throw new Error("spiffe-csi-driver values.yaml has no pluginName");
+            }
+            return name;
+        };
+
+        it("mounts a workload-socket volume from the spiffe-csi-driver chart's CSI driver in both templates", () => {
+            const pluginName = csiPluginName();
+            expect(pluginName).to.equal("csi.spiffe.io");
+            for (const [name, template] of Object.entries(templates())) {
+                expect(template.spec.volumes, name).to.deep.equal([
+                    { name: "workload-socket", csi: { driver: pluginName, readOnly: true } },
+                ]);
+            }
+        });
+
+        it("puts the agent socket at the program's WORKLOAD_SOCKET_PATH, a name the spire-agent chart serves", () => {
+            expect(WORKLOAD_SOCKET_PATH).to.equal("/run/secrets/workload-spiffe-uds/socket");
+            expect(run.outputs.workloadSocketPath).to.equal(WORKLOAD_SOCKET_PATH);
+            const parsed = templates();
+            const proxies: [string, Container[] | undefined][] = [
+                ["spire", parsed.spire.spec.initContainers],
+                ["spire-gateway", parsed["spire-gateway"].spec.containers],
+            ];
+            for (const [name, containers] of proxies) {
+                const proxy = (containers ?? []).find((c) => c.name === "istio-proxy");
+                const mounts = (proxy?.volumeMounts ?? []).filter((m) => m.name === "workload-socket");
+                expect(mounts.length, name).to.equal(1);
+                expect(`${mounts[0].mountPath}/socket`, name).to.equal(WORKLOAD_SOCKET_PATH);
+            }
+            const names = objectAt(valuesOf(run.declared, "spire"), "spire-agent.socketAlternate").names;
+            expect(names).to.be.an("array").that.includes(path.posix.basename(WORKLOAD_SOCKET_PATH)).and.includes("socket");
+        });
+
+        it("patches initContainers in the sidecar template (native sidecars, pinned on in istiod's env) and containers in the gateway template", () => {
+            expect(objectAt(valuesOf(run.declared, "istiod"), "env").ENABLE_NATIVE_SIDECARS).to.equal("true");
+            const parsed = templates();
+            expect(Object.keys(parsed.spire.spec).sort()).to.deep.equal(["initContainers", "volumes"]);
+            expect(parsed.spire.spec.initContainers?.map((c) => c.name)).to.deep.equal(["istio-proxy"]);
+            expect(Object.keys(parsed["spire-gateway"].spec).sort()).to.deep.equal(["containers", "volumes"]);
+            expect(parsed["spire-gateway"].spec.containers?.map((c) => c.name)).to.deep.equal(["istio-proxy"]);
+        });
+
+        it("applies the templates: spire by default to sidecars, spire-gateway through the gateway's pod annotation", () => {
+            expect(objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook").defaultTemplates).to.deep.equal(["sidecar", "spire"]);
+            expect(objectAt(valuesOf(run.declared, "gateway"), "podAnnotations")["inject.istio.io/templates"]).to.equal(
+                "gateway,spire-gateway",
+            );
+        });
+    });
+
+    describe("SPIRE agent SDS names against a real SPIRE-federated Envoy (istio 1.30.3 testdata)", () => {
+        const secretsDump = (): JsonObject[] => {
+            const configs = spireConfigDump().configs;
+            if (!Array.isArray(configs)) {
+                throw new Error("config dump has no configs");
+            }
+            const dumps = (configs as unknown[]).filter(
+                (c): c is JsonObject => isObject(c) && c["@type"] === "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
+            );
+            expect(dumps.length).to.equal(1);
+            const secrets = dumps[0].dynamic_active_secrets;
+            if (!Array.isArray(secrets)) {
+                throw new Error("SecretsConfigDump has no dynamic_active_secrets");
+            }
+            return (secrets as unknown[]).filter(isObject);
+        };
+
+        it("serves exactly the SDS secret names the proxy holds: the SVID as default, every bundle as ROOTCA", () => {
+            const names = secretsDump().map((s) => s.name);
+            expect([...names].sort()).to.deep.equal([AGENT_SDS.defaultAllBundlesName, AGENT_SDS.defaultSVIDName].sort());
+            expect(AGENT_SDS.defaultSVIDName).to.equal("default");
+            expect(AGENT_SDS.defaultAllBundlesName).to.equal("ROOTCA");
+            expect(AGENT_SDS.defaultBundleName).to.equal("null");
+            // And these are the names deployed to the spire-agent chart.
+            expect(objectAt(valuesOf(run.declared, "spire"), "spire-agent.sds")).to.deep.equal({ ...AGENT_SDS });
+        });
+
+        it("sees both federated trust domains' bundles in the proxy's ROOTCA secret, the shape the all-bundles name serves", () => {
+            const rootca = secretsDump().find((s) => s.name === AGENT_SDS.defaultAllBundlesName);
+            const validator = objectAt(rootca ?? {}, "secret.validation_context.custom_validator_config");
+            expect(validator.name).to.equal("envoy.tls.cert_validator.spiffe");
+            const trustDomains = objectAt(validator, "typed_config").trust_domains;
+            expect(Array.isArray(trustDomains)).to.equal(true);
+            expect((trustDomains as JsonObject[]).map((t) => t.name)).to.deep.equal(["east.local", "west.local"]);
+            const svid = secretsDump().find((s) => s.name === AGENT_SDS.defaultSVIDName);
+            expect(Object.keys(objectAt(svid ?? {}, "secret.tls_certificate")).sort()).to.deep.equal(["certificate_chain", "private_key"]);
+        });
+
+        it("matches istioctl proxy-config secret: one default cert chain, and ROOTCA CA entries for east.local and west.local", () => {
+            const lines = spireProxyConfigSecretText()
+                .split("\n")
+                .map((l) => l.trim())
+                .filter((l) => l !== "");
+            const rows = lines.map((l) => l.split(/\s{2,}/));
+            const header = rows[0];
+            expect(header).to.deep.equal([
+                "RESOURCE NAME",
+                "TYPE",
+                "STATUS",
+                "VALID CERT",
+                "SERIAL NUMBER",
+                "NOT AFTER",
+                "NOT BEFORE",
+                "TRUST DOMAIN",
+            ]);
+            const col = (name: string) => header.indexOf(name);
+            const entries = rows.slice(1).map((r) => [r[col("RESOURCE NAME")], r[col("TYPE")], r[col("STATUS")], r[col("TRUST DOMAIN")]]);
+            expect(entries).to.deep.equal([
+                [AGENT_SDS.defaultSVIDName, "Cert Chain", "ACTIVE", "east.local"],
+                [AGENT_SDS.defaultAllBundlesName, "CA", "ACTIVE", "east.local"],
+                [AGENT_SDS.defaultAllBundlesName, "CA", "ACTIVE", "west.local"],
+            ]);
+        });
+    });
+});
