@@ -2,6 +2,8 @@
 // test keeps in step) and the validation that runs before any resource is declared.
 
 import * as pulumi from "@pulumi/pulumi";
+import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
 import {
     ValidationError,
     checkBundleEndpointUrl,
@@ -67,11 +69,11 @@ export const CONFIG_DEFAULTS = {
     peers: [] as PeerStackRef[],
     spireNamespace: "spire-server",
     istioNamespace: "istio-system",
-    spireChartRepository: "https://spiffe.github.io/helm-charts-hardened/",
-    spireChartVersion: "0.30.0",
-    spireCrdsChartVersion: "0.6.0",
-    istioChartRepository: "https://istio-release.storage.googleapis.com/charts",
-    istioChartVersion: "1.30.3",
+    spireChartRepository: SPIRE_CHART_REPOSITORY,
+    spireChartVersion: SPIRE_CHART_VERSION,
+    spireCrdsChartVersion: SPIRE_CRDS_CHART_VERSION,
+    istioChartRepository: ISTIO_CHART_REPOSITORY,
+    istioChartVersion: ISTIO_VERSION,
     caTTL: "720h",
     caSubjectCountry: "US",
     caSubjectOrganization: "SPIRE",
@@ -89,7 +91,7 @@ export const CONFIG_DEFAULTS = {
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
-export const CONFIG_KEYS = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS)] as const;
+export const CONFIG_KEYS: readonly string[] = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS)];
 
 /**
  * The CA TTL must stay several times the federation refresh hint, so that federated servers fetch a new CA's
@@ -109,10 +111,17 @@ export type RawConfigReader = (key: string) => string | undefined;
 /**
  * Validates raw configuration and applies defaults. Collects every problem and throws one ValidationError whose
  * message lists them, one line each, each naming the key, quoting the value and saying what is expected.
+ * `setKeys` (the project keys the stack sets) lets it report unknown keys, usually typos such as `trustdomain`.
  */
-export function parseStackConfig(read: RawConfigReader): StackConfig {
+export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []): StackConfig {
     const problems: string[] = [];
     const report = (key: string, value: unknown, reason: string) => problems.push(describeProblem(key, value, reason));
+    for (const key of [...setKeys].sort()) {
+        if (!CONFIG_KEYS.includes(key)) {
+            const hint = CONFIG_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
+            report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : " (see README, \"Configuration\")"}`);
+        }
+    }
 
     const requiredString = (key: string, check: (v: unknown) => string | undefined): string => {
         const value = read(key);
@@ -350,5 +359,9 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
 
 /** Reads this stack's configuration from Pulumi config (project namespace) and validates it. */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): StackConfig {
-    return parseStackConfig((key) => config.get(key));
+    const prefix = `${PROJECT_NAME}:`;
+    const setKeys = Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => key.slice(prefix.length));
+    return parseStackConfig((key) => config.get(key), setKeys);
 }

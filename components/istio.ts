@@ -91,7 +91,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             "gateway",
             "gateway",
             ingress.name,
-            deepMerge(args.values?.gateway ?? {}, gatewayChartValues(ingress, args.gatewayServiceAccount)),
+            deepMerge(args.values?.gateway ?? {}, gatewayChartValues(iop, args.gatewayServiceAccount)),
             [this.istiod, args.gatewayRegistration],
         );
 

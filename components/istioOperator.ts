@@ -9,6 +9,8 @@ import { Values, canonical } from "./values";
 
 /** The official Helm repository of Istio's charts. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+/** The pinned Istio release: the version of the base, istiod and gateway charts. */
+export const ISTIO_VERSION = "1.30.3";
 
 /** Name of the injection template that gives sidecars the SPIRE agent socket. */
 export const SPIRE_TEMPLATE = "spire";
@@ -176,9 +178,17 @@ export function buildIstioOperator(settings: IstioOperatorSettings): IstioOperat
     }) as IstioOperator;
 }
 
+/**
+ * The Helm charts' `profile` value for the operator's profile. The charts' baseline already is the `default` profile
+ * and they fail on "unknown profile default" (there is no files/profile-default.yaml), so it maps to no value.
+ */
+export function chartProfile(iop: IstioOperator): Values {
+    return iop.spec.profile === "default" ? {} : { profile: iop.spec.profile };
+}
+
 /** Values for the `base` chart (CRDs and cluster roles). */
 export function baseChartValues(iop: IstioOperator): Values {
-    return canonical({ global: { istioNamespace: iop.spec.values.global.istioNamespace } });
+    return canonical({ ...chartProfile(iop), global: { istioNamespace: iop.spec.values.global.istioNamespace } });
 }
 
 /**
@@ -187,12 +197,14 @@ export function baseChartValues(iop: IstioOperator): Values {
  */
 export function istiodChartValues(iop: IstioOperator): Values {
     const { pilot, ...rest } = iop.spec.values;
-    return canonical({ ...rest, ...pilot, meshConfig: iop.spec.meshConfig });
+    return canonical({ ...chartProfile(iop), ...rest, ...pilot, meshConfig: iop.spec.meshConfig });
 }
 
-/** Values for the `gateway` chart, from the IstioOperator's ingress gateway and the service account to use. */
-export function gatewayChartValues(gateway: IngressGatewaySpec, serviceAccount: string): Values {
+/** Values for the `gateway` chart, from the IstioOperator's first ingress gateway and the service account to use. */
+export function gatewayChartValues(iop: IstioOperator, serviceAccount: string): Values {
+    const [gateway] = iop.spec.components.ingressGateways;
     return canonical({
+        ...chartProfile(iop),
         name: gateway.name,
         labels: { ...gateway.label },
         podAnnotations: { ...gateway.k8s.podAnnotations },

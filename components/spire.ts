@@ -7,6 +7,10 @@ import { Values, canonical, deepMerge } from "./values";
 
 /** The official chart repository of the SPIRE Helm charts. */
 export const SPIRE_CHART_REPOSITORY = "https://spiffe.github.io/helm-charts-hardened/";
+/** The pinned spire chart (SPIRE server and agent, SPIFFE CSI driver, controller manager). */
+export const SPIRE_CHART_VERSION = "0.30.0";
+/** The pinned spire-crds chart (the controller manager's CRDs). */
+export const SPIRE_CRDS_CHART_VERSION = "0.6.0";
 /** Release name of the spire chart; chart object names (`spire-server`, `spire-agent`, ...) derive from it. */
 export const SPIRE_RELEASE_NAME = "spire";
 export const SPIRE_CRDS_RELEASE_NAME = "spire-crds";
@@ -194,7 +198,7 @@ export class Spire extends pulumi.ComponentResource {
             {
                 name: SPIRE_CRDS_RELEASE_NAME,
                 chart: "spire-crds",
-                version: args.crdsChartVersion ?? "0.6.0",
+                version: args.crdsChartVersion ?? SPIRE_CRDS_CHART_VERSION,
                 repositoryOpts: { repo: repository },
                 namespace: namespace.metadata.name,
                 timeout,
@@ -207,7 +211,7 @@ export class Spire extends pulumi.ComponentResource {
             {
                 name: SPIRE_RELEASE_NAME,
                 chart: "spire",
-                version: args.chartVersion ?? "0.30.0",
+                version: args.chartVersion ?? SPIRE_CHART_VERSION,
                 repositoryOpts: { repo: repository },
                 namespace: namespace.metadata.name,
                 values: this.chartValues,

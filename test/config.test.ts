@@ -235,6 +235,17 @@ describe("stack configuration", () => {
             });
         }
 
+        it("reports a misspelled key with the key it probably meant", () => {
+            expect(() => parseStackConfig((key) => ({ trustdomain: "cluster1.demo", clusterName: "cluster1" } as Record<string, string>)[key], ["trustdomain", "clusterName"]))
+                .to.throw(
+                    [
+                        "Invalid configuration (2 problems):",
+                        '  - trustdomain: "cluster1.demo" is not a setting of this program; did you mean "trustDomain"?',
+                        '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+                    ].join("\n"),
+                );
+        });
+
         it("lists every problem at once, one per line, when several keys are wrong", () => {
             expect(problemOf({ trustDomain: "cluster 1.demo", clusterName: "Cluster1", caTTL: "forever" })).to.equal(
                 [
@@ -256,6 +267,14 @@ describe("stack configuration", () => {
                 expect(declared).to.deep.equal([]);
             });
         }
+
+        it("refuses an unknown key set on the stack", async () => {
+            const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, meshId: "mesh1" });
+            expect(error.message).to.equal(
+                'Invalid configuration: meshId: "mesh1" is not a setting of this program (see README, "Configuration")',
+            );
+            expect(declared).to.deep.equal([]);
+        });
 
         it("stops on a bad chart version before declaring anything", async () => {
             const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, spireChartVersion: "0.30" });

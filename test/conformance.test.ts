@@ -4,6 +4,8 @@
 
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { expect } from "chai";
+import { X509Certificate } from "crypto";
+import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH } from "../components";
@@ -444,5 +446,142 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
                 [AGENT_SDS.defaultAllBundlesName, "CA", "ACTIVE", "west.local"],
             ]);
         });
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The rules the spire-controller-manager's admission webhook applies to a ClusterFederatedTrustDomain
+// (ParseClusterFederatedTrustDomainSpec), written out independently of the program's own validation.
+
+function webhookProblems(spec: ClusterFederatedTrustDomainSpec): string[] {
+    const problems: string[] = [];
+    const isTrustDomain = (td: string) => /^[a-z0-9._-]+$/.test(td) && td.length <= 255;
+    const isSpiffeId = (id: string) => {
+        const match = /^spiffe:\/\/([^/]+)((\/[A-Za-z0-9._-]+)*)$/.exec(id);
+        return match !== null && isTrustDomain(match[1]) && !/\/\.\.?(\/|$)/.test(match[2]);
+    };
+    if (!isTrustDomain(spec.trustDomain)) {
+        problems.push("invalid trustDomain");
+    }
+    let url: URL | undefined;
+    try {
+        url = new URL(spec.bundleEndpointURL);
+    } catch {
+        problems.push("invalid bundleEndpointURL");
+    }
+    if (url !== undefined) {
+        if (url.protocol !== "https:") problems.push("bundleEndpointURL: scheme must be https");
+        if (url.host === "") problems.push("bundleEndpointURL: host is not specified");
+        if (url.username !== "" || url.password !== "") problems.push("bundleEndpointURL: cannot contain userinfo");
+    }
+    const profile = spec.bundleEndpointProfile as { type: string; endpointSPIFFEID?: string };
+    if (profile.type === "https_spiffe") {
+        if (profile.endpointSPIFFEID === undefined || !isSpiffeId(profile.endpointSPIFFEID)) problems.push("invalid endpointSPIFFEID");
+    } else if (profile.type === "https_web") {
+        if (profile.endpointSPIFFEID !== undefined && profile.endpointSPIFFEID !== "") problems.push("endpointSPIFFEID is not allowed for https_web");
+    } else {
+        problems.push(`unsupported bundle endpoint profile type "${profile.type}"`);
+    }
+    if (spec.trustDomainBundle !== undefined && spec.trustDomainBundle !== "") {
+        try {
+            const doc = JSON.parse(spec.trustDomainBundle) as { keys?: { use?: string; kid?: string; x5c?: string[] }[] };
+            if (!Array.isArray(doc.keys)) throw new Error("no keys");
+            for (const key of doc.keys) {
+                if (key.use === "x509-svid") {
+                    if (!Array.isArray(key.x5c) || key.x5c.length !== 1) throw new Error("x509-svid key needs exactly one certificate");
+                    new X509Certificate(Buffer.from(key.x5c[0], "base64"));
+                } else if (key.use === "jwt-svid") {
+                    if (!key.kid) throw new Error("jwt-svid key without kid");
+                } else {
+                    throw new Error(`unknown key use ${key.use}`);
+                }
+            }
+        } catch (error) {
+            problems.push(`invalid trustDomainBundle: ${(error as Error).message}`);
+        }
+    }
+    return problems;
+}
+
+describe("ClusterFederatedTrustDomains against the CRD and the controller manager's webhook rules", () => {
+    const ORG = "organization/istio-spire";
+    const fixture = (td: string) => readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+    let run: ProgramRun<Outputs>;
+
+    before(async () => {
+        run = await runProgram(
+            program as () => Promise<Outputs>,
+            {
+                trustDomain: "cluster1.demo",
+                clusterName: "cluster1",
+                peers: [{ stack: `${ORG}/cluster2` }, { stack: `${ORG}/cluster3` }],
+            },
+            {
+                ownBundle: fixture("cluster1.demo"),
+                stackOutputs: {
+                    [`${ORG}/cluster2`]: {
+                        federation: {
+                            trustDomain: "cluster2.demo",
+                            bundleEndpointUrl: "https://203.0.113.2:8443",
+                            endpointSpiffeId: "spiffe://cluster2.demo/spire/server",
+                            trustBundle: fixture("cluster2.demo"),
+                            bundleEndpointProfile: "https_spiffe",
+                        },
+                    },
+                    [`${ORG}/cluster3`]: {
+                        federation: {
+                            trustDomain: "cluster3.demo",
+                            bundleEndpointUrl: "https://spire.cluster3.example.com",
+                            endpointSpiffeId: "spiffe://cluster3.demo/spire/server",
+                            bundleEndpointProfile: "https_web",
+                        },
+                    },
+                },
+            },
+        );
+    });
+
+    it("declares one ClusterFederatedTrustDomain per profile, each valid against the CRD schema", () => {
+        const cftds = ofType(run.declared, CLUSTER_FEDERATED_TRUST_DOMAIN);
+        expect(cftds.map((c) => c.inputs.spec.bundleEndpointProfile.type).sort()).to.deep.equal(["https_spiffe", "https_web"]);
+        const validate = crdSpecValidator("ClusterFederatedTrustDomain");
+        for (const cftd of cftds) {
+            expect(cftd.inputs.apiVersion).to.equal("spire.spiffe.io/v1alpha1");
+            expect(validationProblems(validate, cftd.inputs.spec), cftd.name).to.deep.equal([]);
+        }
+    });
+
+    it("passes every rule of the controller manager's webhook", () => {
+        for (const cftd of ofType(run.declared, CLUSTER_FEDERATED_TRUST_DOMAIN)) {
+            expect(webhookProblems(cftd.inputs.spec), cftd.name).to.deep.equal([]);
+        }
+    });
+
+    it("keeps ClusterSPIFFEIDs with federatesWith valid against their CRD", () => {
+        const validate = crdSpecValidator("ClusterSPIFFEID");
+        for (const id of ofType(run.declared, CLUSTER_SPIFFE_ID)) {
+            expect(id.inputs.spec.federatesWith, id.name).to.deep.equal(["cluster2.demo", "cluster3.demo"]);
+            expect(validationProblems(validate, id.inputs.spec), id.name).to.deep.equal([]);
+        }
+    });
+
+    it("the webhook rules themselves refuse what the controller manager refuses", () => {
+        const good: ClusterFederatedTrustDomainSpec = {
+            trustDomain: "cluster2.demo",
+            bundleEndpointURL: "https://203.0.113.2:8443",
+            bundleEndpointProfile: { type: "https_spiffe", endpointSPIFFEID: "spiffe://cluster2.demo/spire/server" },
+            trustDomainBundle: fixture("cluster2.demo"),
+        };
+        expect(webhookProblems(good)).to.deep.equal([]);
+        expect(webhookProblems({ ...good, trustDomain: "Cluster2" })).to.deep.equal(["invalid trustDomain"]);
+        expect(webhookProblems({ ...good, bundleEndpointURL: "http://x:8443" })).to.deep.equal(["bundleEndpointURL: scheme must be https"]);
+        expect(webhookProblems({ ...good, bundleEndpointURL: "https://u:p@x" })).to.deep.equal(["bundleEndpointURL: cannot contain userinfo"]);
+        expect(webhookProblems({ ...good, bundleEndpointProfile: { type: "https_spiffe", endpointSPIFFEID: "" } })).to.deep.equal([
+            "invalid endpointSPIFFEID",
+        ]);
+        expect(
+            webhookProblems({ ...good, bundleEndpointProfile: { type: "https_web", endpointSPIFFEID: "spiffe://cluster2.demo/x" } as never }),
+        ).to.deep.equal(["endpointSPIFFEID is not allowed for https_web"]);
+        expect(webhookProblems({ ...good, trustDomainBundle: "{}" })).to.deep.equal(["invalid trustDomainBundle: no keys"]);
     });
 });

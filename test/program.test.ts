@@ -253,6 +253,12 @@ describe("the cluster1 program (no peers)", () => {
             });
         });
 
+        it("maps the operator's default profile to no chart profile (the charts refuse \"unknown profile default\")", () => {
+            for (const chart of ["base", "istiod", "gateway"]) {
+                expect(release(run, chart).inputs.values, chart).to.not.have.property("profile");
+            }
+        });
+
         it("hands the base chart Istio's namespace", () => {
             expect(release(run, "base").inputs.values).to.deep.equal({ global: { istioNamespace: "istio-system" } });
         });
