@@ -1,11 +1,11 @@
 // The building blocks of an Istio mesh whose identities come from SPIRE, each usable on its own.
 export * from "./config";
 export * from "./crds";
+export * from "./federation";
 export * from "./istio";
 export * from "./istioOperator";
 export * from "./registration";
+export * from "./spiffeBundle";
 export * from "./spire";
 export * from "./validation";
 export * from "./values";
-export * from "./federation";
-export * from "./spiffeBundle";

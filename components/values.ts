@@ -39,17 +39,3 @@ export function canonical<T>(value: T): T {
     }
     return value;
 }
-
-/** Every leaf path of a values tree, as dotted strings (`spire-server.controllerManager.className`). */
-export function leafPaths(values: Values, prefix = ""): string[] {
-    const paths: string[] = [];
-    for (const [key, value] of Object.entries(values)) {
-        const path = prefix === "" ? key : `${prefix}.${key}`;
-        if (isPlainObject(value) && Object.keys(value).length > 0) {
-            paths.push(...leafPaths(value, path));
-        } else {
-            paths.push(path);
-        }
-    }
-    return paths;
-}

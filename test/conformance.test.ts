@@ -8,7 +8,7 @@ import { X509Certificate } from "crypto";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH } from "../components";
+import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH, deepMerge } from "../components";
 import { Declared, ProgramRun, ofType, runProgram } from "./harness";
 import {
     JsonObject,
@@ -91,16 +91,6 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
 /** Validates and returns the error lines ([] when valid). */
 function validationProblems(validate: ValidateFunction, data: unknown): string[] {
     return validate(data) ? [] : describeErrors(validate.errors);
-}
-
-/** Union of two values trees (mappings merged recursively, `over` winning otherwise), as Helm coalesces them. */
-function coalesce(under: JsonObject, over: JsonObject): JsonObject {
-    const result: JsonObject = { ...under };
-    for (const [key, value] of Object.entries(over)) {
-        const existing = result[key];
-        result[key] = isObject(existing) && isObject(value) ? coalesce(existing, value) : value;
-    }
-    return result;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -241,7 +231,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
             const agent = objectAt(values, "spire-agent");
             const validate = compile(spireAgentValuesSchema());
             expect(validationProblems(validate, agent)).to.deep.equal([]);
-            expect(validationProblems(validate, coalesce(spireChartDefaults().subcharts["spire-agent"], agent))).to.deep.equal([]);
+            expect(validationProblems(validate, deepMerge(spireChartDefaults().subcharts["spire-agent"], agent))).to.deep.equal([]);
             // The schema is live: it rejects what it constrains.
             expect(validationProblems(validate, { healthChecks: { port: 0 } })).to.deep.equal([
                 '/healthChecks/port: minimum {"comparison":">=","limit":1} must be >= 1',

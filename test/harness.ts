@@ -184,20 +184,15 @@ export async function runProgramExpectingError(
     world: World = {},
     stack = "cluster1",
 ): Promise<{ error: Error; declared: Declared[] }> {
-    const declared: Declared[] = [];
+    let run: ProgramRun<unknown>;
     try {
-        const run = await runProgram(program, config, world, stack);
-        declared.push(...run.declared);
+        run = await runProgram(program, config, world, stack);
     } catch (error) {
         await waitForRPCs();
-        return { error: error as Error, declared: lastMonitorDeclared() };
+        const monitor = pulumi.runtime.getMonitor() as unknown;
+        return { error: error as Error, declared: monitor instanceof RecordingMonitor ? monitor.declared : [] };
     }
-    throw new Error(`expected the program to fail, but it declared ${declared.length} resources`);
-}
-
-function lastMonitorDeclared(): Declared[] {
-    const monitor = pulumi.runtime.getMonitor() as unknown as RecordingMonitor | undefined;
-    return monitor instanceof RecordingMonitor ? monitor.declared : [];
+    throw new Error(`expected the program to fail, but it declared ${run.declared.length} resources`);
 }
 
 /** The resources of a type (a token like `kubernetes:helm.sh/v3:Release`). */

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
+import { deepMerge } from "../components/values";
 
 /** Root of the upstream reference data. */
 export const UPSTREAM_DIR = path.resolve(__dirname, "..", "..", "shared", "upstream");
@@ -85,16 +86,6 @@ export interface SpireChartDefaults {
     merged: JsonObject;
 }
 
-/** Union of two defaults trees: keys of both, mappings merged recursively, `over` winning for non-mappings. */
-function union(under: JsonObject, over: JsonObject): JsonObject {
-    const result: JsonObject = { ...under };
-    for (const [key, value] of Object.entries(over)) {
-        const existing = result[key];
-        result[key] = isObject(existing) && isObject(value) ? union(existing, value) : value;
-    }
-    return result;
-}
-
 export function spireChartDefaults(): SpireChartDefaults {
     const umbrella = expectObject(readYaml(path.join(SPIRE_CHART_DIR, "values.yaml")), "spire values.yaml");
     const subcharts: Record<string, JsonObject> = {};
@@ -108,7 +99,7 @@ export function spireChartDefaults(): SpireChartDefaults {
     let merged: JsonObject = { ...umbrella };
     for (const [name, values] of Object.entries(subcharts)) {
         const atName = merged[name];
-        merged = { ...merged, [name]: union(isObject(atName) ? atName : {}, values) };
+        merged = { ...merged, [name]: deepMerge(isObject(atName) ? atName : {}, values) };
     }
     return { umbrella, subcharts, merged };
 }
