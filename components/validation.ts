@@ -251,29 +251,6 @@ export function checkBundleEndpointUrl(value: unknown): string | undefined {
     return undefined;
 }
 
-/** Checks a host name or IP address a bundle endpoint is reachable at (no scheme, path or port). */
-export function checkHost(value: unknown): string | undefined {
-    const expected = 'expected a DNS name or IP address without scheme, port or path, e.g. "spire.cluster1.example.com"';
-    if (typeof value !== "string" || value.length === 0) {
-        return `is empty; ${expected}`;
-    }
-    if (value.includes("://") || value.includes("/") || value.includes("@")) {
-        return `is not a bare host; ${expected}`;
-    }
-    const ipv6 = /^\[[0-9a-fA-F:.]+\]$/;
-    if (ipv6.test(value)) {
-        return undefined;
-    }
-    if (value.includes(":")) {
-        return `contains a port; ${expected}`;
-    }
-    const labels = value.split(".");
-    if (labels.some((label) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i.test(label) || label.length > 63)) {
-        return `is not a valid host name; ${expected}`;
-    }
-    return undefined;
-}
-
 /** Returns the first of `values` that occurs more than once, or undefined. */
 export function firstDuplicate<T>(values: T[]): T | undefined {
     const seen = new Set<T>();
