@@ -5,7 +5,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
 import {
-    ValidationError,
     checkBundleEndpointUrl,
     checkChartRepository,
     checkDnsLabel,
@@ -16,6 +15,7 @@ import {
     firstDuplicate,
     parseDuration,
     quote,
+    throwIfProblems,
 } from "./validation";
 
 /** The Pulumi project name; config keys live in its namespace and peer stacks are `<org>/istio-spire/<stack>`. */
@@ -243,14 +243,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
     const peers = parsePeers(json("peers"), problems);
 
-    if (problems.length > 0) {
-        throw new ValidationError(
-            problems.length === 1
-                ? `Invalid configuration: ${problems[0]}`
-                : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-            problems,
-        );
-    }
+    throwIfProblems("Invalid configuration", problems);
     return {
         trustDomain,
         clusterName,
@@ -312,11 +305,8 @@ function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], pro
 function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
     const key = "peers";
     const expected = `expected a list like [{"stack": "<org>/${PROJECT_NAME}/cluster2"}]`;
-    if (value === undefined) {
-        return [];
-    }
-    if (value === null) {
-        return [];
+    if (value === undefined || value === null) {
+        return []; // unset, or a JSON problem already reported
     }
     if (!Array.isArray(value)) {
         problems.push(describeProblem(key, value, `is not a list; ${expected}`));

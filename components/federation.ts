@@ -9,7 +9,7 @@ import { BundleEndpointProfile, PeerStackRef, ServiceType } from "./config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
 import { checkSpiffeBundle } from "./spiffeBundle";
 import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
-import { ValidationError, checkBundleEndpointUrl, checkSpiffeId, checkTrustDomain, describeProblem, quote } from "./validation";
+import { checkBundleEndpointUrl, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "./validation";
 
 /** The stack output a peer reads. */
 export const FEDERATION_OUTPUT = "federation";
@@ -79,16 +79,16 @@ export function validatePeerExports(
         const td = f.trustDomain;
         const syntaxProblem = checkTrustDomain(td);
         // Only a usable peer trust domain is checked against the endpoint ID and bundle.
-        let tdProblem: string | undefined = syntaxProblem;
+        let tdUsable = syntaxProblem === undefined;
         if (syntaxProblem !== undefined) {
             problems.push(describeProblem(at("trustDomain"), td, syntaxProblem));
         } else if (td === ownTrustDomain) {
-            tdProblem = "own";
+            tdUsable = false;
             problems.push(
                 describeProblem(at("trustDomain"), td, "is this stack's own trust domain; a peer must have its own (is the peer listed by mistake?)"),
             );
         } else if (seen.has(td as string)) {
-            tdProblem = "duplicate";
+            tdUsable = false;
             problems.push(
                 describeProblem(at("trustDomain"), td, `is also the trust domain of peer ${quote(seen.get(td as string))}; each trust domain is federated once`),
             );
@@ -104,13 +104,13 @@ export function validatePeerExports(
         if (urlProblem !== undefined) {
             problems.push(describeProblem(at("bundleEndpointUrl"), f.bundleEndpointUrl, urlProblem));
         }
-        if (profile === "https_spiffe" && tdProblem === undefined) {
+        if (profile === "https_spiffe" && tdUsable) {
             const idProblem = checkSpiffeId(f.endpointSpiffeId, td as string);
             if (idProblem !== undefined) {
                 problems.push(describeProblem(at("endpointSpiffeId"), f.endpointSpiffeId, idProblem));
             }
         }
-        if (f.trustBundle !== undefined && f.trustBundle !== null && tdProblem === undefined) {
+        if (f.trustBundle !== undefined && f.trustBundle !== null && tdUsable) {
             const bundleProblem = checkSpiffeBundle(f.trustBundle, td as string);
             if (bundleProblem !== undefined) {
                 problems.push(describeProblem(at("trustBundle"), f.trustBundle, bundleProblem));
@@ -134,14 +134,7 @@ export function validatePeerExports(
             },
         });
     }
-    if (problems.length > 0) {
-        throw new ValidationError(
-            problems.length === 1
-                ? `Invalid peer data: ${problems[0]}`
-                : `Invalid peer data (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-            problems,
-        );
-    }
+    throwIfProblems("Invalid peer data", problems);
     return result;
 }
 

@@ -15,6 +15,22 @@ export class ValidationError extends Error {
     }
 }
 
+/**
+ * Throws one ValidationError for all `problems` (nothing when there are none): `<title>: <problem>` for one, or a
+ * title line with the count and one indented line per problem.
+ */
+export function throwIfProblems(title: string, problems: string[]): void {
+    if (problems.length === 0) {
+        return;
+    }
+    throw new ValidationError(
+        problems.length === 1
+            ? `${title}: ${problems[0]}`
+            : `${title} (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        problems,
+    );
+}
+
 /** `key: "value" reason`: the shape of every validation message. */
 export function describeProblem(key: string, value: unknown, reason: string): string {
     return `${key}: ${quote(value)} ${reason}`;
