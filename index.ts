@@ -22,7 +22,7 @@ import {
 
 export = async () => {
     // 1. Configuration and peer stacks' exports, validated before any Kubernetes resource is declared.
-    const config = failOnValidationError(loadStackConfig);
+    const config = await failOnValidationError(loadStackConfig);
     const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers));
     const peerTrustDomains = peers.ready.map((p) => p.federation.trustDomain).sort();
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
@@ -120,14 +120,10 @@ export = async () => {
 };
 
 /** Runs a validation step; a ValidationError stops the program with its message alone (no stack trace). */
-function failOnValidationError<T>(step: () => T): T {
-    const rethrow = (error: unknown): never => {
-        throw error instanceof ValidationError ? new pulumi.RunError(error.message) : error;
-    };
+async function failOnValidationError<T>(step: () => T | Promise<T>): Promise<T> {
     try {
-        const result = step();
-        return (result instanceof Promise ? result.catch(rethrow) : result) as T;
+        return await step();
     } catch (error) {
-        return rethrow(error);
+        throw error instanceof ValidationError ? new pulumi.RunError(error.message) : error;
     }
 }

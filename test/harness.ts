@@ -125,13 +125,13 @@ export interface ProgramRun<T> {
 }
 
 /**
- * Resolves an Output (or a structure of Outputs) to its plain value. Values unknown in a preview resolve to
- * undefined (an apply would never run for them).
+ * Resolves an Output (or a structure of Outputs) to its plain value. A value unknown in a preview resolves to
+ * undefined (an apply would never run for it); unknowns nested inside a known structure stay as the SDK's markers.
  */
 export function resolve<T>(value: pulumi.Input<T>): Promise<T> {
     // Output.promise is the SDK's own way to await an Output; `true` keeps unknowns instead of waiting forever.
     const output = pulumi.output(value) as unknown as { promise(withUnknowns?: boolean): Promise<T> };
-    return output.promise(true).then((v) => (pulumi.Output.isInstance(v) ? undefined : v) as T);
+    return output.promise(true).then((v) => (pulumi.isUnknown(v) ? undefined : v) as T);
 }
 
 /**
