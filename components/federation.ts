@@ -37,6 +37,23 @@ export function spireServerSpiffeId(trustDomain: string): string {
     return `spiffe://${trustDomain}/spire/server`;
 }
 
+/**
+ * Offline renders (`npm run render`) resolve federation between stacks that were never deployed. A value that only
+ * exists once a peer is deployed (its load balancer address, its live trust bundle) is passed on as this marker,
+ * never as made-up data. Only previews accept it: a deployment refuses it like any other invalid peer value.
+ */
+export function deployTimePlaceholder(description: string): string {
+    return `<deploy-time: ${description}>`;
+}
+
+/** Whether a value is a marker made by deployTimePlaceholder. */
+export function isDeployTimePlaceholder(value: unknown): value is string {
+    return typeof value === "string" && /^<deploy-time: [^<>]+>$/.test(value);
+}
+
+/** The peer fields that may be deploy-time placeholders; the others are known before anything is deployed. */
+const DEPLOY_TIME_FIELDS = ["bundleEndpointUrl", "trustBundle"] as const;
+
 /** A peer whose export was read and validated. */
 export interface ValidatedPeer {
     stack: string;
@@ -57,6 +74,7 @@ export interface PeerReadResult {
 export function validatePeerExports(
     ownTrustDomain: string,
     peerExports: { stack: string; federation: unknown }[],
+    options: { acceptPlaceholders?: boolean } = {},
 ): PeerReadResult {
     const problems: string[] = [];
     const result: PeerReadResult = { ready: [], pending: [] };
@@ -96,11 +114,21 @@ export function validatePeerExports(
             seen.set(td as string, stack);
         }
 
+        // Deploy-time placeholders stand for values checked when they exist; a deployment never accepts them.
+        const placeholders = new Set(DEPLOY_TIME_FIELDS.filter((field) => isDeployTimePlaceholder(f[field])));
+        for (const field of placeholders) {
+            if (!options.acceptPlaceholders) {
+                problems.push(
+                    describeProblem(at(field), f[field], "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value"),
+                );
+            }
+        }
+
         const profile = f.bundleEndpointProfile ?? "https_spiffe";
         if (profile !== "https_spiffe" && profile !== "https_web") {
             problems.push(describeProblem(at("bundleEndpointProfile"), profile, 'is not "https_spiffe" or "https_web"'));
         }
-        const urlProblem = checkBundleEndpointUrl(f.bundleEndpointUrl);
+        const urlProblem = placeholders.has("bundleEndpointUrl") ? undefined : checkBundleEndpointUrl(f.bundleEndpointUrl);
         if (urlProblem !== undefined) {
             problems.push(describeProblem(at("bundleEndpointUrl"), f.bundleEndpointUrl, urlProblem));
         }
@@ -110,7 +138,7 @@ export function validatePeerExports(
                 problems.push(describeProblem(at("endpointSpiffeId"), f.endpointSpiffeId, idProblem));
             }
         }
-        if (f.trustBundle !== undefined && f.trustBundle !== null && tdUsable) {
+        if (f.trustBundle !== undefined && f.trustBundle !== null && tdUsable && !placeholders.has("trustBundle")) {
             const bundleProblem = checkSpiffeBundle(f.trustBundle, td as string);
             if (bundleProblem !== undefined) {
                 problems.push(describeProblem(at("trustBundle"), f.trustBundle, bundleProblem));
@@ -159,7 +187,8 @@ export async function readPeers(ownTrustDomain: string, peers: PeerStackRef[]): 
             return { stack, federation: details.value ?? details.secretValue };
         }),
     );
-    const result = validatePeerExports(ownTrustDomain, peerExports);
+    // A preview changes nothing, so it may show federation with a peer that exists only in an offline render.
+    const result = validatePeerExports(ownTrustDomain, peerExports, { acceptPlaceholders: pulumi.runtime.isDryRun() });
     for (const { stack, reason } of result.pending) {
         pulumi.log.warn(pendingPeerMessage(stack, reason));
     }
@@ -308,15 +337,15 @@ export class BundleEndpoint extends pulumi.ComponentResource {
               });
         this.endpointSpiffeId = pulumi.output(spireServerSpiffeId(args.trustDomain));
         this.trustBundle = bundleConfigMap.data.apply((data) => data?.[BUNDLE_CONFIGMAP_KEY]);
-        this.federation = pulumi
-            .all([this.url, this.endpointSpiffeId, this.trustBundle])
-            .apply(([bundleEndpointUrl, endpointSpiffeId, trustBundle]) => ({
-                trustDomain: args.trustDomain,
-                bundleEndpointUrl,
-                endpointSpiffeId,
-                ...(trustBundle !== undefined ? { trustBundle } : {}),
-                bundleEndpointProfile: profile,
-            }));
+        // Built field by field (not in one apply) so that a preview shows the known fields and marks only the
+        // deploy-time ones (URL, bundle) as unknown. An undefined bundle is dropped from the stack output.
+        this.federation = pulumi.output({
+            trustDomain: args.trustDomain,
+            bundleEndpointUrl: this.url,
+            endpointSpiffeId: this.endpointSpiffeId,
+            trustBundle: this.trustBundle,
+            bundleEndpointProfile: profile,
+        });
         this.registerOutputs({
             url: this.url,
             endpointSpiffeId: this.endpointSpiffeId,

@@ -2,7 +2,7 @@
 // manager CRDs (spire-crds 0.6.0), the spire chart 0.30.0 and Istio's 1.30.3 charts are read from
 // ../shared/upstream (see test/upstream.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
 
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import { ValidateFunction } from "ajv";
 import { expect } from "chai";
 import { X509Certificate } from "crypto";
 import { readFileSync } from "fs";
@@ -12,9 +12,10 @@ import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH, deepM
 import { Declared, ProgramRun, ofType, runProgram } from "./harness";
 import {
     JsonObject,
-    SpireKind,
-    crdSchema,
+    compile,
+    crdSpecValidator,
     gatewayValuesSchema,
+    validationProblems,
     isObject,
     istioChartDefaults,
     spireAgentValuesSchema,
@@ -32,65 +33,6 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 interface Outputs {
     workloadSocketPath: string;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Schema helpers
-
-/**
- * Emulates Kubernetes structural-schema pruning as validation errors: an unknown field the API server would
- * silently drop (a misspelled `federatesWIth`) becomes an `additionalProperties` error. Every object schema with
- * `properties` and neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets
- * `additionalProperties: false`. Returns a modified deep copy.
- */
-function pruningAsErrors(schema: JsonObject): JsonObject {
-    const copy = JSON.parse(JSON.stringify(schema)) as JsonObject;
-    const visit = (node: unknown): void => {
-        if (Array.isArray(node)) {
-            node.forEach(visit);
-            return;
-        }
-        if (!isObject(node)) {
-            return;
-        }
-        if (isObject(node.properties)) {
-            Object.values(node.properties).forEach(visit);
-            if (!("additionalProperties" in node) && !("x-kubernetes-preserve-unknown-fields" in node)) {
-                node.additionalProperties = false;
-            }
-        }
-        for (const key of ["items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"]) {
-            if (key in node) {
-                visit(node[key]);
-            }
-        }
-    };
-    visit(copy);
-    return copy;
-}
-
-function compile(schema: JsonObject): ValidateFunction {
-    return new Ajv({ strict: false, allErrors: true }).compile(schema);
-}
-
-/** Validator of a SPIRE custom resource's `spec`, against its CRD's `properties.spec`, pruning emulated. */
-function crdSpecValidator(kind: SpireKind): ValidateFunction {
-    const schema = pruningAsErrors(crdSchema(kind));
-    const properties = schema.properties;
-    if (!isObject(properties) || !isObject(properties.spec)) {
-        throw new Error(`${kind} CRD has no spec schema`);
-    }
-    return compile(properties.spec);
-}
-
-/** Ajv's errors, one line each: `<instance path>: <keyword> <params> <message>`. */
-function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
-    return (errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.keyword} ${JSON.stringify(e.params)} ${e.message ?? ""}`);
-}
-
-/** Validates and returns the error lines ([] when valid). */
-function validationProblems(validate: ValidateFunction, data: unknown): string[] {
-    return validate(data) ? [] : describeErrors(validate.errors);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { checkSpiffeBundle, federatedTrustDomainName, validatePeerExports } from "../components";
+import { checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
 import { Declared, ProgramRun, UNKNOWN, World, named, ofType, runProgram, runProgramExpectingError } from "./harness";
 
 const program: () => Promise<any> = require("../index");
@@ -459,6 +459,53 @@ describe("peer data is untrusted input", () => {
                 '  - peer "o/istio-spire/b" federation.trustDomain: "Cluster3.demo" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "cluster3.demo"',
             ].join("\n"),
         );
+    });
+});
+
+describe("deploy-time placeholders from an offline render", () => {
+    const peerStack = `${ORG}/cluster2`;
+    const rendered = exportOf(2, {
+        bundleEndpointUrl: deployTimePlaceholder("cluster2 output federation.bundleEndpointUrl"),
+        trustBundle: deployTimePlaceholder("cluster2 output federation.trustBundle"),
+    });
+
+    it("recognises only the exact marker form", () => {
+        expect(isDeployTimePlaceholder("<deploy-time: cluster2 output federation.trustBundle>")).to.equal(true);
+        expect(isDeployTimePlaceholder("<deploy-time: >")).to.equal(false);
+        expect(isDeployTimePlaceholder("x <deploy-time: a>")).to.equal(false);
+        expect(isDeployTimePlaceholder(42)).to.equal(false);
+    });
+
+    it("lets a preview declare federation with a rendered peer, carrying the placeholders into the object", async () => {
+        const run = await runProgram(program, stackConfig(1, [2]), { preview: true, stackOutputs: { [peerStack]: { federation: rendered } } });
+        const [cftd] = cftds(run);
+        expect(cftd.inputs.spec.bundleEndpointURL).to.equal("<deploy-time: cluster2 output federation.bundleEndpointUrl>");
+        expect(cftd.inputs.spec.trustDomainBundle).to.equal("<deploy-time: cluster2 output federation.trustBundle>");
+        expect(run.warnings).to.deep.equal([]);
+    });
+
+    it("never lets a deployment use them: pulumi up refuses the peer and declares nothing", async () => {
+        const { error, declared } = await runProgramExpectingError(program, stackConfig(1, [2]), {
+            ownBundle: BUNDLE1,
+            stackOutputs: { [peerStack]: { federation: rendered } },
+        });
+        const because = "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value";
+        expect(error.message).to.equal(
+            [
+                "Invalid peer data (2 problems):",
+                `  - peer "${peerStack}" federation.bundleEndpointUrl: "<deploy-time: cluster2 output federation.bundleEndpointUrl>" ${because}`,
+                `  - peer "${peerStack}" federation.trustBundle: "<deploy-time: cluster2 output federation.trustBundle>" ${because}`,
+            ].join("\n"),
+        );
+        expect(declared.map((d) => d.type)).to.deep.equal([STACK_REFERENCE]);
+    });
+
+    it("accepts no placeholder where a value is always known (trust domain, endpoint SPIFFE ID)", () => {
+        expect(() =>
+            validatePeerExports("cluster1.demo", [{ stack: peerStack, federation: { ...rendered, endpointSpiffeId: deployTimePlaceholder("x") } }], {
+                acceptPlaceholders: true,
+            }),
+        ).to.throw(`Invalid peer data: peer "${peerStack}" federation.endpointSpiffeId: "<deploy-time: x>"`);
     });
 });
 

@@ -134,6 +134,21 @@ export function resolve<T>(value: pulumi.Input<T>): Promise<T> {
     return output.promise(true).then((v) => (pulumi.isUnknown(v) ? undefined : v) as T);
 }
 
+/** Drops object keys whose value is undefined, as the engine does when it stores stack outputs. */
+function withoutUndefined(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(withoutUndefined);
+    }
+    if (value !== null && typeof value === "object" && !pulumi.isUnknown(value)) {
+        return Object.fromEntries(
+            Object.entries(value)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [k, withoutUndefined(v)]),
+        );
+    }
+    return value;
+}
+
 /**
  * Sets config and mocks, runs `program`, waits until every resource registration has finished, and returns what
  * was declared. `config` keys are in the project namespace (`trustDomain`, not `istio-spire:trustDomain`).
@@ -167,7 +182,7 @@ export async function runProgram<T>(
     };
     try {
         const returned = await program();
-        const outputs = (await resolve(returned as any)) as T;
+        const outputs = withoutUndefined(await resolve(returned as any)) as T;
         await waitForRPCs();
         return { outputs, declared: monitor.declared, warnings };
     } finally {

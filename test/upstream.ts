@@ -2,6 +2,7 @@
 // README): the spire-controller-manager CRDs, the spire and Istio chart defaults and value schemas, and Istio's
 // SPIRE test data. The files are read in place, never copied into the project.
 
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
@@ -203,4 +204,63 @@ export function valuePathProblems(values: JsonObject, defaults: JsonObject, open
     };
     walk(values, defaults, "");
     return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema helpers
+
+/**
+ * Emulates Kubernetes structural-schema pruning as validation errors: an unknown field the API server would
+ * silently drop (a misspelled `federatesWIth`) becomes an `additionalProperties` error. Every object schema with
+ * `properties` and neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` gets
+ * `additionalProperties: false`. Returns a modified deep copy.
+ */
+export function pruningAsErrors(schema: JsonObject): JsonObject {
+    const copy = JSON.parse(JSON.stringify(schema)) as JsonObject;
+    const visit = (node: unknown): void => {
+        if (Array.isArray(node)) {
+            node.forEach(visit);
+            return;
+        }
+        if (!isObject(node)) {
+            return;
+        }
+        if (isObject(node.properties)) {
+            Object.values(node.properties).forEach(visit);
+            if (!("additionalProperties" in node) && !("x-kubernetes-preserve-unknown-fields" in node)) {
+                node.additionalProperties = false;
+            }
+        }
+        for (const key of ["items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"]) {
+            if (key in node) {
+                visit(node[key]);
+            }
+        }
+    };
+    visit(copy);
+    return copy;
+}
+
+export function compile(schema: JsonObject): ValidateFunction {
+    return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
+
+/** Validator of a SPIRE custom resource's `spec`, against its CRD's `properties.spec`, pruning emulated. */
+export function crdSpecValidator(kind: SpireKind): ValidateFunction {
+    const schema = pruningAsErrors(crdSchema(kind));
+    const properties = schema.properties;
+    if (!isObject(properties) || !isObject(properties.spec)) {
+        throw new Error(`${kind} CRD has no spec schema`);
+    }
+    return compile(properties.spec);
+}
+
+/** Ajv's errors, one line each: `<instance path>: <keyword> <params> <message>`. */
+export function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
+    return (errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.keyword} ${JSON.stringify(e.params)} ${e.message ?? ""}`);
+}
+
+/** Validates and returns the error lines ([] when valid). */
+export function validationProblems(validate: ValidateFunction, data: unknown): string[] {
+    return validate(data) ? [] : describeErrors(validate.errors);
 }

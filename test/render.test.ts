@@ -1,0 +1,380 @@
+// `npm run render`: the real program for every stack of the project, offline, with federation resolved between the
+// rendered stacks, written as deterministic files.
+
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, parseAllDocuments } from "yaml";
+import { deployTimePlaceholder } from "../components";
+import { runProgramExpectingError } from "./harness";
+import { StackRender, StackSource, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
+import { crdSpecValidator, isObject, validationProblems } from "./upstream";
+
+const PROJECT_DIR = path.join(__dirname, "..");
+const program: () => Promise<unknown> = require("../index");
+type Rendered = Extract<StackRender, { ok: true }>;
+
+function okRender(r: StackRender): Rendered {
+    if (!r.ok) {
+        throw new Error(`render of ${r.stack} failed: ${r.error}`);
+    }
+    return r;
+}
+
+/** Every rendered file of the project's own stacks, by `<stack>/<path>`. */
+async function renderProject(): Promise<Map<string, string>> {
+    const all = new Map<string, string>();
+    for (const r of await renderStacks(program, loadStackSources(PROJECT_DIR))) {
+        for (const [file, content] of renderFiles(okRender(r))) {
+            all.set(`${r.stack}/${file}`, content);
+        }
+    }
+    return all;
+}
+
+function tempDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-render-"));
+}
+
+/** Every file under a directory, relative path → content. */
+function readTree(dir: string): Map<string, string> {
+    const files = new Map<string, string>();
+    const walk = (sub: string) => {
+        for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+            const rel = path.join(sub, entry.name);
+            if (entry.isDirectory()) {
+                walk(rel);
+            } else {
+                files.set(rel, fs.readFileSync(path.join(dir, rel), "utf8"));
+            }
+        }
+    };
+    walk("");
+    return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Runs `npm run render`'s script itself (ts-node test/render.ts) in a project directory. */
+function renderCommand(projectDir: string, args: string[]) {
+    const tsNode = require.resolve("ts-node/dist/bin.js");
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [tsNode, path.join(projectDir, "test", "render.ts"), ...args], {
+        cwd: projectDir,
+        encoding: "utf8",
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
+    return { ...result, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The YAML document of a rendered object file (its comment header is not part of the object). */
+function objectIn(files: Map<string, string>, file: string): any {
+    const content = files.get(file);
+    if (content === undefined) {
+        throw new Error(`no rendered file ${file}; have ${[...files.keys()].join(", ")}`);
+    }
+    return parse(content);
+}
+
+describe("npm run render", () => {
+    let files: Map<string, string>;
+    before(async () => {
+        files = await renderProject();
+    });
+
+    it("renders every Pulumi.<stack>.yaml of the project, in stack order", () => {
+        expect(loadStackSources(PROJECT_DIR).map((s) => s.stack)).to.deep.equal(["cluster1", "cluster2"]);
+        expect(files.has("cluster1/summary.md")).to.equal(true);
+        expect(files.has("cluster2/summary.md")).to.equal(true);
+    });
+
+    it("writes one file per Kubernetes object, per Helm release, the IstioOperator, the outputs and a summary", () => {
+        expect([...files.keys()].filter((f) => f.startsWith("cluster1/"))).to.deep.equal([
+            "cluster1/helm/istio-base.yaml",
+            "cluster1/helm/istio-ingressgateway.yaml",
+            "cluster1/helm/istiod.yaml",
+            "cluster1/helm/spire-crds.yaml",
+            "cluster1/helm/spire.yaml",
+            "cluster1/istio-operator.yaml",
+            "cluster1/objects/_cluster/ClusterFederatedTrustDomain-cluster2.demo.yaml",
+            "cluster1/objects/_cluster/ClusterSPIFFEID-istio-ingressgateway-reg.yaml",
+            "cluster1/objects/_cluster/ClusterSPIFFEID-istio-workloads.yaml",
+            "cluster1/objects/_cluster/Namespace-default.patch.yaml",
+            "cluster1/objects/_cluster/Namespace-istio-system.yaml",
+            "cluster1/objects/_cluster/Namespace-spire-server.yaml",
+            "cluster1/objects/istio-system/PeerAuthentication-default.yaml",
+            "cluster1/objects/spire-server/Service-spire-server-bundle-endpoint.yaml",
+            "cluster1/outputs.json",
+            "cluster1/summary.md",
+        ]);
+    });
+
+    it("writes complete objects: apiVersion, kind, metadata and spec", () => {
+        const service = objectIn(files, "cluster1/objects/spire-server/Service-spire-server-bundle-endpoint.yaml");
+        expect(service).to.deep.equal({
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: {
+                labels: { "app.kubernetes.io/name": "spire-server-bundle-endpoint", "app.kubernetes.io/part-of": "istio-spire" },
+                name: "spire-server-bundle-endpoint",
+                namespace: "spire-server",
+            },
+            spec: {
+                ports: [{ name: "federation", port: 8443, protocol: "TCP", targetPort: "federation" }],
+                selector: { "app.kubernetes.io/instance": "spire", "app.kubernetes.io/name": "server" },
+                type: "LoadBalancer",
+            },
+        });
+        const mtls = objectIn(files, "cluster2/objects/istio-system/PeerAuthentication-default.yaml");
+        expect(mtls).to.deep.equal({
+            apiVersion: "security.istio.io/v1",
+            kind: "PeerAuthentication",
+            metadata: { name: "default", namespace: "istio-system" },
+            spec: { mtls: { mode: "STRICT" } },
+        });
+    });
+
+    it("says in each object's header what it waits for and what it ignores after creation", () => {
+        expect(files.get("cluster2/objects/_cluster/ClusterFederatedTrustDomain-cluster1.demo.yaml")!.split("\n").slice(0, 3)).to.deep.equal([
+            "# Pulumi resource peer-cluster1.demo-cftd (kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain), in component peer-cluster1.demo",
+            "# Created after: Helm release spire (spire-release)",
+            "# Changes ignored after creation: spec.trustDomainBundle",
+        ]);
+        expect(files.get("cluster1/objects/_cluster/Namespace-default.patch.yaml")!.split("\n")[1]).to.equal(
+            "# A server-side apply patch: only the fields below are managed on an existing object.",
+        );
+    });
+
+    it("writes each Helm release with its repository, chart, exact version, namespace and full values", () => {
+        const spire = objectIn(files, "cluster1/helm/spire.yaml");
+        expect(Object.keys(spire)).to.deep.equal(["name", "namespace", "repository", "chart", "version", "settings", "values"]);
+        expect([spire.name, spire.namespace, spire.repository, spire.chart, spire.version]).to.deep.equal([
+            "spire",
+            "spire-server",
+            "https://spiffe.github.io/helm-charts-hardened/",
+            "spire",
+            "0.30.0",
+        ]);
+        expect(spire.values.global.spire).to.deep.equal({
+            caSubject: { commonName: "cluster1.demo", country: "US", organization: "SPIRE" },
+            clusterName: "cluster1",
+            trustDomain: "cluster1.demo",
+        });
+        expect(spire.values["spire-agent"].sds).to.deep.equal({ defaultAllBundlesName: "ROOTCA", defaultBundleName: "null", defaultSVIDName: "default", enabled: true });
+        const istiod = objectIn(files, "cluster2/helm/istiod.yaml");
+        expect([istiod.name, istiod.namespace, istiod.repository, istiod.chart, istiod.version]).to.deep.equal([
+            "istiod",
+            "istio-system",
+            "https://istio-release.storage.googleapis.com/charts",
+            "istiod",
+            "1.30.3",
+        ]);
+        expect(istiod.values.meshConfig.trustDomain).to.equal("cluster2.demo");
+        expect(istiod.values.meshConfig.trustDomainAliases).to.deep.equal(["cluster1.demo"]);
+    });
+
+    it("federates each side with the other, as after the three-step bootstrap", () => {
+        for (const [own, peer] of [
+            ["cluster1", "cluster2"],
+            ["cluster2", "cluster1"],
+        ]) {
+            const cftd = objectIn(files, `${own}/objects/_cluster/ClusterFederatedTrustDomain-${peer}.demo.yaml`);
+            expect(cftd).to.deep.equal({
+                apiVersion: "spire.spiffe.io/v1alpha1",
+                kind: "ClusterFederatedTrustDomain",
+                metadata: { name: `${peer}.demo` },
+                spec: {
+                    bundleEndpointProfile: { endpointSPIFFEID: `spiffe://${peer}.demo/spire/server`, type: "https_spiffe" },
+                    bundleEndpointURL: `<deploy-time: ${peer} output federation.bundleEndpointUrl>`,
+                    className: "spire-server-spire",
+                    trustDomain: `${peer}.demo`,
+                    trustDomainBundle: `<deploy-time: ${peer} output federation.trustBundle>`,
+                },
+            });
+            for (const csid of ["istio-ingressgateway-reg", "istio-workloads"]) {
+                expect(objectIn(files, `${own}/objects/_cluster/ClusterSPIFFEID-${csid}.yaml`).spec.federatesWith).to.deep.equal([`${peer}.demo`]);
+            }
+            const outputs = JSON.parse(files.get(`${own}/outputs.json`)!);
+            expect(outputs.federatedWith).to.deep.equal([`${peer}.demo`]);
+            expect(outputs.pendingPeers).to.deep.equal([]);
+            expect(outputs.istioOperator.spec.meshConfig.trustDomainAliases).to.deep.equal([`${peer}.demo`]);
+        }
+    });
+
+    it("marks deploy-time values as placeholders and invents none", () => {
+        const placeholders = (stack: string) =>
+            [...new Set([...files].filter(([f]) => f.startsWith(`${stack}/`) && !f.endsWith("summary.md")).flatMap(([, c]) => c.match(/<deploy-time: [^<>]+>/g) ?? []))].sort();
+        expect(placeholders("cluster1")).to.deep.equal([
+            "<deploy-time: cluster1 output federation.bundleEndpointUrl>",
+            "<deploy-time: cluster1 output federation.trustBundle>",
+            "<deploy-time: cluster2 output federation.bundleEndpointUrl>",
+            "<deploy-time: cluster2 output federation.trustBundle>",
+        ]);
+        const text = [...files.values()].join("\n");
+        // The test harness's world (a documentation IP, fixture bundles) never leaks into a render.
+        expect(text).to.not.include("203.0.113.");
+        expect(text).to.not.include("BEGIN CERTIFICATE");
+        expect(text).to.not.include('"keys"');
+    });
+
+    it("keeps every SPIRE custom resource valid against the upstream spire-crds 0.6.0 schemas", () => {
+        const validators = {
+            ClusterSPIFFEID: crdSpecValidator("ClusterSPIFFEID"),
+            ClusterFederatedTrustDomain: crdSpecValidator("ClusterFederatedTrustDomain"),
+        };
+        let checked = 0;
+        for (const [file, content] of files) {
+            const object: unknown = file.endsWith(".yaml") ? parse(content) : undefined;
+            if (!isObject(object) || object.apiVersion !== "spire.spiffe.io/v1alpha1") {
+                continue;
+            }
+            const validate = validators[object.kind as keyof typeof validators];
+            expect(validate, `${file}: no CRD for kind ${String(object.kind)}`).to.not.equal(undefined);
+            expect(validationProblems(validate, object.spec), file).to.deep.equal([]);
+            checked++;
+        }
+        expect(checked).to.equal(6);
+    });
+
+    it("writes one YAML document per file, each parseable without errors", () => {
+        for (const [file, content] of files) {
+            if (file.endsWith(".yaml")) {
+                const documents = parseAllDocuments(content);
+                expect(documents.length, file).to.equal(1);
+                expect(documents.flatMap((d) => d.errors.map((e) => e.message)), file).to.deep.equal([]);
+            }
+        }
+    });
+
+    it("summarises resources by type and what waits for what", () => {
+        const summary = files.get("cluster1/summary.md")!;
+        expect(summary).to.include("- Trust domain: cluster1.demo\n- Federated with: cluster2.demo\n- Peer stacks read: organization/istio-spire/cluster2\n- Pending peers: none\n");
+        expect(summary).to.include("| `kubernetes:helm.sh/v3:Release` | 5 |\n");
+        expect(summary).to.include("| `kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID` | 2 |\n");
+        expect(summary).to.include("- `istio-gateway` after `istio-istiod`, `istio-namespace`, `registration-gateway`\n");
+        expect(summary).to.include("- `registration-workloads` after `peer-cluster2.demo-cftd`, `spire-release`\n");
+        expect(summary).to.not.include("## Warnings");
+    });
+
+    it("renders byte-identical files from the same inputs", async () => {
+        expect([...(await renderProject())]).to.deep.equal([...files]);
+    });
+});
+
+describe("the render command", () => {
+    it("writes both stacks in well under 10 seconds, byte-identical on a second run", function () {
+        this.timeout(60000);
+        const first = tempDir();
+        const second = tempDir();
+        const run1 = renderCommand(PROJECT_DIR, ["--out", first]);
+        const run2 = renderCommand(PROJECT_DIR, ["--out", second]);
+        expect(run1.status, run1.stderr).to.equal(0);
+        expect(run2.status, run2.stderr).to.equal(0);
+        expect(run1.stdout).to.match(/^cluster1: 20 resources, 16 files in .*\ncluster2: 20 resources, 16 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.seconds).to.be.below(10);
+        const tree = readTree(first);
+        expect(tree.size).to.equal(32);
+        expect([...readTree(second)]).to.deep.equal([...tree]);
+    });
+
+    it("fails on bad config with the program's own message and leaves no stale render of that stack", function () {
+        this.timeout(60000);
+        const project = tempDir();
+        fs.symlinkSync(path.join(PROJECT_DIR, "index.ts"), path.join(project, "index.ts"));
+        fs.symlinkSync(path.join(PROJECT_DIR, "components"), path.join(project, "components"));
+        fs.symlinkSync(path.join(PROJECT_DIR, "test"), path.join(project, "test"));
+        fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(project, "node_modules"));
+        fs.writeFileSync(path.join(project, "Pulumi.bad.yaml"), "config:\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n");
+        const out = path.join(project, "rendered");
+        fs.mkdirSync(path.join(out, "bad", "objects"), { recursive: true });
+        fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
+        const run = renderCommand(project, []);
+        expect(run.status).to.equal(1);
+        expect(fs.existsSync(path.join(out, "bad"))).to.equal(false);
+        expect(run.stderr).to.equal(
+            'bad: error: Invalid configuration: trustDomain: "Not_A_Domain" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "not_a_domain"\n',
+        );
+        expect(run.stdout).to.equal("Rendered 0 of 1 stacks in 0.0 s (mock runtime; no cluster contacted).\n".replace("0.0", run.stdout.match(/in (\d+\.\d) s/)?.[1] ?? "?"));
+    });
+
+    it("refuses an unknown option or stack with usage", () => {
+        expect(() => parseArguments(["--output", "x"], PROJECT_DIR)).to.throw("Unknown option --output; usage: npm run render -- [--out <dir>] [stack ...]");
+        expect(() => parseArguments(["--out"], PROJECT_DIR)).to.throw("--out needs a directory");
+        expect(parseArguments(["--out", "/tmp/r", "cluster2"], PROJECT_DIR)).to.deep.equal({ outDir: "/tmp/r", stacks: ["cluster2"] });
+        expect(() => loadStackSources(PROJECT_DIR, ["cluster9"])).to.throw(`No stack "cluster9": there is no Pulumi.cluster9.yaml in ${PROJECT_DIR} (stacks: cluster1, cluster2)`);
+    });
+});
+
+describe("rendering one stack, or stacks with bad config", () => {
+    const sources = () => loadStackSources(PROJECT_DIR);
+
+    it("leaves a peer that is not rendered pending, with the program's warning, and declares nothing for it", async () => {
+        const [cluster1] = await renderStacks(program, loadStackSources(PROJECT_DIR, ["cluster1"]));
+        const r = okRender(cluster1);
+        const rendered = renderFiles(r);
+        expect([...rendered.keys()].filter((f) => f.includes("ClusterFederatedTrustDomain"))).to.deep.equal([]);
+        expect(JSON.parse(rendered.get("outputs.json")!).pendingPeers).to.deep.equal(["organization/istio-spire/cluster2"]);
+        expect(rendered.get("summary.md")).to.include(
+            '## Warnings\n\n- Peer stack "organization/istio-spire/cluster2" has no "federation" output yet: nothing is declared for it in this run.',
+        );
+    });
+
+    it("fails a stack with bad config exactly as a preview of it fails, and still renders the others", async () => {
+        const bad: StackSource = { stack: "bad", config: { trustDomain: "cluster1.demo", clusterName: "Bad_Name" } };
+        const expected = await runProgramExpectingError(program, bad.config, { preview: true }, "bad");
+        const results = await renderStacks(program, [...sources(), bad]);
+        expect(results.map((r) => [r.stack, r.ok])).to.deep.equal([
+            ["cluster1", true],
+            ["cluster2", true],
+            ["bad", false],
+        ]);
+        expect(results[2]).to.deep.equal({ stack: "bad", ok: false, error: expected.error.message });
+        expect(expected.error.message).to.match(/^Invalid configuration: clusterName: "Bad_Name" /);
+    });
+
+    it("refuses peer data that a deployment would refuse, naming the peer stack", async () => {
+        // A rendered peer whose config is valid but which names this stack's own trust domain.
+        const twin: StackSource = { stack: "twin", config: { trustDomain: "cluster1.demo", clusterName: "twin" } };
+        const one: StackSource = { stack: "one", config: { trustDomain: "cluster1.demo", clusterName: "one", peers: [{ stack: "organization/istio-spire/twin" }] } };
+        const [, result] = await renderStacks(program, [twin, one]);
+        expect(result.ok).to.equal(false);
+        expect(!result.ok && result.error).to.equal(
+            'Invalid peer data: peer "organization/istio-spire/twin" federation.trustDomain: "cluster1.demo" is this stack\'s own trust domain; a peer must have its own (is the peer listed by mistake?)',
+        );
+    });
+
+    it("writes nothing for a failed stack and removes what an earlier render left", () => {
+        const out = tempDir();
+        fs.mkdirSync(path.join(out, "bad"));
+        fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
+        expect(writeStack(out, { stack: "bad", ok: false, error: "x" })).to.equal(0);
+        expect(fs.existsSync(path.join(out, "bad"))).to.equal(false);
+    });
+});
+
+describe("render helpers", () => {
+    it("matches peers to rendered stacks by project and stack, in any organization", () => {
+        const source: StackSource = {
+            stack: "cluster1",
+            config: {
+                peers: [{ stack: "acme/istio-spire/cluster2" }, { stack: "acme/other-project/cluster3" }, { stack: "cluster4" }, { stack: "organization/istio-spire/cluster5" }, "junk"],
+            },
+        };
+        expect([...renderedPeers(source, ["cluster2", "cluster3", "cluster4"])]).to.deep.equal([["acme/istio-spire/cluster2", "cluster2"]]);
+    });
+
+    it("replaces unknowns with placeholders that say where each value comes from", () => {
+        const unknown = require("@pulumi/pulumi").unknown;
+        expect(withPlaceholders({ a: { b: unknown }, list: [1, unknown], c: "kept" }, "cluster1 output x")).to.deep.equal({
+            a: { b: deployTimePlaceholder("cluster1 output x.a.b") },
+            list: [1, deployTimePlaceholder("cluster1 output x.list[1]")],
+            c: "kept",
+        });
+    });
+
+    it("refuses to render an object without a name, which a deployment would auto-name at random", () => {
+        const unnamed = { type: "kubernetes:core/v1:ConfigMap", name: "cm", urn: "", inputs: { kind: "ConfigMap", metadata: {} }, parent: "", dependsOn: [], ignoreChanges: [], read: false, id: "" };
+        expect(() => objectFileName(unnamed)).to.throw("kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly");
+        expect(objectFileName({ ...unnamed, inputs: { kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } } })).to.equal("objects/ns/ConfigMap-x.yaml");
+    });
+});

@@ -1,0 +1,353 @@
+// `npm run render`: the plan of every stack, without a cluster, the Pulumi CLI or the network.
+//
+// Runs the real program (index.ts) for each `Pulumi.<stack>.yaml` under Pulumi's mock runtime, as `pulumi preview`
+// would run it, and writes `rendered/<stack>/`: one YAML file per Kubernetes object, one per Helm release (repository,
+// chart, version, namespace, full values), the IstioOperator, the stack outputs, and a summary.
+//
+// Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
+// a first pass renders every stack alone, a second feeds each stack its peers' `federation` outputs. Values that
+// only exist once a stack is deployed (the load balancer address, the live trust bundle) are written as
+// `<deploy-time: ...>` placeholders, never as made-up data.
+
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse, stringify } from "yaml";
+import { FEDERATION_OUTPUT, canonical, deployTimePlaceholder } from "../components";
+import { Declared, runProgram } from "./harness";
+
+/** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
+export const PROJECT = "istio-spire";
+const CONFIG_PREFIX = `${PROJECT}:`;
+
+/** A stack's config file, keys in the project namespace without the prefix (`trustDomain`). */
+export interface StackSource {
+    stack: string;
+    config: Record<string, unknown>;
+}
+
+/** Reads `Pulumi.<stack>.yaml` files of a project directory, sorted by stack name; `only` limits and orders them. */
+export function loadStackSources(projectDir: string, only: string[] = []): StackSource[] {
+    const stacks = fs
+        .readdirSync(projectDir)
+        .map((file) => /^Pulumi\.([^.]+)\.yaml$/.exec(file)?.[1])
+        .filter((stack): stack is string => stack !== undefined)
+        .sort();
+    for (const stack of only) {
+        if (!stacks.includes(stack)) {
+            throw new Error(`No stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml in ${projectDir} (stacks: ${stacks.join(", ")})`);
+        }
+    }
+    return (only.length > 0 ? only : stacks).map((stack) => {
+        const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+        const document: unknown = parse(fs.readFileSync(file, "utf8"));
+        const settings = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
+        const config: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(settings)) {
+            if (key.startsWith(CONFIG_PREFIX)) {
+                config[key.slice(CONFIG_PREFIX.length)] = value;
+            }
+        }
+        return { stack, config };
+    });
+}
+
+/** One stack's render: what the program declared and returned, or the error it stopped with. */
+export type StackRender =
+    | { stack: string; ok: true; declared: Declared[]; outputs: Record<string, unknown>; warnings: string[]; peers: string[] }
+    | { stack: string; ok: false; error: string };
+
+/** The stacks a stack's `peers` config names that are among the rendered ones, by fully qualified name. */
+export function renderedPeers(source: StackSource, rendered: string[]): Map<string, string> {
+    const peers = new Map<string, string>();
+    const entries = Array.isArray(source.config.peers) ? source.config.peers : [];
+    for (const entry of entries) {
+        const name = (entry as { stack?: unknown } | null)?.stack;
+        const parts = typeof name === "string" ? name.split("/") : [];
+        // <organization>/<project>/<stack>: any organization, since an offline render has none.
+        if (parts.length === 3 && parts[1] === PROJECT && rendered.includes(parts[2])) {
+            peers.set(name as string, parts[2]);
+        }
+    }
+    return peers;
+}
+
+/** Replaces every unknown (a value the deployment computes) with a placeholder naming where it came from. */
+export function withPlaceholders(value: unknown, origin: string): unknown {
+    if (pulumi.isUnknown(value)) {
+        return deployTimePlaceholder(origin);
+    }
+    if (Array.isArray(value)) {
+        return value.map((item, i) => withPlaceholders(item, `${origin}[${i}]`));
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPlaceholders(v, `${origin}.${k}`)]));
+    }
+    return value;
+}
+
+async function renderOne(
+    program: () => Promise<unknown>,
+    source: StackSource,
+    stackOutputs: Record<string, Record<string, unknown>>,
+): Promise<StackRender> {
+    try {
+        const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        return {
+            stack: source.stack,
+            ok: true,
+            declared: run.declared,
+            outputs: Object.fromEntries(
+                Object.entries(run.outputs).map(([name, value]) => [name, withPlaceholders(value, `${source.stack} output ${name}`)]),
+            ),
+            warnings: run.warnings,
+            peers: Object.keys(stackOutputs).sort(),
+        };
+    } catch (error) {
+        return { stack: source.stack, ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+}
+
+/**
+ * Renders every stack twice: alone (the bootstrap's first runs, where no peer has exported anything yet), then with
+ * the `federation` outputs of the peers rendered in the first pass (the bootstrap's converged state).
+ */
+export async function renderStacks(program: () => Promise<unknown>, sources: StackSource[]): Promise<StackRender[]> {
+    const first: StackRender[] = [];
+    for (const source of sources) {
+        first.push(await renderOne(program, source, {}));
+    }
+    const federationOf = new Map<string, unknown>();
+    for (const r of first) {
+        if (r.ok && r.outputs[FEDERATION_OUTPUT] !== undefined) {
+            federationOf.set(r.stack, r.outputs[FEDERATION_OUTPUT]);
+        }
+    }
+    const results: StackRender[] = [];
+    for (const [i, source] of sources.entries()) {
+        if (!first[i].ok) {
+            results.push(first[i]);
+            continue;
+        }
+        const stackOutputs: Record<string, Record<string, unknown>> = {};
+        for (const [name, stack] of renderedPeers(source, [...federationOf.keys()])) {
+            stackOutputs[name] = { [FEDERATION_OUTPUT]: federationOf.get(stack) };
+        }
+        results.push(await renderOne(program, source, stackOutputs));
+    }
+    return results;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files
+
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
+function yaml(value: unknown): string {
+    return stringify(canonical(value), { lineWidth: 0 });
+}
+
+function json(value: unknown): string {
+    return `${JSON.stringify(canonical(value), null, 2)}\n`;
+}
+
+/** Kubernetes objects the stack declares (not reads, not Helm releases, not stack references). */
+function kubernetesObjects(declared: Declared[]): Declared[] {
+    return declared.filter((d) => d.type.startsWith("kubernetes:") && d.type !== HELM_RELEASE && !d.read);
+}
+
+function isPatch(d: Declared): boolean {
+    return d.type.endsWith("Patch");
+}
+
+/** `objects/<namespace>/<Kind>-<name>.yaml`; cluster-scoped objects go under `objects/_cluster/`. */
+export function objectFileName(d: Declared): string {
+    const metadata = d.inputs.metadata ?? {};
+    if (typeof metadata.name !== "string" || metadata.name === "") {
+        // Auto-naming adds a random suffix at deploy time: a render could not name the file, nor a diff follow it.
+        throw new Error(`${d.type} ${d.name} has no metadata.name; every object this program declares is named explicitly`);
+    }
+    const namespace = typeof metadata.namespace === "string" ? metadata.namespace : "_cluster";
+    return `objects/${namespace}/${d.inputs.kind}-${metadata.name}${isPatch(d) ? ".patch" : ""}.yaml`;
+}
+
+function header(d: Declared, names: Map<string, Declared>): string {
+    const describe = (name: string) => {
+        const dep = names.get(name);
+        if (dep?.type === HELM_RELEASE) {
+            return `Helm release ${dep.inputs.name} (${name})`;
+        }
+        return dep?.inputs?.kind && dep.inputs.metadata?.name ? `${dep.inputs.kind} ${dep.inputs.metadata.name} (${name})` : name;
+    };
+    const lines = [`# Pulumi resource ${d.name} (${d.type})${d.parent ? `, in component ${d.parent}` : ""}`];
+    if (isPatch(d)) {
+        lines.push("# A server-side apply patch: only the fields below are managed on an existing object.");
+    }
+    if (d.dependsOn.length > 0) {
+        lines.push(`# Created after: ${d.dependsOn.map(describe).join(", ")}`);
+    }
+    if (d.ignoreChanges.length > 0) {
+        lines.push(`# Changes ignored after creation: ${d.ignoreChanges.join(", ")}`);
+    }
+    return `${lines.join("\n")}\n`;
+}
+
+/** The file for one Helm release: where the chart comes from and the full values handed to it. */
+function releaseFile(d: Declared, stack: string): string {
+    const { name, namespace, chart, version, repositoryOpts, values, ...settings } = d.inputs;
+    const release = {
+        name,
+        namespace,
+        repository: repositoryOpts?.repo,
+        chart,
+        version,
+        settings: canonical(settings),
+        values: canonical(values ?? {}),
+    };
+    const body = stringify(withPlaceholders(release, `${stack} ${d.name}`), { lineWidth: 0 });
+    return `# Pulumi resource ${d.name} (${d.type}), in component ${d.parent}\n${d.dependsOn.length ? `# Installed after: ${d.dependsOn.join(", ")}\n` : ""}${body}`;
+}
+
+function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): string {
+    const byKind = new Map<string, number>();
+    for (const d of r.declared) {
+        const kind = d.read ? `${d.type} (read)` : d.type;
+        byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    }
+    const outputs = r.outputs as { trustDomain?: string; federatedWith?: string[]; pendingPeers?: string[] };
+    const lines = [
+        `# Stack ${r.stack}`,
+        "",
+        "Rendered offline by `npm run render`: the program ran under Pulumi's mock runtime as a preview, with no cluster.",
+        "Values that exist only after `pulumi up` appear as `<deploy-time: ...>` placeholders.",
+        "",
+        `- Trust domain: ${outputs.trustDomain}`,
+        `- Federated with: ${outputs.federatedWith?.length ? outputs.federatedWith.join(", ") : "none"}`,
+        `- Peer stacks read: ${r.peers.length ? r.peers.join(", ") : "none"}`,
+        `- Pending peers: ${outputs.pendingPeers?.length ? outputs.pendingPeers.join(", ") : "none"}`,
+        "",
+        "## Resources by type",
+        "",
+        "| type | count |",
+        "|---|---|",
+        ...[...byKind.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `| \`${kind}\` | ${n} |`),
+        "",
+        "## Order (what waits for what)",
+        "",
+        ...[...r.declared]
+            .filter((d) => d.dependsOn.length > 0)
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map((d) => `- \`${d.name}\` after ${[...d.dependsOn].sort().map((n) => `\`${n}\``).join(", ")}`),
+        "",
+        "## Files",
+        "",
+        ...files.map((f) => `- ${f}`),
+    ];
+    if (r.warnings.length > 0) {
+        lines.push("", "## Warnings", "", ...r.warnings.map((w) => `- ${w}`));
+    }
+    return `${lines.join("\n")}\n`;
+}
+
+/** Every file of a stack's render, by path relative to `rendered/<stack>/`, in path order. */
+export function renderFiles(r: Extract<StackRender, { ok: true }>): Map<string, string> {
+    const files = new Map<string, string>();
+    const add = (file: string, content: string, what: string) => {
+        if (files.has(file)) {
+            throw new Error(`${r.stack}: two resources render to ${file} (the second is ${what})`);
+        }
+        files.set(file, content);
+    };
+    const names = new Map(r.declared.map((d) => [d.name, d]));
+    for (const d of kubernetesObjects(r.declared)) {
+        const object = withPlaceholders(d.inputs, `${r.stack} ${d.name}`);
+        add(objectFileName(d), header(d, names) + yaml(object), d.name);
+    }
+    for (const d of r.declared.filter((x) => x.type === HELM_RELEASE)) {
+        add(`helm/${d.inputs.name}.yaml`, releaseFile(d, r.stack), d.name);
+    }
+    if (r.outputs.istioOperator !== undefined) {
+        add("istio-operator.yaml", `# The stack output istioOperator: the Istio installation, as istioctl reads it.\n${yaml(r.outputs.istioOperator)}`, "istioOperator");
+    }
+    add("outputs.json", json(r.outputs), "outputs");
+    const paths = [...files.keys(), "summary.md"].sort();
+    add("summary.md", summaryFile(r, paths), "summary");
+    return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Replaces `<outDir>/<stack>/` with the stack's files; a failed stack's directory is removed, never left stale. */
+export function writeStack(outDir: string, r: StackRender): number {
+    const dir = path.join(outDir, r.stack);
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (!r.ok) {
+        return 0;
+    }
+    const files = renderFiles(r);
+    for (const [file, content] of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), content);
+    }
+    return files.size;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command line
+
+export interface RenderArguments {
+    outDir: string;
+    stacks: string[];
+}
+
+export function parseArguments(argv: string[], projectDir: string): RenderArguments {
+    const result: RenderArguments = { outDir: path.join(projectDir, "rendered"), stacks: [] };
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--out") {
+            const dir = argv[++i];
+            if (dir === undefined || dir.startsWith("--")) {
+                throw new Error("--out needs a directory");
+            }
+            result.outDir = path.resolve(dir);
+        } else if (argv[i].startsWith("--")) {
+            throw new Error(`Unknown option ${argv[i]}; usage: npm run render -- [--out <dir>] [stack ...]`);
+        } else {
+            result.stacks.push(argv[i]);
+        }
+    }
+    return result;
+}
+
+async function main(): Promise<number> {
+    const started = Date.now();
+    // npm runs scripts in the project root; the stacks are that project's.
+    const projectDir = process.cwd();
+    const args = parseArguments(process.argv.slice(2), projectDir);
+    const sources = loadStackSources(projectDir, args.stacks);
+    const program: () => Promise<unknown> = require("../index");
+    const results = await renderStacks(program, sources);
+    let failed = 0;
+    for (const r of results) {
+        const count = writeStack(args.outDir, r);
+        const where = path.relative(process.cwd(), path.join(args.outDir, r.stack)) || ".";
+        if (r.ok) {
+            console.log(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);
+            for (const warning of r.warnings) {
+                console.log(`  warning: ${warning}`);
+            }
+        } else {
+            failed++;
+            console.error(`${r.stack}: error: ${r.error}`);
+        }
+    }
+    console.log(`Rendered ${results.length - failed} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
+    return failed > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+    main().then(
+        (code) => process.exit(code),
+        (error) => {
+            console.error(error instanceof Error ? error.message : error);
+            process.exit(1);
+        },
+    );
+}
