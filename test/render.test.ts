@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
-import { deployTimePlaceholder } from "../components";
+import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
 import { runProgramExpectingError } from "./harness";
-import { StackRender, StackSource, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
+import { StackRender, StackSource, failedStacks, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
 import { crdSpecValidator, isObject, validationProblems } from "./upstream";
 
 const PROJECT_DIR = path.join(__dirname, "..");
@@ -256,6 +256,12 @@ describe("npm run render", () => {
         expect(summary).to.not.include("## Warnings");
     });
 
+    it("runs the policy pack on each stack and reports no violation for the project's stacks", () => {
+        for (const stack of ["cluster1", "cluster2"]) {
+            expect(files.get(`${stack}/summary.md`)).to.include("## Policy pack (policy/)\n\n8 policies, no violations.\n");
+        }
+    });
+
     it("renders byte-identical files from the same inputs", async () => {
         expect([...(await renderProject())]).to.deep.equal([...files]);
     });
@@ -349,6 +355,33 @@ describe("rendering one stack, or stacks with bad config", () => {
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
         expect(writeStack(out, { stack: "bad", ok: false, error: "x" })).to.equal(0);
         expect(fs.existsSync(path.join(out, "bad"))).to.equal(false);
+    });
+});
+
+describe("the policy pack in a render", () => {
+    it("reports each violation in the summary and fails the render, as a preview with the pack fails", async () => {
+        const adminIdentity = async () => {
+            new ClusterSPIFFEID("admin-id", {
+                name: "admin",
+                spec: { className: "x", spiffeIDTemplate: "spiffe://cluster1.demo/x", admin: true, podSelector: { matchLabels: { app: "x" } } },
+            });
+            return {};
+        };
+        const results = await renderStacks(adminIdentity, [{ stack: "one", config: {} }]);
+        const r = okRender(results[0]);
+        expect(r.policy.violations.map((v) => v.policy)).to.deep.equal(["cluster-spiffe-id-not-admin", "cluster-spiffe-id-in-trust-domain"]);
+        const summary = renderFiles(r).get("summary.md")!;
+        expect(summary).to.include("- Trust domain: none\n");
+        expect(summary).to.include(
+            '## Policy pack (policy/)\n\n- cluster-spiffe-id-not-admin: kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "admin-id": spec.admin is true; expected false or absent',
+        );
+        expect(failedStacks(results)).to.deep.equal(["one"]);
+    });
+
+    it("fails a render only for stacks with a program error or a violation", () => {
+        const clean = { stack: "a", ok: true, declared: [], outputs: {}, warnings: [], peers: [], policy: { violations: [], notRunInPreview: [] } } as StackRender;
+        expect(failedStacks([clean, { stack: "b", ok: false, error: "x" }])).to.deep.equal(["b"]);
+        expect(failedStacks([clean])).to.deep.equal([]);
     });
 });
 

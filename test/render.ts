@@ -2,7 +2,8 @@
 //
 // Runs the real program (index.ts) for each `Pulumi.<stack>.yaml` under Pulumi's mock runtime, as `pulumi preview`
 // would run it, and writes `rendered/<stack>/`: one YAML file per Kubernetes object, one per Helm release (repository,
-// chart, version, namespace, full values), the IstioOperator, the stack outputs, and a summary.
+// chart, version, namespace, full values), the IstioOperator, the stack outputs, and a summary, which also reports
+// the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
 // a first pass renders every stack alone, a second feeds each stack its peers' `federation` outputs. Values that
@@ -14,7 +15,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { FEDERATION_OUTPUT, canonical, deployTimePlaceholder } from "../components";
+import { policies } from "../policy/policies";
 import { Declared, runProgram } from "./harness";
+import { PolicyReport, checkRun } from "./policyHarness";
 
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
@@ -54,7 +57,16 @@ export function loadStackSources(projectDir: string, only: string[] = []): Stack
 
 /** One stack's render: what the program declared and returned, or the error it stopped with. */
 export type StackRender =
-    | { stack: string; ok: true; declared: Declared[]; outputs: Record<string, unknown>; warnings: string[]; peers: string[] }
+    | {
+          stack: string;
+          ok: true;
+          declared: Declared[];
+          outputs: Record<string, unknown>;
+          warnings: string[];
+          peers: string[];
+          /** The policy pack (policy/) run on the render, as `pulumi preview --policy-pack policy` would run it. */
+          policy: PolicyReport;
+      }
     | { stack: string; ok: false; error: string };
 
 /** The stacks a stack's `peers` config names that are among the rendered ones, by fully qualified name. */
@@ -93,6 +105,7 @@ async function renderOne(
 ): Promise<StackRender> {
     try {
         const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        const policy = await checkRun(policies, run);
         return {
             stack: source.stack,
             ok: true,
@@ -102,6 +115,7 @@ async function renderOne(
             ),
             warnings: run.warnings,
             peers: Object.keys(stackOutputs).sort(),
+            policy,
         };
     } catch (error) {
         return { stack: source.stack, ok: false, error: error instanceof Error ? error.message : String(error) };
@@ -221,7 +235,7 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): st
         "Rendered offline by `npm run render`: the program ran under Pulumi's mock runtime as a preview, with no cluster.",
         "Values that exist only after `pulumi up` appear as `<deploy-time: ...>` placeholders.",
         "",
-        `- Trust domain: ${outputs.trustDomain}`,
+        `- Trust domain: ${outputs.trustDomain ?? "none"}`,
         `- Federated with: ${outputs.federatedWith?.length ? outputs.federatedWith.join(", ") : "none"}`,
         `- Peer stacks read: ${r.peers.length ? r.peers.join(", ") : "none"}`,
         `- Pending peers: ${outputs.pendingPeers?.length ? outputs.pendingPeers.join(", ") : "none"}`,
@@ -243,6 +257,13 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): st
         "",
         ...files.map((f) => `- ${f}`),
     ];
+    lines.push("", "## Policy pack (policy/)", "");
+    if (r.policy.violations.length === 0) {
+        lines.push(`${policies.length} policies, no violations.`);
+    } else {
+        lines.push(...r.policy.violations.map((v) => `- ${v.policy}: ${v.message}`));
+    }
+    lines.push(...r.policy.notRunInPreview.map((n) => `- not run (value unknown in a preview): ${n}`));
     if (r.warnings.length > 0) {
         lines.push("", "## Warnings", "", ...r.warnings.map((w) => `- ${w}`));
     }
@@ -316,6 +337,11 @@ export function parseArguments(argv: string[], projectDir: string): RenderArgume
     return result;
 }
 
+/** A render fails when a stack's program failed or the policy pack found a violation in it. */
+export function failedStacks(results: StackRender[]): string[] {
+    return results.filter((r) => !r.ok || r.policy.violations.length > 0).map((r) => r.stack);
+}
+
 async function main(): Promise<number> {
     const started = Date.now();
     // npm runs scripts in the project root; the stacks are that project's.
@@ -324,7 +350,6 @@ async function main(): Promise<number> {
     const sources = loadStackSources(projectDir, args.stacks);
     const program: () => Promise<unknown> = require("../index");
     const results = await renderStacks(program, sources);
-    let failed = 0;
     for (const r of results) {
         const count = writeStack(args.outDir, r);
         const where = path.relative(process.cwd(), path.join(args.outDir, r.stack)) || ".";
@@ -333,13 +358,17 @@ async function main(): Promise<number> {
             for (const warning of r.warnings) {
                 console.log(`  warning: ${warning}`);
             }
+            // Mandatory violations fail the render as they fail `pulumi preview --policy-pack policy`.
+            for (const v of r.policy.violations) {
+                console.error(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
+            }
         } else {
-            failed++;
             console.error(`${r.stack}: error: ${r.error}`);
         }
     }
-    console.log(`Rendered ${results.length - failed} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
-    return failed > 0 ? 1 : 0;
+    const rendered = results.filter((r) => r.ok).length;
+    console.log(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
+    return failedStacks(results).length > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
