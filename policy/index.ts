@@ -1,5 +1,5 @@
 // The istio-spire policy pack: `pulumi preview --policy-pack policy` from the project root. The policies and their
-// checks live in policies.ts (tests import that file; constructing the PolicyPack starts the analyzer's gRPC server).
+// checks live in the modules policies.ts gathers (tests import it; constructing the PolicyPack starts the analyzer's gRPC server).
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 

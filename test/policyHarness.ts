@@ -21,13 +21,10 @@ import {
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
-    unknownCheckingProxy as untypedUnknownCheckingProxy,
 } from "@pulumi/policy";
-import { ROOT_STACK, UnknownValueError } from "../policy/policies";
+import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../policy/policies";
 import { Declared, UNKNOWN } from "./harness";
 
-/** The analyzer's property proxy (exported at runtime by @pulumi/policy, left out of its typings). */
-const unknownCheckingProxy: <T extends object>(props: T) => T = untypedUnknownCheckingProxy;
 
 const PROJECT = "istio-spire";
 
