@@ -25,6 +25,10 @@ export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
 export type MtlsMode = "STRICT" | "PERMISSIVE";
 export type BundleEndpointProfile = "https_spiffe" | "https_web";
 
+/** The sample applications a stack can deploy (the runbooks' demos). */
+export const SAMPLE_NAMES = ["sleep-httpbin", "bookinfo", "curl-greeter"] as const;
+export type SampleName = (typeof SAMPLE_NAMES)[number];
+
 /** A peer stack this stack federates with. */
 export interface PeerStackRef {
     /** Fully qualified stack name, `<org>/istio-spire/<stack>`. */
@@ -62,6 +66,14 @@ export interface StackConfig {
     enrolledNamespaces: string[];
     mtlsMode: MtlsMode;
     nativeSidecars: boolean;
+    /** Sample applications to deploy, in samplesNamespace. */
+    samples: SampleName[];
+    /** Namespace of the samples; must be enrolled. */
+    samplesNamespace: string;
+    /** Prometheus and Kiali in the Istio namespace. */
+    observability: boolean;
+    /** Grafana too (needs observability). */
+    observabilityGrafana: boolean;
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -88,6 +100,10 @@ export const CONFIG_DEFAULTS = {
     enrolledNamespaces: ["default"],
     mtlsMode: "STRICT" as MtlsMode,
     nativeSidecars: true,
+    samples: [] as SampleName[],
+    samplesNamespace: "default",
+    observability: false,
+    observabilityGrafana: false,
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
@@ -230,18 +246,32 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const ingressGatewayServiceType = optionalString("ingressGatewayServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
     const mtlsMode = optionalString("mtlsMode", oneOf(["STRICT", "PERMISSIVE"] as const)) as MtlsMode;
 
-    let nativeSidecars = CONFIG_DEFAULTS.nativeSidecars;
-    const nativeText = read("nativeSidecars");
-    if (nativeText !== undefined) {
-        if (nativeText === "true" || nativeText === "false") {
-            nativeSidecars = nativeText === "true";
-        } else {
-            report("nativeSidecars", nativeText, 'is not a boolean; expected "true" or "false"');
+    const optionalBoolean = (key: "nativeSidecars" | "observability" | "observabilityGrafana"): boolean => {
+        const text = read(key);
+        if (text === undefined || text === "true" || text === "false") {
+            return text === undefined ? CONFIG_DEFAULTS[key] : text === "true";
         }
+        report(key, text, 'is not a boolean; expected "true" or "false"');
+        return CONFIG_DEFAULTS[key];
+    };
+    const nativeSidecars = optionalBoolean("nativeSidecars");
+    const observability = optionalBoolean("observability");
+    const observabilityGrafana = optionalBoolean("observabilityGrafana");
+    if (observabilityGrafana && !observability) {
+        report("observabilityGrafana", "true", "needs observability (Grafana reads the Prometheus it installs); set observability to true");
     }
 
     const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
     const peers = parsePeers(json("peers"), problems);
+    const samples = parseSamples(json("samples"), problems);
+    const samplesNamespace = optionalString("samplesNamespace", checkDnsLabel);
+    if (samples.length > 0 && !enrolledNamespaces.includes(samplesNamespace)) {
+        report(
+            "samplesNamespace",
+            samplesNamespace,
+            `is not in enrolledNamespaces (${JSON.stringify(enrolledNamespaces)}); samples need sidecars and SPIRE identities, so enroll it`,
+        );
+    }
 
     throwIfProblems("Invalid configuration", problems);
     return {
@@ -269,7 +299,36 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         enrolledNamespaces,
         mtlsMode,
         nativeSidecars,
+        samples,
+        samplesNamespace,
+        observability,
+        observabilityGrafana,
     };
+}
+
+function parseSamples(value: unknown, problems: string[]): SampleName[] {
+    const key = "samples";
+    const expected = `expected a list of ${SAMPLE_NAMES.map((n) => quote(n)).join(", ")}`;
+    if (value === undefined || value === null) {
+        return [...CONFIG_DEFAULTS.samples]; // unset, or a JSON problem already reported
+    }
+    if (!Array.isArray(value)) {
+        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
+        return [];
+    }
+    const samples: SampleName[] = [];
+    value.forEach((name, i) => {
+        if (SAMPLE_NAMES.includes(name)) {
+            samples.push(name);
+        } else {
+            problems.push(describeProblem(`${key}[${i}]`, name, `is not a sample of this program; ${expected}`));
+        }
+    });
+    const dup = firstDuplicate(samples);
+    if (dup !== undefined) {
+        problems.push(describeProblem(key, value, `lists ${quote(dup)} more than once`));
+    }
+    return samples;
 }
 
 function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], problems: string[]): string[] {

@@ -34,6 +34,16 @@ describe("stack configuration", () => {
             expect(parseWith(CLUSTER1)).to.deep.equal({ ...CONFIG_DEFAULTS, ...CLUSTER1 });
         });
 
+        it("takes samples and observability switches as set", () => {
+            const config = parseWith({ ...CLUSTER1, samples: ["curl-greeter", "sleep-httpbin"], observability: "true", observabilityGrafana: "true" });
+            expect([config.samples, config.samplesNamespace, config.observability, config.observabilityGrafana]).to.deep.equal([
+                ["curl-greeter", "sleep-httpbin"],
+                "default",
+                true,
+                true,
+            ]);
+        });
+
         it("declares every default in Pulumi.yaml with the same value, a type and a description", () => {
             const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
             expect(project.name).to.equal("istio-spire");
@@ -181,6 +191,36 @@ describe("stack configuration", () => {
                 "a non-boolean nativeSidecars",
                 { ...CLUSTER1, nativeSidecars: "auto" },
                 'Invalid configuration: nativeSidecars: "auto" is not a boolean; expected "true" or "false"',
+            ],
+            [
+                "a sample this program does not have",
+                { ...CLUSTER1, samples: ["bookinfo", "helloworld"] },
+                'Invalid configuration: samples[1]: "helloworld" is not a sample of this program; expected a list of "sleep-httpbin", "bookinfo", "curl-greeter"',
+            ],
+            [
+                "samples that are not a list",
+                { ...CLUSTER1, samples: "bookinfo" },
+                'Invalid configuration: samples: "bookinfo" is not valid JSON; set it with `pulumi config set --path` or edit the stack file',
+            ],
+            [
+                "a sample listed twice",
+                { ...CLUSTER1, samples: ["bookinfo", "bookinfo"] },
+                'Invalid configuration: samples: ["bookinfo","bookinfo"] lists "bookinfo" more than once',
+            ],
+            [
+                "samples in a namespace that is not enrolled",
+                { ...CLUSTER1, samples: ["bookinfo"], samplesNamespace: "demo" },
+                'Invalid configuration: samplesNamespace: "demo" is not in enrolledNamespaces (["default"]); samples need sidecars and SPIRE identities, so enroll it',
+            ],
+            [
+                "Grafana without observability",
+                { ...CLUSTER1, observabilityGrafana: "true" },
+                'Invalid configuration: observabilityGrafana: "true" needs observability (Grafana reads the Prometheus it installs); set observability to true',
+            ],
+            [
+                "a non-boolean observability",
+                { ...CLUSTER1, observability: "yes" },
+                'Invalid configuration: observability: "yes" is not a boolean; expected "true" or "false"',
             ],
             [
                 "a peer that is not a fully qualified stack",
