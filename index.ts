@@ -109,6 +109,7 @@ export = async () => {
         controllerClassName: spire.controllerClassName,
         workloadSocketPath: spire.workloadSocketPath,
         ingressGatewaySpiffeId: registration.gatewaySpiffeId,
+        ingressGatewayAddress: mesh.gatewayAddress,
         workloadSpiffeIdPattern: registration.workloadSpiffeIdPattern,
         enrolledNamespaces: registration.enrolledNamespaces,
         mtlsMode: mesh.mtlsMode,

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { BundleEndpointProfile, PeerStackRef, ServiceType } from "./config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
+import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "./peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
 import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
 import { checkBundleEndpointUrl, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "./validation";
@@ -58,12 +59,16 @@ const DEPLOY_TIME_FIELDS = ["bundleEndpointUrl", "trustBundle"] as const;
 export interface ValidatedPeer {
     stack: string;
     federation: FederationExport & { bundleEndpointProfile: BundleEndpointProfile };
+    /** What it tells about its sample applications (empty when it runs none). */
+    samples: SamplesExport;
 }
 
 /** What reading the peers found: peers to federate with, and peers not deployed yet. */
 export interface PeerReadResult {
     ready: ValidatedPeer[];
     pending: { stack: string; reason: string }[];
+    /** Ready peers of which a part (a sample) is not usable yet, with the reason. */
+    partial: { stack: string; reason: string }[];
 }
 
 /**
@@ -73,14 +78,16 @@ export interface PeerReadResult {
  */
 export function validatePeerExports(
     ownTrustDomain: string,
-    peerExports: { stack: string; federation: unknown }[],
+    peerExports: { stack: string; federation: unknown; samples?: unknown }[],
     options: { acceptPlaceholders?: boolean } = {},
 ): PeerReadResult {
     const problems: string[] = [];
-    const result: PeerReadResult = { ready: [], pending: [] };
+    const result: PeerReadResult = { ready: [], pending: [], partial: [] };
+    const placeholderRefusal =
+        "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value";
     const seen = new Map<string, string>();
 
-    for (const { stack, federation } of peerExports) {
+    for (const { stack, federation, samples } of peerExports) {
         const at = (field: string) => `peer ${quote(stack)} ${FEDERATION_OUTPUT}.${field}`;
         const problemsBefore = problems.length;
         if (federation === undefined || federation === null) {
@@ -118,9 +125,7 @@ export function validatePeerExports(
         const placeholders = new Set(DEPLOY_TIME_FIELDS.filter((field) => isDeployTimePlaceholder(f[field])));
         for (const field of placeholders) {
             if (!options.acceptPlaceholders) {
-                problems.push(
-                    describeProblem(at(field), f[field], "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value"),
-                );
+                problems.push(describeProblem(at(field), f[field], placeholderRefusal));
             }
         }
 
@@ -144,6 +149,14 @@ export function validatePeerExports(
                 problems.push(describeProblem(at("trustBundle"), f.trustBundle, bundleProblem));
             }
         }
+        const peerSamples = tdUsable
+            ? validatePeerSamples(stack, td as string, samples, {
+                  isPlaceholder: isDeployTimePlaceholder,
+                  accept: options.acceptPlaceholders ?? false,
+                  refusal: placeholderRefusal,
+              })
+            : { samples: {}, problems: [], notReady: [] };
+        problems.push(...peerSamples.problems);
         if (problems.length > problemsBefore) {
             continue;
         }
@@ -160,7 +173,9 @@ export function validatePeerExports(
                 ...(typeof f.trustBundle === "string" ? { trustBundle: f.trustBundle } : {}),
                 bundleEndpointProfile: profile as BundleEndpointProfile,
             },
+            samples: peerSamples.samples,
         });
+        result.partial.push(...peerSamples.notReady.map((reason) => ({ stack, reason })));
     }
     throwIfProblems("Invalid peer data", problems);
     return result;
@@ -183,14 +198,17 @@ export async function readPeers(ownTrustDomain: string, peers: PeerStackRef[]): 
     const peerExports = await Promise.all(
         peers.map(async ({ stack }) => {
             const ref = new pulumi.StackReference(`peer-${stack.replace(/\//g, "-")}`, { name: stack });
-            const details = await ref.getOutputDetails(FEDERATION_OUTPUT);
-            return { stack, federation: details.value ?? details.secretValue };
+            const [federation, samples] = await Promise.all([ref.getOutputDetails(FEDERATION_OUTPUT), ref.getOutputDetails(SAMPLES_OUTPUT)]);
+            return { stack, federation: federation.value ?? federation.secretValue, samples: samples.value ?? samples.secretValue };
         }),
     );
     // A preview changes nothing, so it may show federation with a peer that exists only in an offline render.
     const result = validatePeerExports(ownTrustDomain, peerExports, { acceptPlaceholders: pulumi.runtime.isDryRun() });
     for (const { stack, reason } of result.pending) {
         pulumi.log.warn(pendingPeerMessage(stack, reason));
+    }
+    for (const { stack, reason } of result.partial) {
+        pulumi.log.warn(`Peer stack ${quote(stack)}: ${reason}; run \`pulumi up -s ${stack}\` until it has one, then \`pulumi up\` here again.`);
     }
     return result;
 }

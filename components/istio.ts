@@ -46,6 +46,8 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
     public readonly gatewayServiceAccount: pulumi.Output<string>;
     public readonly mtlsMode: pulumi.Output<string>;
+    /** The ingress gateway's load balancer IP or host name; undefined until it has one (or without a load balancer). */
+    public readonly gatewayAddress: pulumi.Output<string | undefined>;
     public readonly base: k8s.helm.v3.Release;
     public readonly istiod: k8s.helm.v3.Release;
     public readonly gateway: k8s.helm.v3.Release;
@@ -107,6 +109,18 @@ export class IstioMesh extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.istiod] },
         );
 
+        // The gateway chart names its Service after the release. Read back after the release is ready (the id depends
+        // on its status, so a preview of a first deployment defers the read) for the address peers call.
+        const gatewayService = k8s.core.v1.Service.get(
+            `${name}-gateway-service`,
+            pulumi.interpolate`${this.gateway.status.namespace}/${this.gateway.status.name}`,
+            { parent: this, dependsOn: [this.gateway] },
+        );
+        this.gatewayAddress = gatewayService.status.apply((status) => {
+            const ingress = status?.loadBalancer?.ingress?.[0];
+            return ingress?.hostname || ingress?.ip || undefined;
+        });
+
         this.operator = pulumi.output(iop);
         this.namespace = namespace.metadata.name;
         this.gatewayServiceAccount = pulumi.output(args.gatewayServiceAccount);
@@ -116,6 +130,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             namespace: this.namespace,
             gatewayServiceAccount: this.gatewayServiceAccount,
             mtlsMode: this.mtlsMode,
+            gatewayAddress: this.gatewayAddress,
         });
     }
 }

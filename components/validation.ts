@@ -3,6 +3,8 @@
 // Each `check*` function returns undefined when the value is valid, or a short reason ("contains a space; ...")
 // that `describeProblem` turns into the one-line message users see: the key, the quoted value, what is expected.
 
+import { isIP } from "net";
+
 /** The error every validation failure is reported with: its message is written for the person running Pulumi. */
 export class ValidationError extends Error {
     constructor(
@@ -265,6 +267,31 @@ export function checkBundleEndpointUrl(value: unknown): string | undefined {
         return `has no host; ${expected}`;
     }
     return undefined;
+}
+
+/** Checks a DNS name (RFC 1123 subdomain: dot-separated labels, at most 253 characters), such as a service host. */
+export function checkDnsName(value: unknown): string | undefined {
+    const expected = 'expected a DNS name of lowercase letters, digits, "-" and ".", e.g. "bookinfo.cluster2.demo"';
+    if (typeof value !== "string" || value.length === 0) {
+        return `is not a non-empty string; ${expected}`;
+    }
+    if (value.length > 253) {
+        return `is ${value.length} characters long; a DNS name is at most 253 characters`;
+    }
+    if (!value.split(".").every((label) => label.length <= 63 && RFC1123_LABEL.test(label))) {
+        return `is not a DNS name; ${expected}`;
+    }
+    return undefined;
+}
+
+/** Checks a network address a load balancer reports: an IPv4 or IPv6 address, or a DNS name. */
+export function checkNetworkAddress(value: unknown): string | undefined {
+    if (typeof value === "string" && isIP(value) !== 0) {
+        return undefined;
+    }
+    return checkDnsName(value) === undefined
+        ? undefined
+        : 'is neither an IP address nor a DNS name; expected a load balancer address such as "203.0.113.20" or "gw.example.com"';
 }
 
 /** Returns the first of `values` that occurs more than once, or undefined. */

@@ -36,6 +36,8 @@ export interface World {
     ownBundle?: string;
     /** Load balancer ingress of the bundle endpoint Service. @default [{ ip: "203.0.113.10" }] */
     bundleEndpointIngress?: { ip?: string; hostname?: string }[];
+    /** Load balancer ingress of the ingress gateway's Service (read back). @default [{ ip: "203.0.113.20" }] */
+    gatewayIngress?: { ip?: string; hostname?: string }[];
     /** Run as `pulumi preview` (unknowns stay unknown). @default false */
     preview?: boolean;
 }
@@ -83,6 +85,10 @@ class RecordingMonitor extends MockMonitor {
 
 function mockState(args: MockResourceArgs, world: World): MockResourceResult {
     const inputs = args.inputs;
+    if (world.preview && args.id === UNKNOWN) {
+        // A read whose id is not known yet: the engine defers it, and everything it would return is unknown.
+        return { id: UNKNOWN, state: { metadata: UNKNOWN, data: UNKNOWN, status: UNKNOWN } };
+    }
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
             const outputs = world.stackOutputs?.[inputs.name] ?? {};
@@ -97,6 +103,12 @@ function mockState(args: MockResourceArgs, world: World): MockResourceResult {
                     : { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, status: "deployed", version: inputs.version } },
             };
         case "kubernetes:core/v1:Service": {
+            if (args.id !== undefined && args.id !== "") {
+                // A read of an existing Service: the ingress gateway's, created by its chart.
+                const [namespace, name] = args.id.split("/");
+                const ingress = world.gatewayIngress ?? [{ ip: "203.0.113.20" }];
+                return { id: args.id, state: { metadata: { name, namespace }, status: { loadBalancer: { ingress } } } };
+            }
             const ingress = world.bundleEndpointIngress ?? [{ ip: "203.0.113.10" }];
             return {
                 id: `${inputs.metadata?.namespace}/${inputs.metadata?.name}`,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parse } from "yaml";
-import { Declared, ProgramRun, named, ofType, runProgram } from "./harness";
+import { Declared, ProgramRun, UNKNOWN, named, ofType, runProgram } from "./harness";
 
 const program: () => Promise<any> = require("../index");
 
@@ -42,6 +42,7 @@ describe("the cluster1 program (no peers)", () => {
                     "kubernetes:core/v1:Service federation-service",
                     "kubernetes:core/v1:ConfigMap federation-bundle",
                     "istio-spire:istio:IstioMesh istio",
+                    "kubernetes:core/v1:Service istio-gateway-service",
                     "istio-spire:registration:WorkloadRegistration registration",
                     "istio-spire:spire:Spire spire",
                     "kubernetes:core/v1:Namespace istio-namespace",
@@ -73,6 +74,7 @@ describe("the cluster1 program (no peers)", () => {
                 "istio-istiod": "istio",
                 "istio-gateway": "istio",
                 "istio-mtls": "istio",
+                "istio-gateway-service": "istio",
                 "federation-service": "federation",
                 "federation-bundle": "federation",
             });
@@ -336,7 +338,19 @@ describe("the cluster1 program (no peers)", () => {
                 workloadSpiffeIdPattern: "spiffe://cluster1.demo/ns/<namespace>/sa/<service-account>",
                 enrolledNamespaces: ["default"],
                 mtlsMode: "STRICT",
+                ingressGatewayAddress: "203.0.113.20",
             });
+        });
+
+        it("reads the ingress gateway's Service back after its release, for the address peers call", async () => {
+            const read = named(run.declared, "istio-gateway-service");
+            expect([read.type, read.read, read.id, read.dependsOn]).to.deep.equal(["kubernetes:core/v1:Service", true, "istio-system/istio-ingressgateway", ["istio-gateway"]]);
+            const byName = await runProgram(program, CLUSTER1, { gatewayIngress: [{ hostname: "gw.example.com", ip: "198.51.100.7" }] });
+            expect(byName.outputs.ingressGatewayAddress).to.equal("gw.example.com");
+            const none = await runProgram(program, CLUSTER1, { gatewayIngress: [] });
+            expect(none.outputs).to.not.have.property("ingressGatewayAddress");
+            const preview = await runProgram(program, CLUSTER1, { preview: true });
+            expect(named(preview.declared, "istio-gateway-service").id).to.equal(UNKNOWN);
         });
     });
 

@@ -207,6 +207,7 @@ describe("npm run render", () => {
         expect(placeholders("cluster1")).to.deep.equal([
             "<deploy-time: cluster1 output federation.bundleEndpointUrl>",
             "<deploy-time: cluster1 output federation.trustBundle>",
+            "<deploy-time: cluster1 output ingressGatewayAddress>",
             "<deploy-time: cluster2 output federation.bundleEndpointUrl>",
             "<deploy-time: cluster2 output federation.trustBundle>",
         ]);
@@ -276,7 +277,7 @@ describe("the render command", () => {
         const run2 = renderCommand(PROJECT_DIR, ["--out", second]);
         expect(run1.status, run1.stderr).to.equal(0);
         expect(run2.status, run2.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 20 resources, 16 files in .*\ncluster2: 20 resources, 16 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 21 resources, 16 files in .*\ncluster2: 21 resources, 16 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         expect(run1.seconds).to.be.below(10);
         const tree = readTree(first);
         expect(tree.size).to.equal(32);
