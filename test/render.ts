@@ -6,7 +6,7 @@
 // the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
-// a first pass renders every stack alone, a second feeds each stack its peers' `federation` outputs. Values that
+// a first pass renders every stack alone, a second feeds each stack its peers' outputs (`federation`, `samples`). Values that
 // only exist once a stack is deployed (the load balancer address, the live trust bundle) are written as
 // `<deploy-time: ...>` placeholders, never as made-up data.
 
@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
-import { FEDERATION_OUTPUT, canonical, deployTimePlaceholder } from "../components";
+import { canonical, deployTimePlaceholder } from "../components";
 import { policies } from "../policy/policies";
 import { Declared, runProgram } from "./harness";
 import { PolicyReport, checkRun } from "./policyHarness";
@@ -124,17 +124,18 @@ async function renderOne(
 
 /**
  * Renders every stack twice: alone (the bootstrap's first runs, where no peer has exported anything yet), then with
- * the `federation` outputs of the peers rendered in the first pass (the bootstrap's converged state).
+ * the outputs of the peers rendered in the first pass (the bootstrap's converged state).
  */
 export async function renderStacks(program: () => Promise<unknown>, sources: StackSource[]): Promise<StackRender[]> {
     const first: StackRender[] = [];
     for (const source of sources) {
         first.push(await renderOne(program, source, {}));
     }
-    const federationOf = new Map<string, unknown>();
+    // A stack reference sees every output of the peer stack: `federation`, and `samples` for the federated call.
+    const outputsOf = new Map<string, Record<string, unknown>>();
     for (const r of first) {
-        if (r.ok && r.outputs[FEDERATION_OUTPUT] !== undefined) {
-            federationOf.set(r.stack, r.outputs[FEDERATION_OUTPUT]);
+        if (r.ok) {
+            outputsOf.set(r.stack, r.outputs);
         }
     }
     const results: StackRender[] = [];
@@ -144,8 +145,8 @@ export async function renderStacks(program: () => Promise<unknown>, sources: Sta
             continue;
         }
         const stackOutputs: Record<string, Record<string, unknown>> = {};
-        for (const [name, stack] of renderedPeers(source, [...federationOf.keys()])) {
-            stackOutputs[name] = { [FEDERATION_OUTPUT]: federationOf.get(stack) };
+        for (const [name, stack] of renderedPeers(source, [...outputsOf.keys()])) {
+            stackOutputs[name] = outputsOf.get(stack)!;
         }
         results.push(await renderOne(program, source, stackOutputs));
     }
