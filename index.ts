@@ -6,12 +6,14 @@
 //                   ─► FederatedTrustDomain per ready peer (ClusterFederatedTrustDomain)
 //                   ─► WorkloadRegistration (ClusterSPIFFEIDs, federatesWith the peers)
 //                   ─► IstioMesh (base, istiod, gateway from one IstioOperator)
+//                   ─► Observability (optional: Prometheus, Kiali, Grafana)
 
 import * as pulumi from "@pulumi/pulumi";
 import {
     BundleEndpoint,
     FederatedTrustDomain,
     IstioMesh,
+    Observability,
     Spire,
     ValidationError,
     WorkloadRegistration,
@@ -101,6 +103,17 @@ export = async () => {
         gatewayRegistration: registration.gatewayRegistration,
     });
 
+    // 6. Observability (optional): Prometheus and Kiali, Grafana too if asked, reachable only by port-forward.
+    const observability = config.observability
+        ? new Observability("observability", {
+              namespace: config.istioNamespace,
+              istiodRelease: mesh.istiod,
+              grafana: config.observabilityGrafana,
+              istioVersion: config.istioChartVersion,
+              graphNamespaces: config.enrolledNamespaces,
+          })
+        : undefined;
+
     return {
         trustDomain: spire.trustDomain,
         clusterName: config.clusterName,
@@ -117,6 +130,14 @@ export = async () => {
         federatedWith: peerTrustDomains,
         pendingPeers: peers.pending.map((p) => p.stack),
         federation: bundleEndpoint.federation,
+        observability: observability
+            ? pulumi.output({
+                  kialiPortForward: observability.kialiPortForward,
+                  kialiGraphUrl: observability.kialiGraphUrl,
+                  prometheusPortForward: observability.prometheusPortForward,
+                  grafanaPortForward: observability.grafanaPortForward,
+              })
+            : undefined,
     };
 };
 

@@ -4,6 +4,7 @@ export * from "./crds";
 export * from "./federation";
 export * from "./istio";
 export * from "./istioOperator";
+export * from "./observability";
 export * from "./peerSamples";
 export * from "./registration";
 export * from "./spiffeBundle";

@@ -365,6 +365,35 @@ describe("the cluster1 program (no peers)", () => {
     });
 });
 
+describe("observability", () => {
+    it("installs nothing of it unless observability is set", async () => {
+        const run = await runProgram(program, CLUSTER1);
+        expect(run.declared.filter((d) => d.name.startsWith("observability"))).to.deep.equal([]);
+        expect(run.outputs).to.not.have.property("observability");
+    });
+
+    it("installs Prometheus and Kiali after istiod in the Istio namespace, and exports how to reach them", async () => {
+        const run = await runProgram(program, { ...CLUSTER1, observability: "true" });
+        const releases = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability");
+        expect(releases.map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace, [...r.dependsOn].sort()])).to.deep.equal([
+            ["prometheus", "prometheus", "28.13.0", "istio-system", ["istio-istiod"]],
+            ["kiali", "kiali-server", "2.26.0", "istio-system", ["istio-istiod", "observability-prometheus"]],
+        ]);
+        expect(run.outputs.observability).to.deep.equal({
+            kialiPortForward: "kubectl -n istio-system port-forward svc/kiali 20001:20001",
+            kialiGraphUrl: "http://localhost:20001/kiali/console/graph/namespaces?namespaces=default&badgeSecurity=true",
+            prometheusPortForward: "kubectl -n istio-system port-forward svc/prometheus 9090:9090",
+        });
+    });
+
+    it("adds Grafana when observabilityGrafana is set", async () => {
+        const run = await runProgram(program, { ...CLUSTER1, observability: "true", observabilityGrafana: "true" });
+        const charts = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability").map((r) => r.inputs.chart);
+        expect(charts).to.deep.equal(["prometheus", "kiali-server", "grafana"]);
+        expect(run.outputs.observability.grafanaPortForward).to.equal("kubectl -n istio-system port-forward svc/grafana 3000:3000");
+    });
+});
+
 describe("configuration choices", () => {
     it("patches the proxy container, not an init container, when native sidecars are turned off", async () => {
         const run = await runProgram(program, { ...CLUSTER1, nativeSidecars: "false" });
