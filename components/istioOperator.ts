@@ -82,6 +82,8 @@ export interface IstioOperatorSettings {
  * The `spire` injection template: swaps the source of the `workload-socket` volume every stock template mounts to
  * the SPIFFE CSI driver (the stock templates declare it with a null emptyDir, which a CSI source replaces), mounts
  * it read-only at /run/secrets/workload-spiffe-uds, and labels the pod so the workload ClusterSPIFFEID selects it.
+ * The label goes under `metadata`: Istio merges a template onto the Pod and decodes the result as a Pod
+ * (pkg/kube/inject/webhook.go applyOverlayYAML), so a top-level `labels` key, as some runbooks write it, is dropped.
  *
  * The proxy container is patched where the stock sidecar template puts it: `initContainers` for native sidecars,
  * `containers` otherwise. Patching the other list would add a second, image-less istio-proxy and the pod is
@@ -90,7 +92,7 @@ export interface IstioOperatorSettings {
 export function spireSidecarTemplate(nativeSidecars: boolean): string {
     const proxyList = nativeSidecars ? "initContainers" : "containers";
     return templateYaml({
-        labels: { [SPIRE_MANAGED_IDENTITY_LABEL]: "true" },
+        metadata: { labels: { [SPIRE_MANAGED_IDENTITY_LABEL]: "true" } },
         spec: {
             [proxyList]: [proxyPatch()],
             volumes: [csiSocketVolume()],

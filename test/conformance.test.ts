@@ -72,7 +72,7 @@ interface Container {
 }
 
 interface InjectionTemplate {
-    labels?: Record<string, string>;
+    metadata?: { labels?: Record<string, string> };
     spec: {
         containers?: Container[];
         initContainers?: Container[];
@@ -278,6 +278,16 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
                     { name: "workload-socket", csi: { driver: pluginName, readOnly: true } },
                 ]);
             }
+        });
+
+        it("writes only Pod fields, since Istio decodes a merged template as a Pod and drops anything else", () => {
+            // pkg/kube/inject/webhook.go (1.30.3) applyOverlayYAML: strategic merge onto the Pod, then json.Unmarshal
+            // into corev1.Pod. A top-level `labels` (as some runbooks write it) silently disappears.
+            const podFields = ["apiVersion", "kind", "metadata", "spec"];
+            for (const [name, template] of Object.entries(templates())) {
+                expect(Object.keys(template).filter((k) => !podFields.includes(k)), name).to.deep.equal([]);
+            }
+            expect(templates().spire.metadata?.labels).to.deep.equal({ "spiffe.io/spire-managed-identity": "true" });
         });
 
         it("puts the agent socket at the program's WORKLOAD_SOCKET_PATH, a name the spire-agent chart serves", () => {

@@ -217,7 +217,7 @@ describe("the cluster1 program (no peers)", () => {
         it("writes the spire template for native sidecars: it patches initContainers, never containers", () => {
             const template = parse(istiod.sidecarInjectorWebhook.templates.spire);
             expect(template).to.deep.equal({
-                labels: { "spiffe.io/spire-managed-identity": "true" },
+                metadata: { labels: { "spiffe.io/spire-managed-identity": "true" } },
                 spec: {
                     initContainers: [
                         {
