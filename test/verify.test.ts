@@ -1,0 +1,851 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { ProgramRun, ofType, runProgram } from "./harness";
+import { JsonObject, spireChartDefaults, spireConfigDump } from "./upstream";
+import { USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
+import { ApiException } from "@kubernetes/client-node";
+import { ClusterReader, describeApiError, loadKubeConfig } from "./verifyCluster";
+import {
+    ClusterFederatedTrustDomainObject,
+    ClusterSpiffeIdObject,
+    Expectations,
+    GATEWAY_CLUSTER_SPIFFE_ID,
+    PodObject,
+    ProxySecrets,
+    SvidExpectation,
+    UsageError,
+    WORKLOAD_CLUSTER_SPIFFE_ID,
+    WorkloadKind,
+    WorkloadObject,
+    checkClusterSpiffeId,
+    checkFederatedTrustDomain,
+    checkPeerBundle,
+    checkPeerOutput,
+    checkSvid,
+    checkWorkloadReady,
+    emptyNamespaceWarning,
+    enrolledPods,
+    formatReport,
+    gatewayPods,
+    readProxySecrets,
+    spiffeUris,
+} from "./verifyChecks";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+const FIXTURES = path.join(__dirname, "fixtures", "verify");
+const CLUSTER1 = path.join(FIXTURES, "cluster1");
+const PEER_OUTPUT_FILE = path.join(FIXTURES, "stack-outputs", "organization+istio-spire+cluster2.federation.json");
+/** Inside the validity of the recorded cluster's SVIDs (issued 2026-11-23T01:40Z, 4 h). */
+const CLUSTER1_NOW = new Date("2026-11-23T02:00:00Z");
+/** Inside the validity of the upstream dump's SVID (2024-10-27T21:44:27Z to 22:44:37Z). */
+const UPSTREAM_NOW = new Date("2024-10-27T22:00:00Z");
+
+const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, "utf8"));
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+// ---------------------------------------------------------------------------------------------------------------
+// A cluster made of recorded API responses: files named by the API path they answer (see fixtures/verify/README.md).
+
+const PLURALS: Record<WorkloadKind, string> = { StatefulSet: "statefulsets", DaemonSet: "daemonsets", Deployment: "deployments" };
+
+class RecordedCluster implements ClusterReader {
+    /** Exec calls made, as `<namespace>/<pod>`. */
+    public readonly execs: string[] = [];
+    /** Responses replacing (or, with `undefined`, removing) recorded ones, by path; an Error is thrown instead. */
+    constructor(
+        private readonly dir: string,
+        private readonly overrides: Record<string, unknown> = {},
+    ) {}
+
+    private response(rel: string): unknown {
+        if (rel in this.overrides) {
+            const value = this.overrides[rel];
+            if (value instanceof Error) {
+                throw value;
+            }
+            return value;
+        }
+        const file = path.join(this.dir, rel);
+        return fs.existsSync(file) ? readJson(file) : undefined;
+    }
+
+    async readWorkload(kind: WorkloadKind, namespace: string, name: string) {
+        return this.response(`apis/apps/v1/namespaces/${namespace}/${PLURALS[kind]}/${name}.json`) as WorkloadObject | undefined;
+    }
+
+    async listPods(namespace: string, labels: Record<string, string> = {}) {
+        const list = this.response(`api/v1/namespaces/${namespace}/pods.json`) as { items: PodObject[] } | undefined;
+        // The API server answers a namespace without pods with an empty list.
+        return (list?.items ?? []).filter((pod) => Object.entries(labels).every(([k, v]) => pod.metadata?.labels?.[k] === v));
+    }
+
+    async readClusterSpiffeId(name: string) {
+        return this.response(`apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${name}.json`) as ClusterSpiffeIdObject | undefined;
+    }
+
+    async listClusterFederatedTrustDomains() {
+        const list = this.response("apis/spire.spiffe.io/v1alpha1/clusterfederatedtrustdomains.json") as { items: ClusterFederatedTrustDomainObject[] };
+        return list.items;
+    }
+
+    async proxyConfigDump(namespace: string, pod: string) {
+        this.execs.push(`${namespace}/${pod}`);
+        const output = this.response(`exec/${namespace}/${pod}/istio-proxy/pilot-agent-request-GET-config_dump.json`);
+        if (output === undefined) {
+            throw new Error(`container not found ("istio-proxy")`);
+        }
+        return JSON.stringify(output);
+    }
+}
+
+const GATEWAY_POD = "istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q";
+const SLEEP_POD = "default/sleep-7c8d9f6b5-h7m9n";
+const recorded = (rel: string) => readJson(path.join(CLUSTER1, rel)) as JsonObject;
+const execPath = (pod: string) => `exec/${pod}/istio-proxy/pilot-agent-request-GET-config_dump.json`;
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+    peerReads: string[];
+}
+
+async function runVerify(argv: string[], cluster: ClusterReader, options: Partial<VerifyDependencies> = {}): Promise<Run> {
+    const run: Run = { code: -1, stdout: "", stderr: "", peerReads: [] };
+    run.code = await verify(argv, {
+        projectDir: FIXTURES,
+        connect: () => cluster,
+        readPeerOutput: async (stack) => {
+            run.peerReads.push(stack);
+            return readJson(PEER_OUTPUT_FILE);
+        },
+        now: CLUSTER1_NOW,
+        stdout: (text) => (run.stdout += text),
+        stderr: (text) => (run.stderr += text),
+        ...options,
+    });
+    return run;
+}
+
+/** The lines that are not passes, without indentation. */
+const notPassing = (stdout: string) =>
+    stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith("✘") || l.startsWith("!"));
+
+// The full report of the recorded cluster, which is also the README's sample.
+const ALL_PASS = `Stack cluster1: kube context cluster1, trust domain cluster1.demo, peers cluster2.demo (organization/istio-spire/cluster2)
+
+SPIRE is up
+  ✔ SPIRE server: StatefulSet spire-server/spire-server is ready (1/1 replicas)
+  ✔ SPIRE agents: DaemonSet spire-server/spire-agent is ready (2/2 pods)
+  ✔ SPIFFE CSI driver: DaemonSet spire-server/spire-spiffe-csi-driver is ready (2/2 pods)
+
+Workloads are registered
+  ✔ ClusterSPIFFEID istio-ingressgateway-reg registers its pods (podsSelected 1, entriesToSet 1, no failures)
+  ✔ ClusterSPIFFEID istio-workloads registers its pods (podsSelected 2, entriesToSet 2, no failures)
+
+Istio is up
+  ✔ istiod: Deployment istio-system/istiod is ready (1/1 replicas)
+  ✔ ingress gateway: Deployment istio-system/istio-ingressgateway is ready (1/1 replicas)
+
+Proxies hold SPIRE-issued SVIDs
+  ✔ istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q: proxy SVID is spiffe://cluster1.demo/ns/istio-system/sa/istio-ingressgateway-service-account, issued by SPIRE (CA C=US, O=SPIRE, CN=cluster1.demo, valid until 2026-11-23T05:40:02Z)
+  ✔ default/sleep-7c8d9f6b5-h7m9n: proxy SVID is spiffe://cluster1.demo/ns/default/sa/sleep, issued by SPIRE (CA C=US, O=SPIRE, CN=cluster1.demo, valid until 2026-11-23T05:40:43Z)
+
+Federation
+  ✔ peer stack organization/istio-spire/cluster2 exports its trust domain (cluster2.demo)
+  ✔ ClusterFederatedTrustDomain for cluster2.demo exists (cluster2.demo, bundle endpoint https://203.0.113.20:8443)
+  ✔ istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q: proxy ROOTCA holds the cluster2.demo bundle (1 CA certificate)
+  ✔ default/sleep-7c8d9f6b5-h7m9n: proxy ROOTCA holds the cluster2.demo bundle (1 CA certificate)
+
+13 checks, 0 failed
+`;
+
+const CLUSTER1_EXPECTATIONS: Expectations = {
+    stack: "cluster1",
+    kubeContext: "cluster1",
+    trustDomain: "cluster1.demo",
+    spireNamespace: "spire-server",
+    istioNamespace: "istio-system",
+    controllerClassName: "spire-server-spire",
+    enrolledNamespaces: ["default"],
+    gateway: { name: "istio-ingressgateway", serviceAccount: "istio-ingressgateway-service-account" },
+    caSubject: { country: "US", organization: "SPIRE", commonName: "cluster1.demo" },
+    peerStacks: ["organization/istio-spire/cluster2"],
+};
+
+/** A project directory holding one stack file with `config`. */
+function projectWith(stack: string, config: Record<string, unknown>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-"));
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
+    return dir;
+}
+
+function usageErrorOf(action: () => unknown): string {
+    try {
+        action();
+    } catch (error) {
+        expect(error).to.be.instanceOf(UsageError);
+        return (error as Error).message;
+    }
+    throw new Error("expected a UsageError");
+}
+
+describe("npm run verify", () => {
+    describe("command line", () => {
+        it("reads the stack, a context override, repeated peer trust domains (sorted, once each) and --ascii", () => {
+            expect(
+                parseArguments(["--stack", "cluster1", "--peer-trust-domain", "west.local", "--context", "kind-a", "--peer-trust-domain", "east.local", "--peer-trust-domain", "west.local", "--ascii"]),
+            ).to.deep.equal({ stack: "cluster1", context: "kind-a", peerTrustDomains: ["east.local", "west.local"], ascii: true });
+        });
+
+        it("needs --stack", () => {
+            expect(usageErrorOf(() => parseArguments([]))).to.equal(`Missing --stack <name>; ${USAGE}`);
+        });
+
+        it("refuses an option without its value", () => {
+            expect(usageErrorOf(() => parseArguments(["--stack", "--ascii"]))).to.equal(`--stack needs a value; ${USAGE}`);
+            expect(usageErrorOf(() => parseArguments(["--stack", "cluster1", "--context"]))).to.equal(`--context needs a value; ${USAGE}`);
+        });
+
+        it("refuses unknown arguments, a second --stack and a malformed peer trust domain", () => {
+            expect(usageErrorOf(() => parseArguments(["cluster1"]))).to.equal(`Unknown argument "cluster1"; ${USAGE}`);
+            expect(usageErrorOf(() => parseArguments(["--stack", "a", "--stack", "b"]))).to.equal(`--stack is given twice; verify one stack at a time; ${USAGE}`);
+            expect(usageErrorOf(() => parseArguments(["--stack", "a", "--peer-trust-domain", "spiffe://west.local"]))).to.equal(
+                '--peer-trust-domain "spiffe://west.local" includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"',
+            );
+        });
+    });
+
+    describe("expectations from the stack's configuration", () => {
+        it("resolves the recorded stack's file with the program's defaults", () => {
+            expect(loadExpectations(FIXTURES, "cluster1")).to.deep.equal(CLUSTER1_EXPECTATIONS);
+        });
+
+        it("reads the project's own stack files", () => {
+            const e = loadExpectations(PROJECT_DIR, "cluster2");
+            expect([e.kubeContext, e.trustDomain, e.caSubject.commonName]).to.deep.equal(["cluster2", "cluster2.demo", "cluster2.demo"]);
+        });
+
+        it("takes the gateway, namespaces and CA subject the stack sets, and --context over kubernetes:context", () => {
+            const dir = projectWith("east", {
+                "kubernetes:context": "kind-east",
+                "istio-spire:trustDomain": "east.local",
+                "istio-spire:clusterName": "east",
+                "istio-spire:caSubjectOrganization": "SPIFFE",
+                "istio-spire:caSubjectCommonName": "East CA",
+                "istio-spire:ingressGatewayServiceAccount": "federation-ingress-gateway-service-account",
+                "istio-spire:enrolledNamespaces": ["sleep", "httpbin"],
+                "istio-spire:spireNamespace": "spire",
+            });
+            expect(loadExpectations(dir, "east", "kind-other")).to.deep.equal({
+                stack: "east",
+                kubeContext: "kind-other",
+                trustDomain: "east.local",
+                spireNamespace: "spire",
+                istioNamespace: "istio-system",
+                controllerClassName: "spire-spire",
+                enrolledNamespaces: ["httpbin", "sleep"],
+                gateway: { name: "istio-ingressgateway", serviceAccount: "federation-ingress-gateway-service-account" },
+                caSubject: { country: "US", organization: "SPIFFE", commonName: "East CA" },
+                peerStacks: [],
+            });
+        });
+
+        it("names kubernetes:context when the stack file does not set it", () => {
+            const dir = projectWith("east", { "istio-spire:trustDomain": "east.local", "istio-spire:clusterName": "east" });
+            expect(usageErrorOf(() => loadExpectations(dir, "east"))).to.equal(
+                "Pulumi.east.yaml does not set kubernetes:context: run `pulumi config set kubernetes:context <context> -s east`, or pass --context <context>",
+            );
+            expect(loadExpectations(dir, "east", "kind-east").kubeContext).to.equal("kind-east");
+        });
+
+        it("reports an unknown stack and an invalid configuration with the program's own messages", () => {
+            expect(usageErrorOf(() => loadExpectations(FIXTURES, "cluster9"))).to.equal(
+                `No stack "cluster9": there is no Pulumi.cluster9.yaml in ${FIXTURES} (stacks: cluster1)`,
+            );
+            const dir = projectWith("bad", { "kubernetes:context": "bad", "istio-spire:clusterName": "bad" });
+            expect(usageErrorOf(() => loadExpectations(dir, "bad"))).to.equal(
+                'Pulumi.bad.yaml: Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+            );
+        });
+    });
+
+    describe("readiness of the SPIRE and Istio workloads", () => {
+        const agent = () => recorded("apis/apps/v1/namespaces/spire-server/daemonsets/spire-agent.json") as WorkloadObject;
+        const server = () => recorded("apis/apps/v1/namespaces/spire-server/statefulsets/spire-server.json") as WorkloadObject;
+        const gateway = () => recorded("apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway.json") as WorkloadObject;
+
+        it("passes a recorded ready StatefulSet, DaemonSet and Deployment", () => {
+            expect(checkWorkloadReady("SPIRE server", "StatefulSet", "spire-server", "spire-server", server())).to.deep.equal({
+                what: "SPIRE server: StatefulSet spire-server/spire-server is ready",
+                verdict: "pass",
+                why: "1/1 replicas",
+            });
+            expect(checkWorkloadReady("SPIRE agents", "DaemonSet", "spire-server", "spire-agent", agent()).verdict).to.equal("pass");
+            expect(checkWorkloadReady("ingress gateway", "Deployment", "istio-system", "istio-ingressgateway", gateway()).verdict).to.equal("pass");
+        });
+
+        it("fails a DaemonSet with a pod not ready, and says how many", () => {
+            const object = agent();
+            object.status = { ...object.status, numberReady: 1 };
+            expect(checkWorkloadReady("SPIRE agents", "DaemonSet", "spire-server", "spire-agent", object)).to.deep.equal({
+                what: "SPIRE agents: DaemonSet spire-server/spire-agent is ready",
+                verdict: "fail",
+                why: "1/2 pods ready",
+            });
+        });
+
+        it("fails a DaemonSet that schedules no pod, a Deployment scaled to 0 and a missing object", () => {
+            const none = agent();
+            none.status = { ...none.status, desiredNumberScheduled: 0, numberReady: 0, updatedNumberScheduled: 0 };
+            expect(checkWorkloadReady("SPIRE agents", "DaemonSet", "spire-server", "spire-agent", none).why).to.equal(
+                "it schedules no pod (desiredNumberScheduled is 0; check its nodeSelector and tolerations)",
+            );
+            const scaled = gateway();
+            scaled.spec = { ...scaled.spec, replicas: 0 };
+            expect(checkWorkloadReady("ingress gateway", "Deployment", "istio-system", "istio-ingressgateway", scaled).why).to.equal("it is scaled to 0 replicas");
+            expect(checkWorkloadReady("istiod", "Deployment", "istio-system", "istiod", undefined)).to.deep.equal({
+                what: "istiod: Deployment istio-system/istiod is ready",
+                verdict: "fail",
+                why: "not found",
+            });
+        });
+
+        it("fails a rollout the controller has not observed or not finished", () => {
+            const object = server();
+            object.metadata = { ...object.metadata, generation: 2 };
+            object.status = { ...object.status, updatedReplicas: 0 };
+            expect(checkWorkloadReady("SPIRE server", "StatefulSet", "spire-server", "spire-server", object).why).to.equal(
+                "its controller has not observed generation 2 yet (observed 1); 0/1 replicas updated (rollout in progress)",
+            );
+        });
+    });
+
+    describe("pods whose proxies are checked", () => {
+        const defaultPods = () => (recorded("api/v1/namespaces/default/pods.json").items as PodObject[]);
+
+        it("takes Running pods with an istio-proxy (a native sidecar here) and the SPIRE identity label, and skips the others", () => {
+            // httpbin is Pending, netshoot has no sidecar.
+            expect(enrolledPods(defaultPods()).map((p) => p.metadata?.name)).to.deep.equal(["sleep-7c8d9f6b5-h7m9n"]);
+        });
+
+        it("takes a classic sidecar (a regular istio-proxy container) too", () => {
+            const [sleep] = enrolledPods(defaultPods());
+            const classic = clone(sleep);
+            classic.spec = { ...classic.spec, initContainers: [{ name: "istio-init" }], containers: [{ name: "sleep" }, { name: "istio-proxy" }] };
+            expect(enrolledPods([classic])).to.have.length(1);
+            const unlabelled = clone(sleep);
+            unlabelled.metadata = { ...unlabelled.metadata, labels: { app: "sleep" } };
+            expect(enrolledPods([unlabelled])).to.deep.equal([]);
+        });
+
+        it("takes the gateway's Running pods without requiring the identity label, which its template does not add", () => {
+            const pods = recorded("api/v1/namespaces/istio-system/pods.json").items as PodObject[];
+            expect(gatewayPods(pods).map((p) => p.metadata?.name)).to.deep.equal(["istio-ingressgateway-6f9b8d7c5-x2k4q"]);
+        });
+
+        it("warns about an enrolled namespace with nothing to check, counting pods that are not Running", () => {
+            const pending = defaultPods().filter((p) => p.metadata?.name?.startsWith("httpbin"));
+            expect(emptyNamespaceWarning("default", pending)).to.deep.equal({
+                what: "enrolled namespace default has workloads to check",
+                verdict: "warn",
+                why: "no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true (1 such pod is not Running)",
+            });
+            expect(emptyNamespaceWarning("empty", []).why).to.equal("no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true");
+        });
+    });
+
+    describe("ClusterSPIFFEID status", () => {
+        const workloads = () => recorded(`apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${WORKLOAD_CLUSTER_SPIFFE_ID}.json`) as ClusterSpiffeIdObject;
+        const withStats = (stats: object) => {
+            const object = workloads();
+            object.status = { stats: { ...object.status?.stats, ...stats } };
+            return object;
+        };
+
+        it("passes the recorded registration with its counts", () => {
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, workloads(), "spire-server-spire", 1)).to.deep.equal({
+                what: "ClusterSPIFFEID istio-workloads registers its pods",
+                verdict: "pass",
+                why: "podsSelected 2, entriesToSet 2, no failures",
+            });
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entriesMasked: 1 }), "spire-server-spire", 1).why).to.equal(
+                "podsSelected 2, entriesToSet 2, entriesMasked 1, no failures",
+            );
+        });
+
+        it("fails on entry and render failures, all of them in one line", () => {
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entryFailures: 2, podEntryRenderFailures: 1 }), "spire-server-spire", 1)).to.deep.equal({
+                what: "ClusterSPIFFEID istio-workloads registers its pods",
+                verdict: "fail",
+                why:
+                    "entryFailures is 2 (the SPIRE server refused entries; see the spire-controller-manager container's log); " +
+                    "podEntryRenderFailures is 1 (its templates did not render a valid entry for some pods)",
+            });
+        });
+
+        it("fails when it selects no pod while Running pods need its identity, or sets no entry for selected pods", () => {
+            const none = withStats({ podsSelected: 0, entriesToSet: 0, namespacesSelected: 0 });
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, none, "spire-server-spire", 2).why).to.equal("podsSelected is 0, though 2 Running pods need its identity");
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, none, "spire-server-spire", 0).verdict).to.equal("pass");
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entriesToSet: 0 }), "spire-server-spire", 1).why).to.equal("entriesToSet is 0 for 2 selected pods");
+        });
+
+        it("fails an object another controller class owns, one never reconciled, and a missing one", () => {
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, workloads(), "spire-spire", 1).why).to.equal(
+                'its className is "spire-server-spire"; this SPIRE\'s controller manager only acts on "spire-spire"',
+            );
+            const fresh = workloads();
+            delete fresh.status;
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, fresh, "spire-server-spire", 1).why).to.equal(
+                "it has no status: the controller manager has not reconciled it yet (is spire-controller-manager running?)",
+            );
+            expect(checkClusterSpiffeId(GATEWAY_CLUSTER_SPIFFE_ID, undefined, "spire-server-spire", 1).why).to.equal("not found");
+        });
+    });
+
+    describe("federation objects and peer stacks", () => {
+        const cftds = () => (recorded("apis/spire.spiffe.io/v1alpha1/clusterfederatedtrustdomains.json").items as ClusterFederatedTrustDomainObject[]);
+
+        it("finds the peer's ClusterFederatedTrustDomain by its spec.trustDomain", () => {
+            expect(checkFederatedTrustDomain("cluster2.demo", cftds(), "spire-server-spire", "cluster1")).to.deep.equal({
+                what: "ClusterFederatedTrustDomain for cluster2.demo exists",
+                verdict: "pass",
+                why: "cluster2.demo, bundle endpoint https://203.0.113.20:8443",
+            });
+        });
+
+        it("fails a missing one, naming what exists and the run that creates it, and one of another class", () => {
+            expect(checkFederatedTrustDomain("cluster3.demo", cftds(), "spire-server-spire", "cluster1").why).to.equal(
+                'none has spec.trustDomain "cluster3.demo" (found: cluster2.demo); run `pulumi up -s cluster1` once the peer stack is deployed',
+            );
+            expect(checkFederatedTrustDomain("cluster2.demo", cftds(), "spire-spire", "cluster1").why).to.equal(
+                'cluster2.demo has className "spire-server-spire"; this SPIRE\'s controller manager only acts on "spire-spire"',
+            );
+        });
+
+        it("takes the peer's trust domain from its recorded federation output", () => {
+            expect(checkPeerOutput("organization/istio-spire/cluster2", "cluster1.demo", { value: readJson(PEER_OUTPUT_FILE) })).to.deep.equal({
+                check: { what: "peer stack organization/istio-spire/cluster2 exports its trust domain", verdict: "pass", why: "cluster2.demo" },
+                peer: { trustDomain: "cluster2.demo", source: "organization/istio-spire/cluster2" },
+            });
+        });
+
+        it("fails a peer stack it cannot read, one not deployed, and one exporting this stack's trust domain", () => {
+            const stack = "organization/istio-spire/cluster2";
+            expect(checkPeerOutput(stack, "cluster1.demo", { error: "Could not find the Pulumi CLI" })).to.deep.equal({
+                check: {
+                    what: "peer stack organization/istio-spire/cluster2 exports its trust domain",
+                    verdict: "fail",
+                    why: "could not read its federation output (Could not find the Pulumi CLI); install the Pulumi CLI and log in to the peer's backend, or pass --peer-trust-domain <trust domain>",
+                },
+            });
+            expect(checkPeerOutput(stack, "cluster1.demo", { value: undefined }).check.why).to.equal(
+                "it has no federation output; run `pulumi up -s organization/istio-spire/cluster2` first",
+            );
+            expect(checkPeerOutput(stack, "cluster1.demo", { value: { trustDomain: "cluster1.demo" } }).check.why).to.equal(
+                "its federation.trustDomain is this stack's own (cluster1.demo); is the peer listed by mistake?",
+            );
+        });
+
+        it("uses --peer-trust-domain instead of the Pulumi CLI", async () => {
+            const reads: string[] = [];
+            const resolved = await resolvePeers(CLUSTER1_EXPECTATIONS, ["cluster3.demo"], async (stack) => {
+                reads.push(stack);
+                return undefined;
+            });
+            expect(resolved).to.deep.equal({ peers: [{ trustDomain: "cluster3.demo", source: "--peer-trust-domain" }], checks: [] });
+            expect(reads).to.deep.equal([]);
+        });
+    });
+
+    describe("SVIDs in the real SPIRE-federated Envoy config dump (istio 1.30.3 testdata: east.local, federated with west.local)", () => {
+        // Its SVID: spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account, signed by SPIRE's
+        // CA (C=US, O=SPIFFE, URI SAN spiffe://east.local), itself signed by the upstream root in the east.local bundle.
+        const EAST: SvidExpectation = {
+            pod: "istio-system/federation-ingress-gateway-0",
+            trustDomain: "east.local",
+            spiffeId: "spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account",
+            caSubject: { country: "US", organization: "SPIFFE", commonName: "" },
+        };
+        const WHAT = "istio-system/federation-ingress-gateway-0: proxy SVID is spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account, issued by SPIRE";
+        const dumpText = (edit: (dump: JsonObject) => void = () => undefined) => {
+            const dump = spireConfigDump();
+            edit(dump);
+            return JSON.stringify(dump);
+        };
+        const secretsDump = (dump: JsonObject) => (dump.configs as JsonObject[]).find((c) => String(c["@type"]).endsWith("SecretsConfigDump")) as JsonObject;
+        const trustDomains = (dump: JsonObject) => {
+            const rootCA = (secretsDump(dump).dynamic_active_secrets as JsonObject[]).find((s) => s.name === "ROOTCA") as any;
+            return rootCA.secret.validation_context.custom_validator_config.typed_config.trust_domains as { name: string; trust_bundle: unknown }[];
+        };
+        const secrets = (edit?: (dump: JsonObject) => void): ProxySecrets => readProxySecrets(dumpText(edit));
+
+        it("reads its default SVID chain and the ROOTCA bundles of both trust domains", () => {
+            const read = secrets();
+            expect(read.svid.state).to.equal("active");
+            expect([...read.rootCA.bundles.entries()].map(([td, certs]) => [td, certs.length])).to.deep.equal([
+                ["east.local", 1],
+                ["west.local", 1],
+            ]);
+        });
+
+        it("passes its SVID for the ID, trust domain and CA subject it was issued with", () => {
+            expect(checkSvid(EAST, secrets(), UPSTREAM_NOW)).to.deep.equal({
+                what: WHAT,
+                verdict: "pass",
+                why: "CA C=US, O=SPIFFE, valid until 2024-10-27T22:44:37Z",
+            });
+        });
+
+        it("fails when another trust domain is expected", () => {
+            const west = { ...EAST, trustDomain: "west.local", spiffeId: "spiffe://west.local/ns/istio-system/sa/federation-ingress-gateway-service-account" };
+            expect(checkSvid(west, secrets(), UPSTREAM_NOW)).to.deep.equal({
+                what: "istio-system/federation-ingress-gateway-0: proxy SVID is spiffe://west.local/ns/istio-system/sa/federation-ingress-gateway-service-account, issued by SPIRE",
+                verdict: "fail",
+                why: "its URI SAN is spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account",
+            });
+        });
+
+        it("fails when another service account is expected", () => {
+            const other = { ...EAST, spiffeId: "spiffe://east.local/ns/istio-system/sa/istio-ingressgateway-service-account" };
+            expect(checkSvid(other, secrets(), UPSTREAM_NOW).why).to.equal(
+                "its URI SAN is spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account",
+            );
+        });
+
+        it("fails an expired SVID", () => {
+            expect(checkSvid(EAST, secrets(), new Date("2024-10-28T00:00:00Z")).why).to.equal(
+                "it expired at 2024-10-27T22:44:37Z (SPIRE renews SVIDs before they expire: is the agent on the pod's node running?)",
+            );
+        });
+
+        it("fails when the signing CA's subject is not the configured caSubject", () => {
+            expect(checkSvid({ ...EAST, caSubject: { country: "US", organization: "SPIRE", commonName: "east.local" } }, secrets(), UPSTREAM_NOW).why).to.equal(
+                "the SPIRE CA that signed it has subject C=US, O=SPIFFE, expected C=US, O=SPIRE, CN=east.local (caSubject* config)",
+            );
+        });
+
+        it("fails when the chain does not lead to the trust domain's bundle (east.local's bundle replaced by west.local's)", () => {
+            const swapped = secrets((dump) => {
+                const [east, west] = trustDomains(dump);
+                east.trust_bundle = west.trust_bundle;
+            });
+            expect(checkSvid(EAST, swapped, UPSTREAM_NOW).why).to.equal(
+                "not issued by SPIRE: its chain does not lead to a CA of the east.local bundle (the top of the chain was issued by O=my-company.org, CN=East Root CA)",
+            );
+        });
+
+        it("fails a dump without a default secret, or with it still warming", () => {
+            const withoutDefault = (dump: JsonObject) => {
+                const secretsConfig = secretsDump(dump);
+                const active = secretsConfig.dynamic_active_secrets as JsonObject[];
+                secretsConfig.dynamic_active_secrets = active.filter((s) => s.name !== "default");
+                return active.find((s) => s.name === "default") as JsonObject;
+            };
+            expect(checkSvid(EAST, secrets(withoutDefault), UPSTREAM_NOW)).to.deep.equal({
+                what: WHAT,
+                verdict: "fail",
+                why: "the proxy holds no `default` secret (no SVID from SDS)",
+            });
+            const warming = secrets((dump) => {
+                secretsDump(dump).dynamic_warming_secrets = [withoutDefault(dump)];
+            });
+            expect(checkSvid(EAST, warming, UPSTREAM_NOW).why).to.equal(
+                "its `default` secret is still warming: SDS has not delivered an SVID (is the SPIRE agent socket mounted, and is the pod registered?)",
+            );
+        });
+
+        it("finds the peer bundle of west.local in ROOTCA, and fails a peer whose bundle is missing", () => {
+            expect(checkPeerBundle(EAST.pod, "west.local", secrets())).to.deep.equal({
+                what: "istio-system/federation-ingress-gateway-0: proxy ROOTCA holds the west.local bundle",
+                verdict: "pass",
+                why: "1 CA certificate",
+            });
+            const withoutWest = secrets((dump) => {
+                trustDomains(dump).splice(1, 1);
+            });
+            expect(checkPeerBundle(EAST.pod, "west.local", withoutWest)).to.deep.equal({
+                what: "istio-system/federation-ingress-gateway-0: proxy ROOTCA holds the west.local bundle",
+                verdict: "fail",
+                why: "it holds only bundles of east.local; the SPIRE agent serves a peer's bundle once the pod's ClusterSPIFFEID federatesWith its trust domain and the SPIRE server has fetched it",
+            });
+            expect(checkPeerBundle(EAST.pod, "north.local", secrets()).why).to.equal(
+                "it holds only bundles of east.local, west.local; the SPIRE agent serves a peer's bundle once the pod's ClusterSPIFFEID federatesWith its trust domain and the SPIRE server has fetched it",
+            );
+        });
+
+        it("refuses text that is not a config dump with secrets", () => {
+            expect(() => readProxySecrets("Error: Get \"http://localhost:15000/config_dump\": connection refused")).to.throw(/^the config dump is not JSON \(/);
+            expect(() => readProxySecrets(JSON.stringify({ configs: [] }))).to.throw("the config dump has no SecretsConfigDump");
+        });
+
+        it("reads URI SANs as Node prints them, quoted ones included", () => {
+            const leaf = (readProxySecrets(dumpText()).svid as { chainPem: string }).chainPem;
+            expect(leaf).to.match(/^-----BEGIN CERTIFICATE-----/);
+            const fake = { subjectAltName: 'DNS:a.example, URI:"spiffe://east.local/ns/a,b/sa/c", URI:spiffe://east.local/x' } as unknown as import("crypto").X509Certificate;
+            expect(spiffeUris(fake)).to.deep.equal(["spiffe://east.local/ns/a,b/sa/c", "spiffe://east.local/x"]);
+        });
+    });
+
+    describe("an SVID from istiod's CA instead of SPIRE (recorded dump of a pod without the SPIRE socket)", () => {
+        const istiodDump = () => readProxySecrets(fs.readFileSync(path.join(FIXTURES, "config_dump-istiod-ca.json"), "utf8"));
+
+        it("fails although its URI SAN is right, naming the CA the proxy trusts instead", () => {
+            const expected: SvidExpectation = {
+                pod: SLEEP_POD,
+                trustDomain: "cluster1.demo",
+                spiffeId: "spiffe://cluster1.demo/ns/default/sa/sleep",
+                caSubject: CLUSTER1_EXPECTATIONS.caSubject,
+            };
+            expect(checkSvid(expected, istiodDump(), CLUSTER1_NOW).why).to.equal(
+                "not issued by SPIRE: the proxy's ROOTCA holds no cluster1.demo bundle to verify it with (it holds a trusted_ca O=cluster.local of no trust domain)",
+            );
+            expect(checkPeerBundle(SLEEP_POD, "cluster2.demo", istiodDump()).why).to.equal(
+                "it holds only a trusted_ca O=cluster.local of no trust domain; the SPIRE agent serves a peer's bundle once the pod's ClusterSPIFFEID federatesWith its trust domain and the SPIRE server has fetched it",
+            );
+        });
+
+        it("fails it even when the trust domain's bundle holds that CA, since the CA is not SPIRE's", () => {
+            const secrets = istiodDump();
+            const istioRoot = secrets.rootCA.bundles.get("") ?? [];
+            const trusting: ProxySecrets = { ...secrets, rootCA: { present: true, bundles: new Map([["cluster1.demo", istioRoot]]), unnamedCaSubjects: [] } };
+            const expected: SvidExpectation = {
+                pod: SLEEP_POD,
+                trustDomain: "cluster1.demo",
+                spiffeId: "spiffe://cluster1.demo/ns/default/sa/sleep",
+                caSubject: CLUSTER1_EXPECTATIONS.caSubject,
+            };
+            expect(checkSvid(expected, trusting, CLUSTER1_NOW).why).to.equal(
+                "not issued by SPIRE: the CA that signed it (O=cluster.local) has no URI SAN spiffe://cluster1.demo, which SPIRE's CAs carry",
+            );
+        });
+    });
+
+    describe("the whole checklist against a recorded cluster", () => {
+        it("passes every check of the recorded cluster1 and exits 0", async () => {
+            const cluster = new RecordedCluster(CLUSTER1);
+            const run = await runVerify(["--stack", "cluster1"], cluster);
+            expect(run.stdout).to.equal(ALL_PASS);
+            expect([run.code, run.stderr, run.peerReads]).to.deep.equal([0, "", ["organization/istio-spire/cluster2"]]);
+            // Only Running enrolled pods and the gateway are exec'd into, never the Pending httpbin or netshoot.
+            expect(cluster.execs).to.deep.equal([GATEWAY_POD, SLEEP_POD]);
+        });
+
+        it("prints ASCII marks with --ascii", async () => {
+            const run = await runVerify(["--stack", "cluster1", "--ascii"], new RecordedCluster(CLUSTER1));
+            expect(run.stdout).to.equal(ALL_PASS.replace(/✔/g, "[ok]"));
+        });
+
+        it("fails exactly the line of a CSI driver DaemonSet with a pod not ready, and exits 1", async () => {
+            const rel = "apis/apps/v1/namespaces/spire-server/daemonsets/spire-spiffe-csi-driver.json";
+            const broken = recorded(rel) as WorkloadObject;
+            broken.status = { ...broken.status, numberReady: 1 };
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: broken }));
+            expect(notPassing(run.stdout)).to.deep.equal(["✘ SPIFFE CSI driver: DaemonSet spire-server/spire-spiffe-csi-driver is ready: 1/2 pods ready"]);
+            expect(run.stdout.endsWith("13 checks, 1 failed\n")).to.equal(true);
+            expect(run.code).to.equal(1);
+        });
+
+        it("fails exactly the line of a ClusterSPIFFEID whose entries the SPIRE server refused", async () => {
+            const rel = `apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${WORKLOAD_CLUSTER_SPIFFE_ID}.json`;
+            const broken = recorded(rel) as ClusterSpiffeIdObject;
+            broken.status = { stats: { ...broken.status?.stats, entryFailures: 1, entriesToSet: 1 } };
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: broken }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ ClusterSPIFFEID istio-workloads registers its pods: entryFailures is 1 (the SPIRE server refused entries; see the spire-controller-manager container's log)",
+            ]);
+            expect(run.code).to.equal(1);
+        });
+
+        it("fails the SVID and peer-bundle lines of a proxy holding istiod's certificate", async () => {
+            const istiod = readJson(path.join(FIXTURES, "config_dump-istiod-ca.json"));
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [execPath(SLEEP_POD)]: istiod }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ default/sleep-7c8d9f6b5-h7m9n: proxy SVID is spiffe://cluster1.demo/ns/default/sa/sleep, issued by SPIRE: not issued by SPIRE: the proxy's ROOTCA holds no cluster1.demo bundle to verify it with (it holds a trusted_ca O=cluster.local of no trust domain)",
+                "✘ default/sleep-7c8d9f6b5-h7m9n: proxy ROOTCA holds the cluster2.demo bundle: it holds only a trusted_ca O=cluster.local of no trust domain; the SPIRE agent serves a peer's bundle once the pod's ClusterSPIFFEID federatesWith its trust domain and the SPIRE server has fetched it",
+            ]);
+            expect(run.code).to.equal(1);
+        });
+
+        it("fails the SVID line of a proxy it cannot exec into", async () => {
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [execPath(GATEWAY_POD)]: undefined }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                '✘ istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q: proxy SVID is spiffe://cluster1.demo/ns/istio-system/sa/istio-ingressgateway-service-account, issued by SPIRE: could not read the proxy\'s config dump: container not found ("istio-proxy")',
+            ]);
+            expect(run.code).to.equal(1);
+        });
+
+        it("fails a gateway whose Deployment is missing, and its registration still passes", async () => {
+            const rel = "apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway.json";
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: undefined }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ ingress gateway: Deployment istio-system/istio-ingressgateway is ready: not found",
+                "✘ ingress gateway istio-system/istio-ingressgateway has Running pods with an istio-proxy: its Deployment was not found",
+            ]);
+        });
+
+        it("fails a gateway without Running pods, and passes its ClusterSPIFFEID that then has none to select", async () => {
+            const pods = recorded("api/v1/namespaces/istio-system/pods.json");
+            const istiodOnly = { ...pods, items: (pods.items as PodObject[]).filter((p) => p.metadata?.labels?.app === "istiod") };
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { "api/v1/namespaces/istio-system/pods.json": istiodOnly }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ ingress gateway istio-system/istio-ingressgateway has Running pods with an istio-proxy: no Running pod with an istio-proxy container matches its selector app=istio-ingressgateway,istio=ingressgateway",
+            ]);
+        });
+
+        it("fails the line of a peer stack it cannot read, naming the stack and what to do", async () => {
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), {
+                readPeerOutput: async () => {
+                    throw new Error("Failed to find the Pulumi CLI\n    at PulumiCommand.get");
+                },
+            });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ peer stack organization/istio-spire/cluster2 exports its trust domain: could not read its federation output (Failed to find the Pulumi CLI); install the Pulumi CLI and log in to the peer's backend, or pass --peer-trust-domain <trust domain>",
+            ]);
+            // No peer trust domain: no ClusterFederatedTrustDomain or ROOTCA lines.
+            expect(run.stdout.endsWith("10 checks, 1 failed\n")).to.equal(true);
+            expect(run.code).to.equal(1);
+        });
+
+        it("checks --peer-trust-domain values without reading the peer stacks", async () => {
+            const run = await runVerify(["--stack", "cluster1", "--peer-trust-domain", "cluster2.demo"], new RecordedCluster(CLUSTER1));
+            expect(run.peerReads).to.deep.equal([]);
+            expect(run.stdout.split("\n")[0]).to.equal("Stack cluster1: kube context cluster1, trust domain cluster1.demo, peers cluster2.demo (--peer-trust-domain)");
+            expect([notPassing(run.stdout), run.code]).to.deep.equal([[], 0]);
+        });
+
+        it("warns about an enrolled namespace without Running workloads, and still exits 0", async () => {
+            const pods = recorded("api/v1/namespaces/default/pods.json");
+            const pendingOnly = { ...pods, items: (pods.items as PodObject[]).filter((p) => p.status?.phase !== "Running") };
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { "api/v1/namespaces/default/pods.json": pendingOnly }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "! enrolled namespace default has workloads to check: no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true (1 such pod is not Running)",
+            ]);
+            expect(run.stdout.endsWith("12 checks, 0 failed, 1 warning\n")).to.equal(true);
+            expect(run.code).to.equal(0);
+        });
+
+        it("fails a line whose read the API refused, and goes on", async () => {
+            const rel = "apis/apps/v1/namespaces/istio-system/deployments/istiod.json";
+            const forbidden = new Error('deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"');
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: forbidden }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                '✘ istiod: Deployment istio-system/istiod is ready: could not read it: deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
+            ]);
+        });
+
+        it("exits 2 with one message on a usage or configuration error, before connecting", async () => {
+            const connects: string[] = [];
+            const connect = (context: string) => {
+                connects.push(context);
+                return new RecordedCluster(CLUSTER1);
+            };
+            expect(await runVerify([], new RecordedCluster(CLUSTER1), { connect })).to.deep.include({ code: 2, stdout: "", stderr: `Missing --stack <name>; ${USAGE}\n` });
+            const dir = projectWith("east", { "istio-spire:trustDomain": "east.local", "istio-spire:clusterName": "east" });
+            expect(await runVerify(["--stack", "east"], new RecordedCluster(CLUSTER1), { connect, projectDir: dir })).to.deep.include({
+                code: 2,
+                stderr: "Pulumi.east.yaml does not set kubernetes:context: run `pulumi config set kubernetes:context <context> -s east`, or pass --context <context>\n",
+            });
+            expect(connects).to.deep.equal([]);
+        });
+
+        it("exits 2 for a kube context missing from the kubeconfig", async () => {
+            const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "verify-kube-")), "config");
+            fs.writeFileSync(
+                kubeconfig,
+                stringify({
+                    apiVersion: "v1",
+                    kind: "Config",
+                    clusters: [{ name: "kind-a", cluster: { server: "https://127.0.0.1:6443" } }],
+                    users: [{ name: "kind-a", user: { token: "test" } }],
+                    contexts: [
+                        { name: "kind-b", context: { cluster: "kind-a", user: "kind-a" } },
+                        { name: "kind-a", context: { cluster: "kind-a", user: "kind-a" } },
+                    ],
+                    "current-context": "kind-a",
+                }),
+            );
+            expect(loadKubeConfig("kind-b", kubeconfig).getCurrentContext()).to.equal("kind-b");
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), { connect: (context) => { loadKubeConfig(context, kubeconfig); throw new Error("unreachable"); } });
+            expect([run.code, run.stderr]).to.deep.equal([
+                2,
+                'Kube context "cluster1" is not in your kubeconfig (contexts: kind-a, kind-b); fix kubernetes:context in the stack file or pass --context <context>\n',
+            ]);
+        });
+    });
+
+    describe("Kubernetes API errors", () => {
+        it("become one line: the HTTP code and the API server's Status message", () => {
+            const status = {
+                kind: "Status",
+                apiVersion: "v1",
+                metadata: {},
+                status: "Failure",
+                message: 'deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
+                reason: "Forbidden",
+                details: { name: "istiod", group: "apps", kind: "deployments" },
+                code: 403,
+            };
+            expect(describeApiError(new ApiException(403, "Unknown API Status Code!", JSON.stringify(status), { "content-type": "application/json" }))).to.equal(
+                'HTTP 403: deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
+            );
+            expect(describeApiError(new ApiException(401, "Unauthorized", undefined, {}))).to.equal("HTTP 401");
+            expect(describeApiError(new Error("connect ECONNREFUSED 127.0.0.1:6443"))).to.equal("connect ECONNREFUSED 127.0.0.1:6443");
+        });
+    });
+
+    describe("the recorded cluster is what this program deploys", () => {
+        let run: ProgramRun<any>;
+        before(async () => {
+            const peerStack = "organization/istio-spire/cluster2";
+            run = await runProgram(
+                require("../index"),
+                { trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: peerStack }] },
+                { stackOutputs: { [peerStack]: { federation: readJson(PEER_OUTPUT_FILE) } } },
+            );
+        });
+
+        it("declares the two ClusterSPIFFEIDs by the names the checks read, with the recorded specs", () => {
+            const declared = ofType(run.declared, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").map((d) => [d.inputs.metadata.name, d.inputs.spec]);
+            expect(declared.sort()).to.deep.equal(
+                [GATEWAY_CLUSTER_SPIFFE_ID, WORKLOAD_CLUSTER_SPIFFE_ID].map((name) => [name, recorded(`apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${name}.json`).spec]),
+            );
+        });
+
+        it("declares the recorded ClusterFederatedTrustDomain", () => {
+            const declared = ofType(run.declared, "kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain").map((d) => d.inputs.spec);
+            const items = recorded("apis/spire.spiffe.io/v1alpha1/clusterfederatedtrustdomains.json").items as { spec: unknown }[];
+            expect(declared).to.deep.equal(items.map((i) => i.spec));
+        });
+
+        it("gives the gateway chart the labels its recorded Deployment selects pods by", () => {
+            const [gateway] = ofType(run.declared, "kubernetes:helm.sh/v3:Release").filter((d) => d.inputs.chart === "gateway");
+            const deployment = recorded("apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway.json") as WorkloadObject;
+            expect(gateway.inputs.values.labels).to.deep.equal(deployment.spec?.selector?.matchLabels);
+        });
+
+        it("names the spire chart's workloads as the chart does: nameOverride server and agent in the umbrella values", () => {
+            const umbrella = spireChartDefaults().umbrella as { "spire-server": JsonObject; "spire-agent": JsonObject };
+            expect([umbrella["spire-server"].nameOverride, umbrella["spire-agent"].nameOverride]).to.deep.equal(["server", "agent"]);
+            expect(spireChartDefaults().subcharts["spiffe-csi-driver"].nameOverride).to.equal("");
+        });
+    });
+
+    describe("report", () => {
+        it("groups lines in the runbook's order and counts warnings apart from failures", () => {
+            const text = formatReport("T", [
+                { group: "Federation", what: "f", verdict: "fail", why: "no" },
+                { group: "SPIRE is up", what: "s", verdict: "pass" },
+                { group: "Proxies hold SPIRE-issued SVIDs", what: "p", verdict: "warn", why: "maybe" },
+            ]);
+            expect(text).to.equal("T\n\nSPIRE is up\n  ✔ s\n\nProxies hold SPIRE-issued SVIDs\n  ! p: maybe\n\nFederation\n  ✘ f: no\n\n3 checks, 1 failed, 1 warning\n");
+        });
+    });
+});

@@ -1,0 +1,388 @@
+// `npm run verify -- --stack <name>`: checks a deployed stack through the Kubernetes API, the way the runbooks check
+// by hand (README, "Verifying a deployment"), and prints a checklist with a verdict per line.
+//
+// Expectations come from `Pulumi.<stack>.yaml` (validated by the program's own config parser), the peers' trust
+// domains from the peer stacks' `federation` outputs (Pulumi Automation API, so it needs the Pulumi CLI; or
+// `--peer-trust-domain`). The checks are verifyChecks.ts; the cluster is read by verifyCluster.ts.
+// Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 usage or configuration error.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { parseStackConfig } from "../components/config";
+import { FEDERATION_OUTPUT } from "../components/federation";
+import { istioSpiffeId } from "../components/registration";
+import { ValidationError, checkTrustDomain } from "../components/validation";
+import { loadStackSources } from "./render";
+import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
+import {
+    Check,
+    Expectations,
+    GATEWAY_CLUSTER_SPIFFE_ID,
+    Group,
+    GroupedCheck,
+    ISTIOD_DEPLOYMENT,
+    PeerOutput,
+    PeerTrustDomain,
+    PodObject,
+    SPIFFE_CSI_DRIVER_DAEMONSET,
+    SPIRE_AGENT_DAEMONSET,
+    SPIRE_SERVER_STATEFULSET,
+    UsageError,
+    WORKLOAD_CLUSTER_SPIFFE_ID,
+    WorkloadKind,
+    WorkloadObject,
+    checkClusterSpiffeId,
+    checkFederatedTrustDomain,
+    checkPeerBundle,
+    checkPeerOutput,
+    checkSvid,
+    checkWorkloadReady,
+    emptyNamespaceWarning,
+    enrolledPods,
+    exitCode,
+    expectationsFromConfig,
+    formatReport,
+    gatewayPods,
+    readProxySecrets,
+    selectorString,
+} from "./verifyChecks";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command line
+
+export const USAGE = "usage: npm run verify -- --stack <name> [--context <kube context>] [--peer-trust-domain <trust domain>]... [--ascii]";
+
+export interface VerifyArguments {
+    stack: string;
+    /** Overrides the stack file's kubernetes:context. */
+    context?: string;
+    /** When given, the peer trust domains to check, instead of reading the peer stacks' outputs. */
+    peerTrustDomains: string[];
+    /** `[ok]`/`[FAIL]`/`[warn]` instead of ✔/✘/!. */
+    ascii: boolean;
+}
+
+export function parseArguments(argv: string[]): VerifyArguments {
+    let stack: string | undefined;
+    let context: string | undefined;
+    const peerTrustDomains: string[] = [];
+    let ascii = false;
+    const valueOf = (flag: string, i: number): string => {
+        const value = argv[i];
+        if (value === undefined || value.startsWith("--")) {
+            throw new UsageError(`${flag} needs a value; ${USAGE}`);
+        }
+        return value;
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--stack") {
+            if (stack !== undefined) {
+                throw new UsageError(`--stack is given twice; verify one stack at a time; ${USAGE}`);
+            }
+            stack = valueOf(arg, ++i);
+        } else if (arg === "--context") {
+            context = valueOf(arg, ++i);
+        } else if (arg === "--peer-trust-domain") {
+            const td = valueOf(arg, ++i);
+            const problem = checkTrustDomain(td);
+            if (problem !== undefined) {
+                throw new UsageError(`--peer-trust-domain ${JSON.stringify(td)} ${problem}`);
+            }
+            if (!peerTrustDomains.includes(td)) {
+                peerTrustDomains.push(td);
+            }
+        } else if (arg === "--ascii") {
+            ascii = true;
+        } else {
+            throw new UsageError(`Unknown argument ${JSON.stringify(arg)}; ${USAGE}`);
+        }
+    }
+    if (stack === undefined) {
+        throw new UsageError(`Missing --stack <name>; ${USAGE}`);
+    }
+    return { stack, ...(context !== undefined ? { context } : {}), peerTrustDomains: peerTrustDomains.sort(), ascii };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Configuration → expectations
+
+const KUBE_CONTEXT_KEY = "kubernetes:context";
+
+/** The stack file's `kubernetes:context` (a provider key, which loadStackSources leaves out: it keeps project keys). */
+function kubeContextOf(projectDir: string, stack: string): unknown {
+    const document: unknown = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
+    return (document as { config?: Record<string, unknown> } | null)?.config?.[KUBE_CONTEXT_KEY];
+}
+
+/** Reads and validates `Pulumi.<stack>.yaml` with the program's own parser. Throws UsageError with one message. */
+export function loadExpectations(projectDir: string, stack: string, contextOverride?: string): Expectations {
+    let config: Record<string, unknown>;
+    try {
+        [{ config }] = loadStackSources(projectDir, [stack]);
+    } catch (error) {
+        throw new UsageError((error as Error).message);
+    }
+    let parsed;
+    try {
+        // Pulumi hands a program lists and objects as JSON text, and scalars as strings.
+        parsed = parseStackConfig((key) => {
+            const value = config[key];
+            return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+        }, Object.keys(config));
+    } catch (error) {
+        throw error instanceof ValidationError ? new UsageError(`Pulumi.${stack}.yaml: ${error.message}`) : error;
+    }
+    const context = contextOverride ?? kubeContextOf(projectDir, stack);
+    if (typeof context !== "string" || context === "") {
+        throw new UsageError(
+            `Pulumi.${stack}.yaml does not set ${KUBE_CONTEXT_KEY}: run \`pulumi config set ${KUBE_CONTEXT_KEY} <context> -s ${stack}\`, or pass --context <context>`,
+        );
+    }
+    return expectationsFromConfig(stack, parsed, context);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Peers
+
+/** Reads a stack's `federation` output value (undefined when it has none). */
+export type PeerOutputReader = (stack: string) => Promise<unknown>;
+
+/** Reads stack outputs with Pulumi's Automation API: the Pulumi CLI, logged in to the stacks' backend. */
+export function pulumiStackOutputReader(projectDir: string): PeerOutputReader {
+    return async (stack) => {
+        const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+        const workspace = await LocalWorkspace.create({ workDir: projectDir });
+        const outputs = await workspace.stackOutputs(stack);
+        return outputs[FEDERATION_OUTPUT]?.value;
+    };
+}
+
+/** The peer trust domains to check: `--peer-trust-domain` values, or each peer stack's output (one check line each). */
+export async function resolvePeers(
+    expectations: Expectations,
+    override: string[],
+    readOutput: PeerOutputReader,
+): Promise<{ peers: PeerTrustDomain[]; checks: Check[] }> {
+    if (override.length > 0) {
+        return { peers: override.map((trustDomain) => ({ trustDomain, source: "--peer-trust-domain" })), checks: [] };
+    }
+    const peers: PeerTrustDomain[] = [];
+    const checks: Check[] = [];
+    for (const stack of expectations.peerStacks) {
+        let output: PeerOutput;
+        try {
+            output = { value: await readOutput(stack) };
+        } catch (error) {
+            output = { error: firstLine(error) };
+        }
+        const result = checkPeerOutput(stack, expectations.trustDomain, output);
+        checks.push(result.check);
+        if (result.peer && !peers.some((p) => p.trustDomain === result.peer?.trustDomain)) {
+            peers.push(result.peer);
+        }
+    }
+    return { peers: peers.sort((a, b) => a.trustDomain.localeCompare(b.trustDomain)), checks };
+}
+
+function firstLine(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.trim().split("\n")[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The checklist
+
+/** A pod whose proxy is checked, and the service account its SPIFFE ID must name. */
+interface ProxyPod {
+    namespace: string;
+    name: string;
+    serviceAccount: string;
+}
+
+/** Runs every check against a cluster; lines in group order, deterministic for the same cluster state. */
+export async function runChecks(expectations: Expectations, cluster: ClusterReader, peers: PeerTrustDomain[], peerChecks: Check[], now: Date): Promise<GroupedCheck[]> {
+    const checks: GroupedCheck[] = [];
+    const add = (group: Group, check: Check) => checks.push({ group, ...check });
+    const failed = (what: string, error: unknown): Check => ({ what, verdict: "fail", why: `could not read it: ${firstLine(error)}` });
+    const e = expectations;
+
+    /** Checks a workload's readiness; returns it, or why it is not there. */
+    const workload = async (group: Group, label: string, kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadObject | string> => {
+        try {
+            const object = await cluster.readWorkload(kind, namespace, name);
+            add(group, checkWorkloadReady(label, kind, namespace, name, object));
+            return object ?? `its ${kind} was not found`;
+        } catch (error) {
+            add(group, failed(`${label}: ${kind} ${namespace}/${name} is ready`, error));
+            return `its ${kind} could not be read`;
+        }
+    };
+
+    // SPIRE: server (with the controller manager), agents, CSI driver.
+    await workload("SPIRE is up", "SPIRE server", "StatefulSet", e.spireNamespace, SPIRE_SERVER_STATEFULSET);
+    await workload("SPIRE is up", "SPIRE agents", "DaemonSet", e.spireNamespace, SPIRE_AGENT_DAEMONSET);
+    await workload("SPIRE is up", "SPIFFE CSI driver", "DaemonSet", e.spireNamespace, SPIFFE_CSI_DRIVER_DAEMONSET);
+
+    // Istio, read before the registrations: the gateway's pods are what its ClusterSPIFFEID must select.
+    await workload("Istio is up", "istiod", "Deployment", e.istioNamespace, ISTIOD_DEPLOYMENT);
+    const gateway = await workload("Istio is up", "ingress gateway", "Deployment", e.istioNamespace, e.gateway.name);
+
+    // The pods whose proxies are checked: the gateway's (by its Deployment's selector) and the enrolled ones.
+    const proxyPods: ProxyPod[] = [];
+    const podChecks: Check[] = [];
+    const gatewayWhat = `ingress gateway ${e.istioNamespace}/${e.gateway.name} has Running pods with an istio-proxy`;
+    const selector = typeof gateway === "string" ? undefined : gateway.spec?.selector?.matchLabels;
+    let gatewayPodCount = 0;
+    if (typeof gateway === "string") {
+        podChecks.push({ what: gatewayWhat, verdict: "fail", why: gateway });
+    } else if (selector === undefined) {
+        podChecks.push({ what: gatewayWhat, verdict: "fail", why: "its Deployment has no spec.selector.matchLabels" });
+    } else {
+        try {
+            const pods = gatewayPods(await cluster.listPods(e.istioNamespace, selector));
+            gatewayPodCount = pods.length;
+            if (pods.length === 0) {
+                podChecks.push({ what: gatewayWhat, verdict: "fail", why: `no Running pod with an istio-proxy container matches its selector ${selectorString(selector)}` });
+            }
+            // Its ClusterSPIFFEID registers the configured service account only.
+            proxyPods.push(...pods.map((p) => ({ namespace: e.istioNamespace, name: p.metadata?.name ?? "", serviceAccount: e.gateway.serviceAccount })));
+        } catch (error) {
+            podChecks.push(failed(gatewayWhat, error));
+        }
+    }
+    let enrolledCount = 0;
+    for (const namespace of e.enrolledNamespaces) {
+        try {
+            const all = await cluster.listPods(namespace);
+            const pods = enrolledPods(all);
+            enrolledCount += pods.length;
+            if (pods.length === 0) {
+                podChecks.push(emptyNamespaceWarning(namespace, all));
+            }
+            proxyPods.push(...pods.map((p: PodObject) => ({ namespace, name: p.metadata?.name ?? "", serviceAccount: p.spec?.serviceAccountName ?? "default" })));
+        } catch (error) {
+            podChecks.push(failed(`enrolled namespace ${namespace} has workloads to check`, error));
+        }
+    }
+
+    // Registration.
+    for (const [name, expectedPods] of [
+        [GATEWAY_CLUSTER_SPIFFE_ID, gatewayPodCount],
+        [WORKLOAD_CLUSTER_SPIFFE_ID, enrolledCount],
+    ] as const) {
+        try {
+            add("Workloads are registered", checkClusterSpiffeId(name, await cluster.readClusterSpiffeId(name), e.controllerClassName, expectedPods));
+        } catch (error) {
+            add("Workloads are registered", failed(`ClusterSPIFFEID ${name} registers its pods`, error));
+        }
+    }
+
+    // Each proxy's SVID, and its ROOTCA's peer bundles (reported under Federation).
+    const bundleChecks: Check[] = [];
+    for (const check of podChecks) {
+        add("Proxies hold SPIRE-issued SVIDs", check);
+    }
+    for (const pod of proxyPods) {
+        const ref = `${pod.namespace}/${pod.name}`;
+        const expected = {
+            pod: ref,
+            trustDomain: e.trustDomain,
+            spiffeId: istioSpiffeId(e.trustDomain, pod.namespace, pod.serviceAccount),
+            caSubject: e.caSubject,
+        };
+        let secrets;
+        try {
+            secrets = readProxySecrets(await cluster.proxyConfigDump(pod.namespace, pod.name));
+        } catch (error) {
+            add("Proxies hold SPIRE-issued SVIDs", {
+                what: `${ref}: proxy SVID is ${expected.spiffeId}, issued by SPIRE`,
+                verdict: "fail",
+                why: `could not read the proxy's config dump: ${firstLine(error)}`,
+            });
+            continue;
+        }
+        add("Proxies hold SPIRE-issued SVIDs", checkSvid(expected, secrets, now));
+        for (const peer of peers) {
+            bundleChecks.push(checkPeerBundle(ref, peer.trustDomain, secrets));
+        }
+    }
+
+    // Federation: the peers, their ClusterFederatedTrustDomains, the proxies' bundles.
+    for (const check of peerChecks) {
+        add("Federation", check);
+    }
+    if (peers.length > 0) {
+        try {
+            const objects = await cluster.listClusterFederatedTrustDomains();
+            for (const peer of peers) {
+                add("Federation", checkFederatedTrustDomain(peer.trustDomain, objects, e.controllerClassName, e.stack));
+            }
+        } catch (error) {
+            for (const peer of peers) {
+                add("Federation", failed(`ClusterFederatedTrustDomain for ${peer.trustDomain} exists`, error));
+            }
+        }
+    }
+    for (const check of bundleChecks) {
+        add("Federation", check);
+    }
+    return checks;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The command
+
+export interface VerifyDependencies {
+    /** Where the `Pulumi.<stack>.yaml` files are. */
+    projectDir: string;
+    /** Connects to the cluster of a kube context (may throw UsageError for an unknown context). */
+    connect: (kubeContext: string) => ClusterReader;
+    readPeerOutput: PeerOutputReader;
+    now: Date;
+    stdout: (text: string) => void;
+    stderr: (text: string) => void;
+}
+
+/** Runs `npm run verify` with its arguments; returns the exit code. */
+export async function verify(argv: string[], deps: VerifyDependencies): Promise<number> {
+    let expectations: Expectations;
+    let args: VerifyArguments;
+    let cluster: ClusterReader;
+    try {
+        args = parseArguments(argv);
+        expectations = loadExpectations(deps.projectDir, args.stack, args.context);
+        cluster = deps.connect(expectations.kubeContext);
+    } catch (error) {
+        if (error instanceof UsageError) {
+            deps.stderr(`${error.message}\n`);
+            return 2;
+        }
+        throw error;
+    }
+    const { peers, checks: peerChecks } = await resolvePeers(expectations, args.peerTrustDomains, deps.readPeerOutput);
+    const checks = await runChecks(expectations, cluster, peers, peerChecks, deps.now);
+    const peerNote = peers.length > 0 ? `, peers ${peers.map((p) => `${p.trustDomain} (${p.source})`).join(", ")}` : "";
+    const title = `Stack ${expectations.stack}: kube context ${expectations.kubeContext}, trust domain ${expectations.trustDomain}${peerNote}`;
+    deps.stdout(formatReport(title, checks, args.ascii));
+    return exitCode(checks);
+}
+
+if (require.main === module) {
+    const projectDir = process.cwd();
+    verify(process.argv.slice(2), {
+        projectDir,
+        connect: (context) => kubernetesCluster(loadKubeConfig(context)),
+        readPeerOutput: pulumiStackOutputReader(projectDir),
+        now: new Date(),
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+    }).then(
+        (code) => process.exit(code),
+        (error) => {
+            console.error(error instanceof Error ? error.message : error);
+            process.exit(1);
+        },
+    );
+}
