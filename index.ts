@@ -7,13 +7,21 @@
 //                   ─► WorkloadRegistration (ClusterSPIFFEIDs, federatesWith the peers)
 //                   ─► IstioMesh (base, istiod, gateway from one IstioOperator)
 //                   ─► Observability (optional: Prometheus, Kiali, Grafana)
+//                   ─► samples (optional) and the federated call to/from peers' samples
 
 import * as pulumi from "@pulumi/pulumi";
 import {
+    BOOKINFO_URI_MATCHES,
+    Bookinfo,
     BundleEndpoint,
+    CurlGreeter,
+    FEDERATED_GATEWAY_PORT,
+    FederatedServiceAccess,
+    FederatedServiceClient,
     FederatedTrustDomain,
     IstioMesh,
     Observability,
+    SleepHttpbin,
     Spire,
     ValidationError,
     WorkloadRegistration,
@@ -114,6 +122,51 @@ export = async () => {
           })
         : undefined;
 
+    // 7. Samples (config `samples`) and the federated call: this stack's curl-greeter calls each peer's Bookinfo through
+    //    the peer's ingress gateway over mTLS with SPIRE identities; this stack's Bookinfo admits the peers' curl-greeters
+    //    by SPIFFE ID. Addresses and identities come from the peers' `samples` outputs.
+    const sampleArgs = {
+        namespace: config.samplesNamespace,
+        trustDomain: config.trustDomain,
+        prerequisites: [mesh.istiod, registration.workloadRegistration, registration.enrollments[config.samplesNamespace]],
+    };
+    const wanted = new Set(config.samples);
+    if (wanted.has("sleep-httpbin")) {
+        new SleepHttpbin("sleep-httpbin", sampleArgs);
+    }
+    const curlGreeter = wanted.has("curl-greeter") ? new CurlGreeter("curl-greeter", sampleArgs) : undefined;
+    const bookinfo = wanted.has("bookinfo")
+        ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } })
+        : undefined;
+    const bookinfoHost = `bookinfo.${config.trustDomain}`;
+    if (bookinfo) {
+        new FederatedServiceAccess("bookinfo-federated", {
+            host: bookinfoHost,
+            allowedSpiffeIds: peers.ready.flatMap((p) => (p.samples.curlGreeter ? [p.samples.curlGreeter.spiffeId] : [])).sort(),
+            gatewaySelector: { istio: gatewayIstioLabel },
+            gatewayNamespace: config.istioNamespace,
+            destination: { host: `productpage.${config.samplesNamespace}.svc.cluster.local`, port: 9080 },
+            uriMatches: BOOKINFO_URI_MATCHES,
+            prerequisites: [mesh.gateway, bookinfo],
+        });
+    }
+    const federatedCalls = curlGreeter
+        ? peers.ready.flatMap(({ federation, samples }) =>
+              samples.bookinfo
+                  ? [
+                        new FederatedServiceClient(`bookinfo-${federation.trustDomain}`, {
+                            host: samples.bookinfo.host,
+                            gatewayAddress: samples.bookinfo.gatewayAddress as string,
+                            port: samples.bookinfo.port,
+                            serverSpiffeId: samples.bookinfo.gatewaySpiffeId,
+                            namespace: config.samplesNamespace,
+                            prerequisites: [mesh.istiod],
+                        }),
+                    ]
+                  : [],
+          )
+        : [];
+
     return {
         trustDomain: spire.trustDomain,
         clusterName: config.clusterName,
@@ -130,6 +183,13 @@ export = async () => {
         federatedWith: peerTrustDomains,
         pendingPeers: peers.pending.map((p) => p.stack),
         federation: bundleEndpoint.federation,
+        samples: pulumi.output({
+            bookinfo: bookinfo
+                ? { host: bookinfoHost, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
+                : undefined,
+            curlGreeter: curlGreeter ? { spiffeId: curlGreeter.spiffeId } : undefined,
+        }),
+        federatedCalls: federatedCalls.map((c) => pulumi.interpolate`${c.url}/productpage`),
         observability: observability
             ? pulumi.output({
                   kialiPortForward: observability.kialiPortForward,

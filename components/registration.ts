@@ -96,6 +96,8 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
     public readonly gatewayRegistration: ClusterSPIFFEID;
     public readonly workloadRegistration: ClusterSPIFFEID;
     public readonly enrolledNamespaces: pulumi.Output<string[]>;
+    /** The enrollment patch of each enrolled namespace: what runs there waits for its labels. */
+    public readonly enrollments: Record<string, k8s.core.v1.NamespacePatch> = {};
 
     constructor(name: string, args: WorkloadRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-spire:registration:WorkloadRegistration", name, {}, opts);
@@ -125,7 +127,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
 
         for (const namespace of enrolled) {
             // A server-side-apply patch: adds our labels to an existing namespace and removes only those on destroy.
-            new k8s.core.v1.NamespacePatch(
+            this.enrollments[namespace] = new k8s.core.v1.NamespacePatch(
                 `${name}-enroll-${namespace}`,
                 { metadata: { name: namespace, labels: ENROLLED_NAMESPACE_LABELS } },
                 { parent: this },

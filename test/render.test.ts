@@ -93,6 +93,8 @@ describe("npm run render", () => {
             "cluster1/helm/istio-base.yaml",
             "cluster1/helm/istio-ingressgateway.yaml",
             "cluster1/helm/istiod.yaml",
+            "cluster1/helm/kiali.yaml",
+            "cluster1/helm/prometheus.yaml",
             "cluster1/helm/spire-crds.yaml",
             "cluster1/helm/spire.yaml",
             "cluster1/istio-operator.yaml",
@@ -102,10 +104,39 @@ describe("npm run render", () => {
             "cluster1/objects/_cluster/Namespace-default.patch.yaml",
             "cluster1/objects/_cluster/Namespace-istio-system.yaml",
             "cluster1/objects/_cluster/Namespace-spire-server.yaml",
+            "cluster1/objects/default/Deployment-curl-greeter.yaml",
+            "cluster1/objects/default/Deployment-httpbin.yaml",
+            "cluster1/objects/default/Deployment-sleep.yaml",
+            "cluster1/objects/default/DestinationRule-federated-bookinfo-cluster2-demo.yaml",
+            "cluster1/objects/default/Service-httpbin.yaml",
+            "cluster1/objects/default/Service-sleep.yaml",
+            "cluster1/objects/default/ServiceAccount-curl-greeter.yaml",
+            "cluster1/objects/default/ServiceAccount-httpbin.yaml",
+            "cluster1/objects/default/ServiceAccount-sleep.yaml",
+            "cluster1/objects/default/ServiceEntry-federated-bookinfo-cluster2-demo.yaml",
             "cluster1/objects/istio-system/PeerAuthentication-default.yaml",
             "cluster1/objects/spire-server/Service-spire-server-bundle-endpoint.yaml",
             "cluster1/outputs.json",
             "cluster1/summary.md",
+        ]);
+        expect([...files.keys()].filter((f) => f.startsWith("cluster2/") && !f.includes("/helm/"))).to.deep.equal([
+            "cluster2/istio-operator.yaml",
+            "cluster2/manifests/bookinfo-manifest.yaml",
+            "cluster2/objects/_cluster/ClusterFederatedTrustDomain-cluster1.demo.yaml",
+            "cluster2/objects/_cluster/ClusterSPIFFEID-istio-ingressgateway-reg.yaml",
+            "cluster2/objects/_cluster/ClusterSPIFFEID-istio-workloads.yaml",
+            "cluster2/objects/_cluster/Namespace-default.patch.yaml",
+            "cluster2/objects/_cluster/Namespace-istio-system.yaml",
+            "cluster2/objects/_cluster/Namespace-spire-server.yaml",
+            "cluster2/objects/default/Gateway-bookinfo-gateway.yaml",
+            "cluster2/objects/default/VirtualService-bookinfo.yaml",
+            "cluster2/objects/istio-system/AuthorizationPolicy-federated-bookinfo-cluster2-demo.yaml",
+            "cluster2/objects/istio-system/Gateway-federated-bookinfo-cluster2-demo.yaml",
+            "cluster2/objects/istio-system/PeerAuthentication-default.yaml",
+            "cluster2/objects/istio-system/VirtualService-federated-bookinfo-cluster2-demo.yaml",
+            "cluster2/objects/spire-server/Service-spire-server-bundle-endpoint.yaml",
+            "cluster2/outputs.json",
+            "cluster2/summary.md",
         ]);
     });
 
@@ -210,6 +241,7 @@ describe("npm run render", () => {
             "<deploy-time: cluster1 output ingressGatewayAddress>",
             "<deploy-time: cluster2 output federation.bundleEndpointUrl>",
             "<deploy-time: cluster2 output federation.trustBundle>",
+            "<deploy-time: cluster2 output samples.bookinfo.gatewayAddress>",
         ]);
         const text = [...files.values()].join("\n");
         // The test harness's world (a documentation IP, fixture bundles) never leaks into a render.
@@ -250,7 +282,7 @@ describe("npm run render", () => {
     it("summarises resources by type and what waits for what", () => {
         const summary = files.get("cluster1/summary.md")!;
         expect(summary).to.include("- Trust domain: cluster1.demo\n- Federated with: cluster2.demo\n- Peer stacks read: organization/istio-spire/cluster2\n- Pending peers: none\n");
-        expect(summary).to.include("| `kubernetes:helm.sh/v3:Release` | 5 |\n");
+        expect(summary).to.include("| `kubernetes:helm.sh/v3:Release` | 7 |\n");
         expect(summary).to.include("| `kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID` | 2 |\n");
         expect(summary).to.include("- `istio-gateway` after `istio-istiod`, `istio-namespace`, `registration-gateway`\n");
         expect(summary).to.include("- `registration-workloads` after `peer-cluster2.demo-cftd`, `spire-release`\n");
@@ -277,10 +309,10 @@ describe("the render command", () => {
         const run2 = renderCommand(PROJECT_DIR, ["--out", second]);
         expect(run1.status, run1.stderr).to.equal(0);
         expect(run2.status, run2.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 21 resources, 16 files in .*\ncluster2: 21 resources, 16 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 37 resources, 28 files in .*\ncluster2: 33 resources, 24 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         expect(run1.seconds).to.be.below(10);
         const tree = readTree(first);
-        expect(tree.size).to.equal(32);
+        expect(tree.size).to.equal(52);
         expect([...readTree(second)]).to.deep.equal([...tree]);
     });
 

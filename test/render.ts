@@ -166,9 +166,14 @@ function json(value: unknown): string {
     return `${JSON.stringify(canonical(value), null, 2)}\n`;
 }
 
-/** Kubernetes objects the stack declares (not reads, not Helm releases, not stack references). */
+/** Manifests the provider fetches and applies at deploy time (ConfigFile, ConfigGroup): their objects are not known here. */
+function isManifest(d: Declared): boolean {
+    return d.type.startsWith("kubernetes:yaml/");
+}
+
+/** Kubernetes objects the stack declares (not reads, not Helm releases, not manifests, not stack references). */
 function kubernetesObjects(declared: Declared[]): Declared[] {
-    return declared.filter((d) => d.type.startsWith("kubernetes:") && d.type !== HELM_RELEASE && !d.read);
+    return declared.filter((d) => d.type.startsWith("kubernetes:") && d.type !== HELM_RELEASE && !isManifest(d) && !d.read);
 }
 
 function isPatch(d: Declared): boolean {
@@ -284,6 +289,10 @@ export function renderFiles(r: Extract<StackRender, { ok: true }>): Map<string, 
     for (const d of kubernetesObjects(r.declared)) {
         const object = withPlaceholders(d.inputs, `${r.stack} ${d.name}`);
         add(objectFileName(d), header(d, names) + yaml(object), d.name);
+    }
+    for (const d of r.declared.filter(isManifest)) {
+        const note = "# The provider fetches this manifest when it deploys and applies every object in it; they are not rendered offline.\n";
+        add(`manifests/${d.name}.yaml`, header(d, names) + note + yaml(withPlaceholders(d.inputs, `${r.stack} ${d.name}`)), d.name);
     }
     for (const d of r.declared.filter((x) => x.type === HELM_RELEASE)) {
         add(`helm/${d.inputs.name}.yaml`, releaseFile(d, r.stack), d.name);

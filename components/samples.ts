@@ -1,0 +1,641 @@
+// Sample workloads that show the mesh working: the 2025 guide's sleep and httpbin, Istio's Bookinfo exposed through
+// the ingress gateway, and the federation seed's curl-greeter client. Each runs in an enrolled namespace (sidecar
+// injection on, see registration.ts), so its pods get a sidecar whose SVID SPIRE issues.
+//
+// Also here: small typed wrappers for the Istio networking resources the samples declare (Gateway, VirtualService),
+// spec interfaces following Istio 1.30.3's networking.istio.io/v1 CRDs.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ISTIO_VERSION } from "./istioOperator";
+import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "./registration";
+import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, describeProblem, throwIfProblems } from "./validation";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Istio networking custom resources (networking.istio.io/v1, served and stored by Istio 1.30.3's CRDs)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ISTIO_NETWORKING_API_VERSION = "networking.istio.io/v1";
+
+/** `Port` of a Gateway server. */
+export interface GatewayPort {
+    number: number;
+    /** Unique within the Gateway. */
+    name: string;
+    protocol: "HTTP" | "HTTPS" | "GRPC" | "HTTP2" | "MONGO" | "TCP" | "TLS";
+}
+
+/** `ServerTLSSettings` of a Gateway server (the subset this program writes). */
+export interface ServerTLSSettings {
+    /**
+     * ISTIO_MUTUAL: the gateway presents its own workload certificate (here its SPIRE SVID) and requires a client
+     * certificate, validated against the proxy's root bundle (here SPIRE's, federated bundles included).
+     */
+    mode: "PASSTHROUGH" | "SIMPLE" | "MUTUAL" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL" | "OPTIONAL_MUTUAL";
+    credentialName?: string;
+    subjectAltNames?: string[];
+}
+
+/** A Gateway `Server`. */
+export interface GatewayServer {
+    port: GatewayPort;
+    hosts: string[];
+    tls?: ServerTLSSettings;
+}
+
+/** `Gateway.spec`: which gateway pods listen, and on which ports and hosts. */
+export interface GatewaySpec {
+    /** Labels of the gateway pods this configuration applies to. */
+    selector: Record<string, string>;
+    servers: GatewayServer[];
+}
+
+/** `StringMatch`: exactly one of the three. */
+export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
+
+/** `HTTPMatchRequest` (the subset this program writes). */
+export interface HTTPMatchRequest {
+    uri?: StringMatch;
+}
+
+/** `Destination` of a route. */
+export interface Destination {
+    host: string;
+    port?: { number: number };
+    subset?: string;
+}
+
+/** An `HTTPRoute`: requests matching any of `match` go to `route`. */
+export interface HTTPRoute {
+    name?: string;
+    match?: HTTPMatchRequest[];
+    route: { destination: Destination; weight?: number }[];
+}
+
+/** `VirtualService.spec` (HTTP routes only). */
+export interface VirtualServiceSpec {
+    hosts: string[];
+    /** Gateways (`<name>` in the same namespace, or `<namespace>/<name>`) the routes apply to. */
+    gateways?: string[];
+    http: HTTPRoute[];
+    exportTo?: string[];
+}
+
+/** Arguments of a namespaced Istio custom resource: its fixed Kubernetes name and namespace, and its spec. */
+export interface IstioResourceArgs<Spec> {
+    /** `metadata.name`: fixed, never auto-named, so a re-run never replaces the object. */
+    name: string;
+    namespace: pulumi.Input<string>;
+    spec: pulumi.Input<Spec>;
+}
+
+/** An Istio Gateway (networking.istio.io/v1). */
+export class Gateway extends k8s.apiextensions.CustomResource {
+    constructor(name: string, args: IstioResourceArgs<GatewaySpec>, opts?: pulumi.CustomResourceOptions) {
+        super(
+            name,
+            {
+                apiVersion: ISTIO_NETWORKING_API_VERSION,
+                kind: "Gateway",
+                metadata: { name: args.name, namespace: args.namespace },
+                spec: args.spec,
+            },
+            opts,
+        );
+    }
+}
+
+/** An Istio VirtualService (networking.istio.io/v1). */
+export class VirtualService extends k8s.apiextensions.CustomResource {
+    constructor(name: string, args: IstioResourceArgs<VirtualServiceSpec>, opts?: pulumi.CustomResourceOptions) {
+        super(
+            name,
+            {
+                apiVersion: ISTIO_NETWORKING_API_VERSION,
+                kind: "VirtualService",
+                metadata: { name: args.name, namespace: args.namespace },
+                spec: args.spec,
+            },
+            opts,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared pieces
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The curl image Istio 1.30.3's own samples pin (samples/curl/curl.yaml and samples/sleep/sleep.yaml at 1.30.3):
+ * the client image Istio tests this release with. Used by sleep and curl-greeter.
+ */
+export const CURL_IMAGE = "docker.io/curlimages/curl:8.16.0";
+/** httpbin's image as Istio 1.30.3's samples/httpbin/httpbin.yaml pins it. */
+export const HTTPBIN_IMAGE = "docker.io/mccutchen/go-httpbin:v2.15.0";
+
+/** Pod labels every sample adds: the workload ClusterSPIFFEID (registration.ts) selects pods by this label. */
+export const SPIRE_MANAGED_POD_LABELS: Record<string, string> = { [SPIRE_MANAGED_IDENTITY_LABEL]: "true" };
+
+/** `metadata` of the objects the builders below return: fixed name, explicit namespace. */
+export interface ObjectMeta {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+}
+
+/** The `args` of a typed Kubernetes resource with a spec, as the builders below return them. */
+export interface ObjectArgs<Spec> {
+    metadata: ObjectMeta;
+    spec: Spec;
+}
+
+type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
+type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
+
+/** Checks that a container image reference is pinned: a tag other than "latest", or a digest. */
+export function checkPinnedImage(value: unknown): string | undefined {
+    const expected = 'expected an image pinned by tag or digest, e.g. "docker.io/curlimages/curl:8.16.0"';
+    if (typeof value !== "string" || value.length === 0) {
+        return `is not an image reference; ${expected}`;
+    }
+    if (/@sha256:[0-9a-f]{64}$/.test(value)) {
+        return undefined;
+    }
+    const lastSegment = value.slice(value.lastIndexOf("/") + 1);
+    const colon = lastSegment.lastIndexOf(":");
+    if (colon === -1) {
+        return `has no tag, so it floats with "latest"; ${expected}`;
+    }
+    if (lastSegment.slice(colon + 1) === "latest") {
+        return `uses the floating tag "latest"; ${expected}`;
+    }
+    return undefined;
+}
+
+/** What every sample takes: where it runs, the trust domain for its SPIFFE IDs, and what must be ready first. */
+export interface SampleArgs {
+    /**
+     * Namespace the sample runs in. It must be enrolled (labelled `istio-injection=enabled`, see
+     * WorkloadRegistration's `enrolledNamespaces`): injection comes from that label, not from this component.
+     */
+    namespace: string;
+    /** The cluster's SPIFFE trust domain (for the exported SPIFFE IDs). */
+    trustDomain: string;
+    /**
+     * Resources that must be ready before the sample's objects are created: the istiod release (sidecar injector
+     * webhook, Istio's CRDs), the namespace's enrollment, the workload ClusterSPIFFEID. Without them pods start
+     * without a sidecar or wait for an identity. @default []
+     */
+    prerequisites?: pulumi.Resource[];
+}
+
+function sampleProblems(args: SampleArgs): string[] {
+    const problems: string[] = [];
+    const namespaceProblem = checkDnsLabel(args.namespace);
+    if (namespaceProblem !== undefined) {
+        problems.push(describeProblem("namespace", args.namespace, namespaceProblem));
+    }
+    const tdProblem = checkTrustDomain(args.trustDomain);
+    if (tdProblem !== undefined) {
+        problems.push(describeProblem("trustDomain", args.trustDomain, tdProblem));
+    }
+    return problems;
+}
+
+/** Checks a TCP port number. */
+export function checkPort(value: unknown): string | undefined {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+        return "is not a port; expected an integer from 1 to 65535";
+    }
+    return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// sleep and httpbin (the 2025 guide, step 4.1)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A ServiceAccount's args. */
+export function serviceAccountArgs(name: string, namespace: string): { metadata: ObjectMeta } {
+    return { metadata: { name, namespace } };
+}
+
+/** sleep's Service, as samples/sleep/sleep.yaml@1.30.3 declares it. */
+export function sleepServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
+    return {
+        metadata: { name: "sleep", namespace, labels: { app: "sleep", service: "sleep" } },
+        spec: { ports: [{ port: 80, name: "http" }], selector: { app: "sleep" } },
+    };
+}
+
+/** sleep's Deployment, as samples/sleep/sleep.yaml@1.30.3 declares it, its pods labelled for a SPIRE identity. */
+export function sleepDeploymentArgs(namespace: string): ObjectArgs<DeploymentSpec> {
+    return {
+        metadata: { name: "sleep", namespace },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: "sleep" } },
+            template: {
+                metadata: { labels: { app: "sleep", ...SPIRE_MANAGED_POD_LABELS } },
+                spec: {
+                    terminationGracePeriodSeconds: 0,
+                    serviceAccountName: "sleep",
+                    containers: [
+                        {
+                            name: "sleep",
+                            image: CURL_IMAGE,
+                            command: ["/bin/sleep", "infinity"],
+                            imagePullPolicy: "IfNotPresent",
+                            volumeMounts: [{ mountPath: "/etc/sleep/tls", name: "secret-volume" }],
+                        },
+                    ],
+                    volumes: [{ name: "secret-volume", secret: { secretName: "sleep-secret", optional: true } }],
+                },
+            },
+        },
+    };
+}
+
+/** httpbin's Service, as samples/httpbin/httpbin.yaml@1.30.3 declares it: port 8000 to the container's 8080. */
+export function httpbinServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
+    return {
+        metadata: { name: "httpbin", namespace, labels: { app: "httpbin", service: "httpbin" } },
+        spec: { ports: [{ name: "http", port: 8000, targetPort: 8080 }], selector: { app: "httpbin" } },
+    };
+}
+
+/** httpbin's Deployment, as samples/httpbin/httpbin.yaml@1.30.3 declares it, its pods labelled for a SPIRE identity. */
+export function httpbinDeploymentArgs(namespace: string): ObjectArgs<DeploymentSpec> {
+    return {
+        metadata: { name: "httpbin", namespace },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: "httpbin", version: "v1" } },
+            template: {
+                metadata: { labels: { app: "httpbin", version: "v1", ...SPIRE_MANAGED_POD_LABELS } },
+                spec: {
+                    serviceAccountName: "httpbin",
+                    containers: [
+                        {
+                            image: HTTPBIN_IMAGE,
+                            imagePullPolicy: "IfNotPresent",
+                            name: "httpbin",
+                            ports: [{ containerPort: 8080 }],
+                        },
+                    ],
+                },
+            },
+        },
+    };
+}
+
+export type SleepHttpbinArgs = SampleArgs;
+
+/**
+ * The 2025 guide's test workloads: `sleep` (a curl client) and `httpbin`, each with its own service account, as
+ * Istio 1.30.3's samples/sleep and samples/httpbin define them, their pods labelled for SPIRE identities
+ * `spiffe://<td>/ns/<namespace>/sa/sleep` and `.../sa/httpbin`.
+ */
+export class SleepHttpbin extends pulumi.ComponentResource {
+    public readonly namespace: pulumi.Output<string>;
+    public readonly sleepSpiffeId: pulumi.Output<string>;
+    public readonly httpbinSpiffeId: pulumi.Output<string>;
+    /** In-cluster URL of httpbin, e.g. `http://httpbin.default.svc.cluster.local:8000`. */
+    public readonly httpbinUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: SleepHttpbinArgs, opts?: pulumi.ComponentResourceOptions) {
+        throwIfProblems(`SleepHttpbin "${name}"`, sampleProblems(args));
+        super("istio-spire:samples:SleepHttpbin", name, {}, opts);
+        const ns = args.namespace;
+        const child = { parent: this, dependsOn: args.prerequisites ?? [] };
+
+        // Each Deployment waits for its service account: pods naming a missing one are refused.
+        const sleepSa = new k8s.core.v1.ServiceAccount(`${name}-sleep-sa`, serviceAccountArgs("sleep", ns), child);
+        new k8s.core.v1.Service(`${name}-sleep-service`, sleepServiceArgs(ns), child);
+        new k8s.apps.v1.Deployment(`${name}-sleep`, sleepDeploymentArgs(ns), {
+            ...child,
+            dependsOn: [...child.dependsOn, sleepSa],
+        });
+        const httpbinSa = new k8s.core.v1.ServiceAccount(`${name}-httpbin-sa`, serviceAccountArgs("httpbin", ns), child);
+        new k8s.core.v1.Service(`${name}-httpbin-service`, httpbinServiceArgs(ns), child);
+        new k8s.apps.v1.Deployment(`${name}-httpbin`, httpbinDeploymentArgs(ns), {
+            ...child,
+            dependsOn: [...child.dependsOn, httpbinSa],
+        });
+
+        this.namespace = pulumi.output(ns);
+        this.sleepSpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, "sleep"));
+        this.httpbinSpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, "httpbin"));
+        this.httpbinUrl = pulumi.output(`http://httpbin.${ns}.svc.cluster.local:8000`);
+        this.registerOutputs({
+            namespace: this.namespace,
+            sleepSpiffeId: this.sleepSpiffeId,
+            httpbinSpiffeId: this.httpbinSpiffeId,
+            httpbinUrl: this.httpbinUrl,
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bookinfo
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Bookinfo's published manifest inside the istio/istio repository. */
+export const BOOKINFO_MANIFEST_PATH = "samples/bookinfo/platform/kube/bookinfo.yaml";
+
+/** The published Bookinfo manifest of an Istio release, fetched by the provider when the stack is deployed. */
+export function bookinfoManifestUrl(istioVersion: string): string {
+    return `https://raw.githubusercontent.com/istio/istio/${istioVersion}/${BOOKINFO_MANIFEST_PATH}`;
+}
+
+/** Bookinfo's product page Service (bookinfo.yaml): name, port, and the service account of its pods. */
+export const PRODUCTPAGE = { service: "productpage", port: 9080, serviceAccount: "bookinfo-productpage" } as const;
+
+/** The paths Bookinfo's ingress routes send to the product page (samples/bookinfo/networking/bookinfo-gateway.yaml). */
+export const BOOKINFO_URI_MATCHES: HTTPMatchRequest[] = [
+    { uri: { exact: "/productpage" } },
+    { uri: { prefix: "/static" } },
+    { uri: { exact: "/login" } },
+    { uri: { exact: "/logout" } },
+    { uri: { prefix: "/api/v1/products" } },
+];
+
+/** The selector of this program's ingress gateway pods with the default gateway name (`istio: ingressgateway`). */
+export const DEFAULT_GATEWAY_SELECTOR: Record<string, string> = { istio: "ingressgateway" };
+
+/**
+ * The Gateway of samples/bookinfo/networking/bookinfo-gateway.yaml@1.30.3: one plain-HTTP server for `hosts`.
+ *
+ * Upstream listens on 8080, the container port behind port 80 of the istioctl-installed gateway Service. This
+ * program's gateway comes from the `gateway` Helm chart, whose Service maps 80 to 80, and istiod binds a Gateway port
+ * that matches a Service port to that port's targetPort (pilot/pkg/model/gateway.go `resolvePorts`@1.30.3). So the
+ * equivalent here is 80; 8080 would bind a listener no Service port reaches.
+ */
+export function bookinfoGatewaySpec(selector: Record<string, string>, port: number, hosts: string[]): GatewaySpec {
+    return {
+        selector: { ...selector },
+        servers: [{ port: { number: port, name: "http", protocol: "HTTP" }, hosts: [...hosts] }],
+    };
+}
+
+/** The VirtualService of bookinfo-gateway.yaml@1.30.3: Bookinfo's paths to productpage:9080, through `gateway`. */
+export function bookinfoVirtualServiceSpec(gateway: string, hosts: string[]): VirtualServiceSpec {
+    return {
+        hosts: [...hosts],
+        gateways: [gateway],
+        http: [
+            {
+                match: BOOKINFO_URI_MATCHES.map((m) => ({ ...m })),
+                route: [{ destination: { host: PRODUCTPAGE.service, port: { number: PRODUCTPAGE.port } } }],
+            },
+        ],
+    };
+}
+
+export interface BookinfoArgs extends SampleArgs {
+    /** Istio release whose published Bookinfo manifest is deployed (an exact version). @default ISTIO_VERSION */
+    istioVersion?: string;
+    /** Labels of the ingress gateway pods the Gateway binds to. @default DEFAULT_GATEWAY_SELECTOR */
+    gatewaySelector?: Record<string, string>;
+    /** Gateway server port: a port of the gateway Service (see bookinfoGatewaySpec). @default 80 */
+    gatewayPort?: number;
+    /** Hosts Bookinfo answers for on the gateway. @default ["*"] (as upstream) */
+    hosts?: string[];
+    /**
+     * The Kubernetes provider the published manifest is applied with. Its objects carry no namespace, and
+     * ConfigFile v2 has no namespace argument: they land in the provider's default namespace, so this provider's
+     * `namespace` must be `namespace`. @default a provider of its own with `namespace` set and the stack's
+     * `kubernetes:context` and `kubernetes:kubeconfig`, so it reaches the same cluster as the default provider
+     */
+    provider?: k8s.Provider;
+}
+
+/** Checks Bookinfo's arguments; throws one ValidationError naming each bad argument and its value. */
+export function validateBookinfoArgs(name: string, args: BookinfoArgs): void {
+    const problems = sampleProblems(args);
+    if (args.istioVersion !== undefined && checkPinnedVersion(args.istioVersion) !== undefined) {
+        const expected = 'is not one exact Istio release; expected a release tag such as "1.30.3" (it pins the manifest URL)';
+        problems.push(describeProblem("istioVersion", args.istioVersion, expected));
+    }
+    if (args.gatewayPort !== undefined) {
+        const p = checkPort(args.gatewayPort);
+        if (p !== undefined) {
+            problems.push(describeProblem("gatewayPort", args.gatewayPort, p));
+        }
+    }
+    if (args.gatewaySelector !== undefined && Object.keys(args.gatewaySelector).length === 0) {
+        const expected = 'is empty; expected the gateway pods\' labels, e.g. {"istio":"ingressgateway"}';
+        problems.push(describeProblem("gatewaySelector", args.gatewaySelector, expected));
+    }
+    if (args.hosts !== undefined && (args.hosts.length === 0 || args.hosts.some((h) => typeof h !== "string" || h === ""))) {
+        const expected = 'is empty or has an empty host; expected e.g. ["*"] or ["bookinfo.example.com"]';
+        problems.push(describeProblem("hosts", args.hosts, expected));
+    }
+    throwIfProblems(`Bookinfo "${name}"`, problems);
+}
+
+/**
+ * Istio's Bookinfo at the pinned Istio release: its published manifest (not a copy in this repository), applied with
+ * `kubernetes:yaml/v2:ConfigFile`, plus the `bookinfo-gateway` Gateway and `bookinfo` VirtualService exposing it
+ * through the ingress gateway.
+ *
+ * The manifest's pods carry no `spiffe.io/spire-managed-identity` label, which the workload ClusterSPIFFEID selects:
+ * they get it from the `spire` injection template, one of the mesh's default templates, which must set it under
+ * `metadata.labels` (Istio merges a template onto the Pod object; keys outside `metadata`/`spec` are dropped).
+ */
+export class Bookinfo extends pulumi.ComponentResource {
+    public readonly namespace: pulumi.Output<string>;
+    /** The exact manifest URL deployed. */
+    public readonly manifestUrl: pulumi.Output<string>;
+    /** `productpage.<namespace>.svc.cluster.local`. */
+    public readonly productpageHost: pulumi.Output<string>;
+    public readonly productpagePort: pulumi.Output<number>;
+    /** The product page's SPIFFE ID, `spiffe://<td>/ns/<namespace>/sa/bookinfo-productpage`. */
+    public readonly productpageSpiffeId: pulumi.Output<string>;
+    /** The Gateway's Kubernetes name. */
+    public readonly gatewayName: pulumi.Output<string>;
+    /** The provider the manifest is applied with. */
+    public readonly provider: k8s.Provider;
+    public readonly manifest: k8s.yaml.v2.ConfigFile;
+
+    constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateBookinfoArgs(name, args);
+        super("istio-spire:samples:Bookinfo", name, {}, opts);
+        const ns = args.namespace;
+        const version = args.istioVersion ?? ISTIO_VERSION;
+        const hosts = args.hosts ?? ["*"];
+        const prerequisites = args.prerequisites ?? [];
+        const url = bookinfoManifestUrl(version);
+
+        if (args.provider !== undefined) {
+            this.provider = args.provider;
+        } else {
+            const kubernetes = new pulumi.Config("kubernetes");
+            this.provider = new k8s.Provider(
+                `${name}-provider`,
+                {
+                    namespace: ns,
+                    ...optional("context", kubernetes.get("context")),
+                    ...optional("kubeconfig", kubernetes.get("kubeconfig")),
+                },
+                { parent: this },
+            );
+        }
+        this.manifest = new k8s.yaml.v2.ConfigFile(
+            `${name}-manifest`,
+            { file: url },
+            { parent: this, provider: this.provider, dependsOn: prerequisites },
+        );
+
+        const gatewayName = "bookinfo-gateway";
+        new Gateway(
+            `${name}-gateway`,
+            {
+                name: gatewayName,
+                namespace: ns,
+                spec: bookinfoGatewaySpec(args.gatewaySelector ?? DEFAULT_GATEWAY_SELECTOR, args.gatewayPort ?? 80, hosts),
+            },
+            { parent: this, dependsOn: prerequisites },
+        );
+        new VirtualService(
+            `${name}-routes`,
+            { name: "bookinfo", namespace: ns, spec: bookinfoVirtualServiceSpec(gatewayName, hosts) },
+            { parent: this, dependsOn: prerequisites },
+        );
+
+        this.namespace = pulumi.output(ns);
+        this.manifestUrl = pulumi.output(url);
+        this.productpageHost = pulumi.output(`${PRODUCTPAGE.service}.${ns}.svc.cluster.local`);
+        this.productpagePort = pulumi.output<number>(PRODUCTPAGE.port);
+        this.productpageSpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, PRODUCTPAGE.serviceAccount));
+        this.gatewayName = pulumi.output(gatewayName);
+        this.registerOutputs({
+            namespace: this.namespace,
+            manifestUrl: this.manifestUrl,
+            productpageHost: this.productpageHost,
+            productpagePort: this.productpagePort,
+            productpageSpiffeId: this.productpageSpiffeId,
+            gatewayName: this.gatewayName,
+        });
+    }
+}
+
+/** `{ key: value }` when value is set, `{}` otherwise: unset settings are omitted, never sent as undefined. */
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+    return value === undefined || value === "" ? {} : ({ [key]: value } as { [P in K]?: string });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// curl-greeter (the federation seed's client, step 4.1)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** curl-greeter's Kubernetes name and service account. */
+export const CURL_GREETER = "curl-greeter";
+
+/**
+ * `proxy.istio.io/config` turning on the sidecar's DNS proxy (`ISTIO_META_DNS_CAPTURE`) for one pod: names that only
+ * exist as ServiceEntries (the federated host) then resolve, to the address istiod allocates for them
+ * (PILOT_ENABLE_IP_AUTOALLOCATE, on by default in 1.30). JSON, which the annotation's YAML parser reads as is.
+ */
+export const DNS_CAPTURE_PROXY_CONFIG = JSON.stringify({ proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" } });
+
+/**
+ * curl-greeter's Deployment: the seed's `kubectl run curl-greeter` as a Deployment (restarted, rolled out and
+ * awaited like any workload), running the curl image Istio's samples pin and sleeping forever, so `kubectl exec`
+ * can run curl in it.
+ *
+ * The seed's `inject.istio.io/templates: sidecar,spire` annotation is left out: the mesh's default templates already
+ * are exactly `sidecar,spire` (istioOperator.ts), and repeating them per pod would only break the pod if the
+ * templates were renamed ("requested template not found").
+ */
+export function curlGreeterDeploymentArgs(
+    namespace: string,
+    image: string,
+    dnsCapture: boolean,
+): ObjectArgs<DeploymentSpec> {
+    return {
+        metadata: { name: CURL_GREETER, namespace, labels: { app: CURL_GREETER } },
+        spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: CURL_GREETER } },
+            template: {
+                metadata: {
+                    labels: { app: CURL_GREETER, ...SPIRE_MANAGED_POD_LABELS },
+                    ...(dnsCapture ? { annotations: { "proxy.istio.io/config": DNS_CAPTURE_PROXY_CONFIG } } : {}),
+                },
+                spec: {
+                    terminationGracePeriodSeconds: 0,
+                    serviceAccountName: CURL_GREETER,
+                    containers: [
+                        {
+                            name: CURL_GREETER,
+                            image,
+                            command: ["/bin/sleep", "infinity"],
+                            imagePullPolicy: "IfNotPresent",
+                        },
+                    ],
+                },
+            },
+        },
+    };
+}
+
+export interface CurlGreeterArgs extends SampleArgs {
+    /** The curl image, pinned. @default CURL_IMAGE (what Istio 1.30.3's samples use) */
+    image?: string;
+    /**
+     * Turn on the sidecar's DNS proxy in this pod, so names declared only as ServiceEntries (the federated host)
+     * resolve. @default true
+     */
+    dnsCapture?: boolean;
+}
+
+/** Checks CurlGreeter's arguments; throws one ValidationError naming each bad argument and its value. */
+export function validateCurlGreeterArgs(name: string, args: CurlGreeterArgs): void {
+    const problems = sampleProblems(args);
+    if (args.image !== undefined) {
+        const p = checkPinnedImage(args.image);
+        if (p !== undefined) {
+            problems.push(describeProblem("image", args.image, p));
+        }
+    }
+    throwIfProblems(`CurlGreeter "${name}"`, problems);
+}
+
+/**
+ * The federation seed's client in cluster1: service account `curl-greeter` and a Deployment whose pod gets SPIFFE ID
+ * `spiffe://<td>/ns/<namespace>/sa/curl-greeter` from SPIRE, federated with the peers (the workload
+ * ClusterSPIFFEID's `federatesWith`).
+ */
+export class CurlGreeter extends pulumi.ComponentResource {
+    public readonly namespace: pulumi.Output<string>;
+    public readonly serviceAccount: pulumi.Output<string>;
+    /** `spiffe://<td>/ns/<namespace>/sa/curl-greeter`: the ID a peer's access policy admits. */
+    public readonly spiffeId: pulumi.Output<string>;
+    /** For `kubectl exec -n <namespace> deploy/<deploymentName> -c curl-greeter -- curl ...`. */
+    public readonly deploymentName: pulumi.Output<string>;
+
+    constructor(name: string, args: CurlGreeterArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateCurlGreeterArgs(name, args);
+        super("istio-spire:samples:CurlGreeter", name, {}, opts);
+        const ns = args.namespace;
+        const child = { parent: this, dependsOn: args.prerequisites ?? [] };
+
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, serviceAccountArgs(CURL_GREETER, ns), child);
+        new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            curlGreeterDeploymentArgs(ns, args.image ?? CURL_IMAGE, args.dnsCapture ?? true),
+            { ...child, dependsOn: [...child.dependsOn, sa] },
+        );
+
+        this.namespace = pulumi.output(ns);
+        this.serviceAccount = pulumi.output(CURL_GREETER);
+        this.spiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, CURL_GREETER));
+        this.deploymentName = pulumi.output(CURL_GREETER);
+        this.registerOutputs({
+            namespace: this.namespace,
+            serviceAccount: this.serviceAccount,
+            spiffeId: this.spiffeId,
+            deploymentName: this.deploymentName,
+        });
+    }
+}
