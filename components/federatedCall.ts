@@ -10,18 +10,22 @@
 //
 // FederatedServiceClient is the client side, FederatedServiceAccess the server side.
 
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "net";
 import {
+    AuthorizationPolicy,
+    AuthorizationPolicySpec,
+    DestinationRule,
+    DestinationRuleSpec,
     Gateway,
     GatewaySpec,
     HTTPMatchRequest,
-    ISTIO_NETWORKING_API_VERSION,
+    ServiceEntry,
+    ServiceEntrySpec,
     VirtualService,
     VirtualServiceSpec,
-    checkPort,
-} from "./samples";
+} from "./istioResources";
+import { checkPort } from "./samples";
 import { isDeployTimePlaceholder } from "./federation";
 import {
     ValidationError,
@@ -33,107 +37,6 @@ import {
     quote,
     throwIfProblems,
 } from "./validation";
-
-// ---------------------------------------------------------------------------------------------------------------
-// Istio custom resources used only here (networking.istio.io/v1, security.istio.io/v1; Istio 1.30.3's CRDs)
-// ---------------------------------------------------------------------------------------------------------------
-
-export const ISTIO_SECURITY_API_VERSION = "security.istio.io/v1";
-
-/** A ServiceEntry `ServicePort`. */
-export interface ServicePort {
-    number: number;
-    protocol: "HTTP" | "HTTPS" | "GRPC" | "HTTP2" | "MONGO" | "TCP" | "TLS";
-    name: string;
-    /** The port on the endpoints traffic is sent to. @default number */
-    targetPort?: number;
-}
-
-/** `ServiceEntry.spec` (the subset this program writes). */
-export interface ServiceEntrySpec {
-    hosts: string[];
-    location: "MESH_EXTERNAL" | "MESH_INTERNAL";
-    /** STATIC: endpoints are IP addresses; DNS: endpoints are names, resolved by the proxy. */
-    resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN" | "DYNAMIC_DNS";
-    ports: ServicePort[];
-    endpoints?: { address: string }[];
-    exportTo?: string[];
-}
-
-/** `ClientTLSSettings` of a DestinationRule (the subset this program writes). */
-export interface ClientTLSSettings {
-    /**
-     * ISTIO_MUTUAL: the proxy presents its workload certificate (here its SPIRE SVID, from SDS `default`) and
-     * validates the server's against its root bundle (SDS `ROOTCA`, SPIRE's: federated bundles included).
-     */
-    mode: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
-    /** SNI sent in the TLS handshake. */
-    sni?: string;
-    /** The server certificate must carry one of these SANs (exact match). */
-    subjectAltNames?: string[];
-}
-
-/** `DestinationRule.spec` (the subset this program writes). */
-export interface DestinationRuleSpec {
-    host: string;
-    trafficPolicy: { tls: ClientTLSSettings };
-    exportTo?: string[];
-}
-
-/** An AuthorizationPolicy `Source` (the subset this program writes). */
-export interface AuthorizationSource {
-    /** Peer identities, `<trust domain>/ns/<namespace>/sa/<service account>` (no `spiffe://`). */
-    principals?: string[];
-    notPrincipals?: string[];
-}
-
-/** An AuthorizationPolicy `Operation` (the subset this program writes). */
-export interface AuthorizationOperation {
-    /** HTTP Host (authority) values, matched exactly (case-insensitive); `*` as prefix or suffix is a wildcard. */
-    hosts?: string[];
-    ports?: string[];
-    paths?: string[];
-}
-
-/** `AuthorizationPolicy.spec` (the subset this program writes). */
-export interface AuthorizationPolicySpec {
-    selector: { matchLabels: Record<string, string> };
-    action: "ALLOW" | "DENY" | "AUDIT" | "CUSTOM";
-    rules: { from?: { source: AuthorizationSource }[]; to?: { operation: AuthorizationOperation }[] }[];
-}
-
-/** Arguments of a namespaced Istio custom resource: its fixed Kubernetes name and namespace, and its spec. */
-interface IstioObjectArgs<Spec> {
-    /** `metadata.name`: fixed, never auto-named. */
-    name: string;
-    namespace: pulumi.Input<string>;
-    spec: pulumi.Input<Spec>;
-}
-
-function istioObject<Spec>(apiVersion: string, kind: string, args: IstioObjectArgs<Spec>) {
-    return { apiVersion, kind, metadata: { name: args.name, namespace: args.namespace }, spec: args.spec };
-}
-
-/** An Istio ServiceEntry (networking.istio.io/v1). */
-export class ServiceEntry extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<ServiceEntrySpec>, opts?: pulumi.CustomResourceOptions) {
-        super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "ServiceEntry", args), opts);
-    }
-}
-
-/** An Istio DestinationRule (networking.istio.io/v1). */
-export class DestinationRule extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<DestinationRuleSpec>, opts?: pulumi.CustomResourceOptions) {
-        super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "DestinationRule", args), opts);
-    }
-}
-
-/** An Istio AuthorizationPolicy (security.istio.io/v1). */
-export class AuthorizationPolicy extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<AuthorizationPolicySpec>, opts?: pulumi.CustomResourceOptions) {
-        super(name, istioObject(ISTIO_SECURITY_API_VERSION, "AuthorizationPolicy", args), opts);
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Values and checks

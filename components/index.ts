@@ -5,6 +5,7 @@ export * from "./federatedCall";
 export * from "./federation";
 export * from "./istio";
 export * from "./istioOperator";
+export * from "./istioResources";
 export * from "./observability";
 export * from "./peerSamples";
 export * from "./registration";

@@ -2,124 +2,14 @@
 // the ingress gateway, and the federation seed's curl-greeter client. Each runs in an enrolled namespace (sidecar
 // injection on, see registration.ts), so its pods get a sidecar whose SVID SPIRE issues.
 //
-// Also here: small typed wrappers for the Istio networking resources the samples declare (Gateway, VirtualService),
-// spec interfaces following Istio 1.30.3's networking.istio.io/v1 CRDs.
+// The Istio resources the samples declare (Gateway, VirtualService) are typed in istioResources.ts.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { Gateway, GatewaySpec, HTTPMatchRequest, VirtualService, VirtualServiceSpec } from "./istioResources";
 import { ISTIO_VERSION } from "./istioOperator";
 import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "./registration";
 import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, describeProblem, throwIfProblems } from "./validation";
-
-// ---------------------------------------------------------------------------------------------------------------
-// Istio networking custom resources (networking.istio.io/v1, served and stored by Istio 1.30.3's CRDs)
-// ---------------------------------------------------------------------------------------------------------------
-
-export const ISTIO_NETWORKING_API_VERSION = "networking.istio.io/v1";
-
-/** `Port` of a Gateway server. */
-export interface GatewayPort {
-    number: number;
-    /** Unique within the Gateway. */
-    name: string;
-    protocol: "HTTP" | "HTTPS" | "GRPC" | "HTTP2" | "MONGO" | "TCP" | "TLS";
-}
-
-/** `ServerTLSSettings` of a Gateway server (the subset this program writes). */
-export interface ServerTLSSettings {
-    /**
-     * ISTIO_MUTUAL: the gateway presents its own workload certificate (here its SPIRE SVID) and requires a client
-     * certificate, validated against the proxy's root bundle (here SPIRE's, federated bundles included).
-     */
-    mode: "PASSTHROUGH" | "SIMPLE" | "MUTUAL" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL" | "OPTIONAL_MUTUAL";
-    credentialName?: string;
-    subjectAltNames?: string[];
-}
-
-/** A Gateway `Server`. */
-export interface GatewayServer {
-    port: GatewayPort;
-    hosts: string[];
-    tls?: ServerTLSSettings;
-}
-
-/** `Gateway.spec`: which gateway pods listen, and on which ports and hosts. */
-export interface GatewaySpec {
-    /** Labels of the gateway pods this configuration applies to. */
-    selector: Record<string, string>;
-    servers: GatewayServer[];
-}
-
-/** `StringMatch`: exactly one of the three. */
-export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
-
-/** `HTTPMatchRequest` (the subset this program writes). */
-export interface HTTPMatchRequest {
-    uri?: StringMatch;
-}
-
-/** `Destination` of a route. */
-export interface Destination {
-    host: string;
-    port?: { number: number };
-    subset?: string;
-}
-
-/** An `HTTPRoute`: requests matching any of `match` go to `route`. */
-export interface HTTPRoute {
-    name?: string;
-    match?: HTTPMatchRequest[];
-    route: { destination: Destination; weight?: number }[];
-}
-
-/** `VirtualService.spec` (HTTP routes only). */
-export interface VirtualServiceSpec {
-    hosts: string[];
-    /** Gateways (`<name>` in the same namespace, or `<namespace>/<name>`) the routes apply to. */
-    gateways?: string[];
-    http: HTTPRoute[];
-    exportTo?: string[];
-}
-
-/** Arguments of a namespaced Istio custom resource: its fixed Kubernetes name and namespace, and its spec. */
-export interface IstioResourceArgs<Spec> {
-    /** `metadata.name`: fixed, never auto-named, so a re-run never replaces the object. */
-    name: string;
-    namespace: pulumi.Input<string>;
-    spec: pulumi.Input<Spec>;
-}
-
-/** An Istio Gateway (networking.istio.io/v1). */
-export class Gateway extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioResourceArgs<GatewaySpec>, opts?: pulumi.CustomResourceOptions) {
-        super(
-            name,
-            {
-                apiVersion: ISTIO_NETWORKING_API_VERSION,
-                kind: "Gateway",
-                metadata: { name: args.name, namespace: args.namespace },
-                spec: args.spec,
-            },
-            opts,
-        );
-    }
-}
-
-/** An Istio VirtualService (networking.istio.io/v1). */
-export class VirtualService extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioResourceArgs<VirtualServiceSpec>, opts?: pulumi.CustomResourceOptions) {
-        super(
-            name,
-            {
-                apiVersion: ISTIO_NETWORKING_API_VERSION,
-                kind: "VirtualService",
-                metadata: { name: args.name, namespace: args.namespace },
-                spec: args.spec,
-            },
-            opts,
-        );
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared pieces
