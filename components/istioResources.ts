@@ -158,67 +158,41 @@ export interface IstioResourceArgs<Spec> {
     spec: pulumi.Input<Spec>;
 }
 
-/** Arguments of a namespaced Istio custom resource: its fixed Kubernetes name and namespace, and its spec. */
-interface IstioObjectArgs<Spec> {
-    /** `metadata.name`: fixed, never auto-named. */
-    name: string;
-    namespace: pulumi.Input<string>;
-    spec: pulumi.Input<Spec>;
-}
-
-function istioObject<Spec>(apiVersion: string, kind: string, args: IstioObjectArgs<Spec>) {
+function istioObject<Spec>(apiVersion: string, kind: string, args: IstioResourceArgs<Spec>) {
     return { apiVersion, kind, metadata: { name: args.name, namespace: args.namespace }, spec: args.spec };
 }
 
 /** An Istio Gateway (networking.istio.io/v1). */
 export class Gateway extends k8s.apiextensions.CustomResource {
     constructor(name: string, args: IstioResourceArgs<GatewaySpec>, opts?: pulumi.CustomResourceOptions) {
-        super(
-            name,
-            {
-                apiVersion: ISTIO_NETWORKING_API_VERSION,
-                kind: "Gateway",
-                metadata: { name: args.name, namespace: args.namespace },
-                spec: args.spec,
-            },
-            opts,
-        );
+        super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "Gateway", args), opts);
     }
 }
 
 /** An Istio VirtualService (networking.istio.io/v1). */
 export class VirtualService extends k8s.apiextensions.CustomResource {
     constructor(name: string, args: IstioResourceArgs<VirtualServiceSpec>, opts?: pulumi.CustomResourceOptions) {
-        super(
-            name,
-            {
-                apiVersion: ISTIO_NETWORKING_API_VERSION,
-                kind: "VirtualService",
-                metadata: { name: args.name, namespace: args.namespace },
-                spec: args.spec,
-            },
-            opts,
-        );
+        super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "VirtualService", args), opts);
     }
 }
 
 /** An Istio ServiceEntry (networking.istio.io/v1). */
 export class ServiceEntry extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<ServiceEntrySpec>, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: IstioResourceArgs<ServiceEntrySpec>, opts?: pulumi.CustomResourceOptions) {
         super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "ServiceEntry", args), opts);
     }
 }
 
 /** An Istio DestinationRule (networking.istio.io/v1). */
 export class DestinationRule extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<DestinationRuleSpec>, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: IstioResourceArgs<DestinationRuleSpec>, opts?: pulumi.CustomResourceOptions) {
         super(name, istioObject(ISTIO_NETWORKING_API_VERSION, "DestinationRule", args), opts);
     }
 }
 
 /** An Istio AuthorizationPolicy (security.istio.io/v1). */
 export class AuthorizationPolicy extends k8s.apiextensions.CustomResource {
-    constructor(name: string, args: IstioObjectArgs<AuthorizationPolicySpec>, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: IstioResourceArgs<AuthorizationPolicySpec>, opts?: pulumi.CustomResourceOptions) {
         super(name, istioObject(ISTIO_SECURITY_API_VERSION, "AuthorizationPolicy", args), opts);
     }
 }
