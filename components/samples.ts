@@ -360,12 +360,14 @@ export class Bookinfo extends pulumi.ComponentResource {
             this.provider = args.provider;
         } else {
             const kubernetes = new pulumi.Config("kubernetes");
+            const kubeconfig = kubernetes.getSecret("kubeconfig");
             this.provider = new k8s.Provider(
                 `${name}-provider`,
                 {
                     namespace: ns,
                     ...optional("context", kubernetes.get("context")),
-                    ...optional("kubeconfig", kubernetes.get("kubeconfig")),
+                    // A kubeconfig holds credentials: read as a secret, so it stays encrypted in the provider's state.
+                    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
                 },
                 { parent: this },
             );

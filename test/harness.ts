@@ -163,7 +163,8 @@ function withoutUndefined(value: unknown): unknown {
 
 /**
  * Sets config and mocks, runs `program`, waits until every resource registration has finished, and returns what
- * was declared. `config` keys are in the project namespace (`trustDomain`, not `istio-spire:trustDomain`).
+ * was declared. `config` keys are in the project namespace (`trustDomain`, not `istio-spire:trustDomain`), except keys
+ * that name their namespace (`kubernetes:context`).
  */
 export async function runProgram<T>(
     program: () => Promise<T>,
@@ -182,7 +183,8 @@ export async function runProgram<T>(
     setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, "acme");
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) {
-        allConfig[`istio-spire:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+        // Keys of other namespaces (`kubernetes:context`) are taken as they are.
+        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     }
     pulumi.runtime.setAllConfig(allConfig);
 

@@ -239,6 +239,18 @@ describe("the Bookinfo sample", () => {
         });
     });
 
+    it("hands its provider the stack's kubeconfig too, so it reaches the same cluster as the default provider", async () => {
+        const withKubeconfig = await runProgram(
+            async () => {
+                new Bookinfo("bookinfo", { namespace: "default", trustDomain: "cluster2.demo" });
+                return {};
+            },
+            { "kubernetes:context": "cluster2", "kubernetes:kubeconfig": "apiVersion: v1\nkind: Config\n" },
+        );
+        const inputs = named(withKubeconfig.declared, "bookinfo-provider").inputs;
+        expect(inputs).to.deep.equal({ namespace: "default", context: "cluster2", kubeconfig: "apiVersion: v1\nkind: Config\n" });
+    });
+
     it("puts the manifest's objects in the namespace through a provider of its own whose default namespace it is", () => {
         const provider = named(run.declared, "bookinfo-provider");
         expect(provider.type).to.equal("pulumi:providers:kubernetes");
