@@ -84,6 +84,13 @@ export interface WorkloadRegistrationArgs {
 }
 
 /**
+ * Kubernetes names of the two ClusterSPIFFEIDs (the 2025 guide's, so `kubectl get clusterspiffeid`
+ * reads like the runbook).
+ */
+export const GATEWAY_CLUSTER_SPIFFE_ID = "istio-ingressgateway-reg";
+export const WORKLOAD_CLUSTER_SPIFFE_ID = "istio-workloads";
+
+/**
  * Declares the ClusterSPIFFEIDs for the gateway and the workloads, and labels enrolled namespaces.
  *
  * Everything here waits for the SPIRE release (its controller manager's webhook validates these objects) and for
@@ -107,11 +114,10 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
         const className = pulumi.output(args.controllerClassName);
         const afterSpire = { parent: this, dependsOn: [args.spireRelease, ...(args.federatedTrustDomainResources ?? [])] };
 
-        // Kubernetes names as in the 2025 guide, so `kubectl get clusterspiffeid` reads like the runbook.
         this.gatewayRegistration = new ClusterSPIFFEID(
             `${name}-gateway`,
             {
-                name: "istio-ingressgateway-reg",
+                name: GATEWAY_CLUSTER_SPIFFE_ID,
                 spec: className.apply((c) => gatewaySpiffeIdSpec(c, args.gateway, federatesWith)),
             },
             afterSpire,
@@ -119,7 +125,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
         this.workloadRegistration = new ClusterSPIFFEID(
             `${name}-workloads`,
             {
-                name: "istio-workloads",
+                name: WORKLOAD_CLUSTER_SPIFFE_ID,
                 spec: className.apply((c) => workloadSpiffeIdSpec(c, args.excludedNamespaces, federatesWith)),
             },
             afterSpire,

@@ -6,7 +6,7 @@
 import { X509Certificate } from "crypto";
 import { StackConfig } from "../components/config";
 import { FEDERATION_OUTPUT } from "../components/federation";
-import { SPIRE_MANAGED_IDENTITY_LABEL } from "../components/registration";
+import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../components/registration";
 import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../components/spire";
 import { checkTrustDomain } from "../components/validation";
 
@@ -57,9 +57,8 @@ export interface Expectations {
     peerStacks: string[];
 }
 
-/** Kubernetes names of the ClusterSPIFFEIDs WorkloadRegistration declares (components/registration.ts). */
-export const GATEWAY_CLUSTER_SPIFFE_ID = "istio-ingressgateway-reg";
-export const WORKLOAD_CLUSTER_SPIFFE_ID = "istio-workloads";
+/** Kubernetes names of the ClusterSPIFFEIDs WorkloadRegistration declares. */
+export { GATEWAY_CLUSTER_SPIFFE_ID, WORKLOAD_CLUSTER_SPIFFE_ID };
 
 /**
  * Workload names the spire chart gives its objects for this program's release: `<release>-<name>`, where the
