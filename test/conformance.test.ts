@@ -1,6 +1,6 @@
 // Conformance: what the program declares must fit what the pinned upstream artifacts accept. The spire-controller-
-// manager CRDs (spire-crds 0.6.0), the spire chart 0.30.0 and Istio's 1.30.3 charts are read from
-// ../shared/upstream (see test/upstream.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
+// manager CRDs (spire-crds 0.6.0), the spire chart 0.30.0 and Istio's 1.30.3 charts are read from the
+// pinned upstream artifacts (see test/artifacts.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
 
 import { ValidateFunction } from "ajv";
 import { expect } from "chai";
@@ -24,6 +24,7 @@ import {
     spireProxyConfigSecretText,
     valuePathProblems,
 } from "./upstream";
+import { requireUpstream } from "./artifacts";
 
 const program: () => Promise<unknown> = require("../index");
 
@@ -85,6 +86,9 @@ interface InjectionTemplate {
 describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE test data", () => {
     let run: ProgramRun<Outputs>;
 
+    before(function () {
+        requireUpstream(this);
+    });
     before(async () => {
         run = await runProgram(program as () => Promise<Outputs>, { trustDomain: "cluster1.demo", clusterName: "cluster1" });
     });
@@ -483,7 +487,8 @@ describe("ClusterFederatedTrustDomains against the CRD and the controller manage
         );
     });
 
-    it("declares one ClusterFederatedTrustDomain per profile, each valid against the CRD schema", () => {
+    it("declares one ClusterFederatedTrustDomain per profile, each valid against the CRD schema", function () {
+        requireUpstream(this);
         const cftds = ofType(run.declared, CLUSTER_FEDERATED_TRUST_DOMAIN);
         expect(cftds.map((c) => c.inputs.spec.bundleEndpointProfile.type).sort()).to.deep.equal(["https_spiffe", "https_web"]);
         const validate = crdSpecValidator("ClusterFederatedTrustDomain");
@@ -499,7 +504,8 @@ describe("ClusterFederatedTrustDomains against the CRD and the controller manage
         }
     });
 
-    it("keeps ClusterSPIFFEIDs with federatesWith valid against their CRD", () => {
+    it("keeps ClusterSPIFFEIDs with federatesWith valid against their CRD", function () {
+        requireUpstream(this);
         const validate = crdSpecValidator("ClusterSPIFFEID");
         for (const id of ofType(run.declared, CLUSTER_SPIFFE_ID)) {
             expect(id.inputs.spec.federatesWith, id.name).to.deep.equal(["cluster2.demo", "cluster3.demo"]);

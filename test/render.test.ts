@@ -11,6 +11,7 @@ import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
 import { runProgramExpectingError } from "./harness";
 import { StackRender, StackSource, failedStacks, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
 import { crdSpecValidator, isObject, validationProblems } from "./upstream";
+import { requireUpstream } from "./artifacts";
 
 const PROJECT_DIR = path.join(__dirname, "..");
 const program: () => Promise<unknown> = require("../index");
@@ -250,7 +251,8 @@ describe("npm run render", () => {
         expect(text).to.not.include('"keys"');
     });
 
-    it("keeps every SPIRE custom resource valid against the upstream spire-crds 0.6.0 schemas", () => {
+    it("keeps every SPIRE custom resource valid against the upstream spire-crds 0.6.0 schemas", function () {
+        requireUpstream(this);
         const validators = {
             ClusterSPIFFEID: crdSpecValidator("ClusterSPIFFEID"),
             ClusterFederatedTrustDomain: crdSpecValidator("ClusterFederatedTrustDomain"),

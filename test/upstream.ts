@@ -1,20 +1,21 @@
-// Typed loaders for the pinned upstream reference data in ../shared/upstream (the project root's sibling; see its
-// README): the spire-controller-manager CRDs, the spire and Istio chart defaults and value schemas, and Istio's
-// SPIRE test data. The files are read in place, never copied into the project.
+// Typed loaders for the pinned upstream artifacts (see test/artifacts.ts for where they are found: an explicit
+// directory, ../shared/upstream, or the cache `npm run fetch-upstream` fills): the spire-controller-manager CRDs,
+// the spire and Istio chart defaults and value schemas, read from the whole chart sources, and Istio's SPIRE test
+// data. The files are read in place, never copied into the project. Callers inside tests call requireUpstream first.
 
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
+import { ISTIO_VERSION } from "../components/istioOperator";
+import { SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../components/spire";
 import { deepMerge } from "../components/values";
+import { ISTIO_TESTDATA, chartDirName, upstreamDir } from "./artifacts";
 
-/** Root of the upstream reference data. */
-export const UPSTREAM_DIR = path.resolve(__dirname, "..", "..", "shared", "upstream");
-
-export const SPIRE_CRDS_DIR = path.join(UPSTREAM_DIR, "spire-crds-0.6.0");
-export const SPIRE_CHART_DIR = path.join(UPSTREAM_DIR, "spire-0.30.0");
-export const ISTIO_DIR = path.join(UPSTREAM_DIR, "istio-1.30.3");
-export const ISTIO_TESTDATA_DIR = path.join(ISTIO_DIR, "testdata");
+/** The directory of a pinned chart's sources. */
+export function chartDir(chart: string, version: string): string {
+    return path.join(upstreamDir(), "charts", chartDirName({ chart, version }));
+}
 
 /** A parsed YAML or JSON mapping. */
 export type JsonObject = { [key: string]: unknown };
@@ -51,8 +52,14 @@ const CRD_FILES: Record<SpireKind, string> = {
 
 /** The `v1alpha1` openAPIV3Schema of a spire-controller-manager CRD (a fresh copy on every call). */
 export function crdSchema(kind: SpireKind): JsonObject {
-    const file = path.join(SPIRE_CRDS_DIR, CRD_FILES[kind]);
-    for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
+    const file = path.join(chartDir("spire-crds", SPIRE_CRDS_CHART_VERSION), "templates", CRD_FILES[kind]);
+    // The chart's only template action is an annotations line; without it the file is the plain CRD.
+    const text = fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => !line.includes("{{"))
+        .join("\n");
+    for (const doc of parseAllDocuments(text)) {
         const crd: unknown = doc.toJS();
         if (!isObject(crd) || crd.kind !== "CustomResourceDefinition" || !isObject(crd.spec)) {
             continue;
@@ -88,9 +95,10 @@ export interface SpireChartDefaults {
 }
 
 export function spireChartDefaults(): SpireChartDefaults {
-    const umbrella = expectObject(readYaml(path.join(SPIRE_CHART_DIR, "values.yaml")), "spire values.yaml");
+    const spireDir = chartDir("spire", SPIRE_CHART_VERSION);
+    const umbrella = expectObject(readYaml(path.join(spireDir, "values.yaml")), "spire values.yaml");
     const subcharts: Record<string, JsonObject> = {};
-    const chartsDir = path.join(SPIRE_CHART_DIR, "charts");
+    const chartsDir = path.join(spireDir, "charts");
     for (const name of fs.readdirSync(chartsDir).sort()) {
         const file = path.join(chartsDir, name, "values.yaml");
         if (fs.existsSync(file)) {
@@ -110,15 +118,9 @@ export function spireChartDefaults(): SpireChartDefaults {
 
 export type IstioChart = "base" | "istiod" | "gateway";
 
-const ISTIO_CHART_DIRS: Record<IstioChart, string> = {
-    base: "base",
-    istiod: path.join("istio-control", "istio-discovery"),
-    gateway: "gateway",
-};
-
 /** An Istio chart's defaults, unwrapped from `_internal_defaults_do_not_set` (users set the same keys at top level). */
 export function istioChartDefaults(chart: IstioChart): JsonObject {
-    const file = path.join(ISTIO_DIR, ISTIO_CHART_DIRS[chart], "values.yaml");
+    const file = path.join(chartDir(chart, ISTIO_VERSION), "values.yaml");
     const values = expectObject(readYaml(file), file);
     return expectObject(values._internal_defaults_do_not_set, `${file}: _internal_defaults_do_not_set`);
 }
@@ -133,12 +135,12 @@ function valuesSchema(file: string): JsonObject {
 
 /** istio gateway chart's values.schema.json. */
 export function gatewayValuesSchema(): JsonObject {
-    return valuesSchema(path.join(ISTIO_DIR, "gateway", "values.schema.json"));
+    return valuesSchema(path.join(chartDir("gateway", ISTIO_VERSION), "values.schema.json"));
 }
 
 /** spire chart's charts/spire-agent/values.schema.json. */
 export function spireAgentValuesSchema(): JsonObject {
-    return valuesSchema(path.join(SPIRE_CHART_DIR, "charts", "spire-agent", "values.schema.json"));
+    return valuesSchema(path.join(chartDir("spire", SPIRE_CHART_VERSION), "charts", "spire-agent", "values.schema.json"));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -146,12 +148,12 @@ export function spireAgentValuesSchema(): JsonObject {
 
 /** The Envoy config dump of a SPIRE-federated proxy (trust domain east.local, federated with west.local). */
 export function spireConfigDump(): JsonObject {
-    return expectObject(readJson(path.join(ISTIO_TESTDATA_DIR, "spire-config_dump.json")), "spire-config_dump.json");
+    return expectObject(readJson(path.join(upstreamDir(), ISTIO_TESTDATA.dir, "spire-config_dump.json")), "spire-config_dump.json");
 }
 
 /** What `istioctl proxy-config secret` prints for that proxy. */
 export function spireProxyConfigSecretText(): string {
-    return fs.readFileSync(path.join(ISTIO_TESTDATA_DIR, "spire-proxy-config-secret.txt"), "utf8");
+    return fs.readFileSync(path.join(upstreamDir(), ISTIO_TESTDATA.dir, "spire-proxy-config-secret.txt"), "utf8");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

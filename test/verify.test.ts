@@ -5,6 +5,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { ProgramRun, ofType, runProgram } from "./harness";
 import { JsonObject, spireChartDefaults, spireConfigDump } from "./upstream";
+import { requireUpstream } from "./artifacts";
 import { USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
 import { ApiException } from "@kubernetes/client-node";
 import { ClusterReader, describeApiError, loadKubeConfig } from "./verifyCluster";
@@ -486,6 +487,9 @@ describe("npm run verify", () => {
             return rootCA.secret.validation_context.custom_validator_config.typed_config.trust_domains as { name: string; trust_bundle: unknown }[];
         };
         const secrets = (edit?: (dump: JsonObject) => void): ProxySecrets => readProxySecrets(dumpText(edit));
+        before(function () {
+            requireUpstream(this);
+        });
 
         it("reads its default SVID chain and the ROOTCA bundles of both trust domains", () => {
             const read = secrets();
@@ -831,7 +835,8 @@ describe("npm run verify", () => {
             expect(gateway.inputs.values.labels).to.deep.equal(deployment.spec?.selector?.matchLabels);
         });
 
-        it("names the spire chart's workloads as the chart does: nameOverride server and agent in the umbrella values", () => {
+        it("names the spire chart's workloads as the chart does: nameOverride server and agent in the umbrella values", function () {
+            requireUpstream(this);
             const umbrella = spireChartDefaults().umbrella as { "spire-server": JsonObject; "spire-agent": JsonObject };
             expect([umbrella["spire-server"].nameOverride, umbrella["spire-agent"].nameOverride]).to.deep.equal(["server", "agent"]);
             expect(spireChartDefaults().subcharts["spiffe-csi-driver"].nameOverride).to.equal("");
