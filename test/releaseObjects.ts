@@ -1,0 +1,171 @@
+// The Kubernetes objects behind each Helm release of a render: `npm run render` writes them so that a render diff on
+// a pull request shows which objects a change of values rewrites (a `caTTL` change rewrites the spire-server ConfigMap
+// and, through its checksum annotation, rolls the StatefulSet), not only which values changed.
+//
+// Each release's chart is rendered with the real Helm (test/helm.ts) from the pinned chart sources (test/artifacts.ts)
+// with exactly the values the program hands to the release. Where Helm or a chart cannot be had, the render says so.
+
+import * as os from "os";
+import { stringify } from "yaml";
+import { canonical } from "../components";
+import { findChart } from "./artifacts";
+import { DEFAULT_KUBE_VERSION, RenderedObject, ensureHelm, helmTemplateAsync, helmVersion } from "./helm";
+
+/** The inputs of a declared `kubernetes:helm.sh/v3:Release` that decide what it installs. */
+export interface ReleaseInputs {
+    name: string;
+    namespace: string;
+    chart: string;
+    version: string;
+    values?: unknown;
+}
+
+/** A release's rendered objects, or why they could not be rendered. */
+export type ReleaseObjects = { rendered: true; objects: RenderedObject[]; by: string } | { rendered: false; reason: string };
+
+/** Renders releases' charts; `unavailable` when no Helm 3 could be found. */
+export type ReleaseRenderer = { available: true; by: string; render(release: ReleaseInputs): Promise<ReleaseObjects> } | { available: false; reason: string };
+
+/**
+ * Kinds that are not namespaced. A namespaced object a chart renders without `metadata.namespace` is created in the
+ * release's namespace (Helm's kube client sets it), so the render files it there.
+ */
+const CLUSTER_SCOPED_KINDS = new Set([
+    "APIService",
+    "CSIDriver",
+    "ClusterFederatedTrustDomain",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterSPIFFEID",
+    "ClusterStaticEntry",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "PersistentVolume",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+]);
+
+/** The namespace an object lands in, or undefined for a cluster-scoped one. */
+export function objectNamespace(object: RenderedObject, releaseNamespace: string): string | undefined {
+    if (CLUSTER_SCOPED_KINDS.has(object.kind)) {
+        return undefined;
+    }
+    return object.metadata?.namespace ?? releaseNamespace;
+}
+
+/** What stands in for a value that is secret or random at install time, so renders stay byte-identical and leak nothing. */
+export const REDACTED = "<redacted: Secret data is not rendered>";
+
+/**
+ * A copy of a rendered object fit to be written and diffed: Secret data is replaced by REDACTED (a chart may generate
+ * it at random, e.g. grafana's admin password, and secrets never belong in a pull-request comment), and so are the
+ * checksum annotations computed from it (`checksum/secret*`, grafana's deployment.yaml).
+ */
+export function redact(object: RenderedObject): Omit<RenderedObject, "source"> {
+    const { source: _source, ...copy } = JSON.parse(JSON.stringify(object)) as RenderedObject;
+    if (copy.kind === "Secret") {
+        for (const field of ["data", "stringData"]) {
+            if (copy[field] && typeof copy[field] === "object") {
+                copy[field] = Object.fromEntries(Object.keys(copy[field]).map((key) => [key, REDACTED]));
+            }
+        }
+    }
+    const redactChecksums = (annotations: Record<string, string> | undefined) => {
+        for (const key of Object.keys(annotations ?? {})) {
+            if (key.startsWith("checksum/secret")) {
+                annotations![key] = REDACTED;
+            }
+        }
+    };
+    redactChecksums(copy.metadata?.annotations);
+    redactChecksums(copy.spec?.template?.metadata?.annotations);
+    return copy;
+}
+
+/** `helm/<release>/<namespace>/<Kind>-<name>.yaml`; cluster-scoped objects under `helm/<release>/_cluster/`. */
+export function releaseObjectFileName(release: string, object: RenderedObject, releaseNamespace: string): string {
+    return `helm/${release}/${objectNamespace(object, releaseNamespace) ?? "_cluster"}/${object.kind}-${object.metadata.name}.yaml`;
+}
+
+/** The files of one release's rendered objects, by path, with a header naming the chart template. */
+export function releaseObjectFiles(release: ReleaseInputs, objects: RenderedObject[]): Map<string, string> {
+    const files = new Map<string, string>();
+    for (const object of objects) {
+        const file = releaseObjectFileName(release.name, object, release.namespace);
+        if (files.has(file)) {
+            throw new Error(`release ${release.name}: two rendered objects would be written to ${file}`);
+        }
+        const header = `# Rendered by helm template from chart ${release.chart} ${release.version}, ${object.source || "(no source)"}, release ${release.name}\n`;
+        files.set(file, header + stringify(canonical(redact(object)), { lineWidth: 0 }));
+    }
+    return files;
+}
+
+/** Runs at most `limit` tasks at once, keeping their order. */
+async function limited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+    const results: T[] = new Array(tasks.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            const i = next++;
+            results[i] = await tasks[i]();
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    return results;
+}
+
+/**
+ * A renderer backed by a real Helm 3 (found or fetched, test/helm.ts) and the pinned charts. Each release's chart is
+ * looked up by its exact version; a chart that is not to be had is reported for that release alone.
+ */
+export async function helmReleaseRenderer(): Promise<ReleaseRenderer> {
+    const helm = await ensureHelm();
+    if (!helm.found) {
+        return { available: false, reason: `no Helm 3: ${helm.reason}` };
+    }
+    // The version without its commit suffix: the same Helm release renders the same objects.
+    const version = (helmVersion(helm.binary) ?? "v3").replace(/\+.*$/, "");
+    const by = `helm template (Helm ${version}, Kubernetes ${DEFAULT_KUBE_VERSION})`;
+    return {
+        available: true,
+        by,
+        render: async (release) => {
+            const chart = findChart(release.chart, release.version);
+            if (!chart.found) {
+                return { rendered: false, reason: chart.reason };
+            }
+            try {
+                const objects = await helmTemplateAsync({
+                    helm: helm.binary,
+                    chartDir: chart.dir,
+                    release: release.name,
+                    namespace: release.namespace,
+                    values: release.values ?? {},
+                    skipTests: true,
+                });
+                return { rendered: true, objects, by };
+            } catch (error) {
+                return { rendered: false, reason: error instanceof Error ? error.message : String(error) };
+            }
+        },
+    };
+}
+
+/** Renders every release in `releases` (keyed as the caller likes), a few at a time. */
+export async function renderReleases<K>(renderer: ReleaseRenderer, releases: [K, ReleaseInputs][]): Promise<Map<K, ReleaseObjects>> {
+    if (!renderer.available) {
+        return new Map(releases.map(([key]) => [key, { rendered: false, reason: renderer.reason }]));
+    }
+    const results = await limited(
+        releases.map(([, release]) => () => renderer.render(release)),
+        Math.max(1, os.cpus().length),
+    );
+    return new Map(releases.map(([key], i) => [key, results[i]]));
+}
