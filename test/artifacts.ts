@@ -60,11 +60,6 @@ export const ISTIO_TESTDATA = {
     ],
 } as const;
 
-/** Where a file of istio/istio at a tag is served from. */
-export function istioSourceUrl(tag: string, file: string): string {
-    return `https://raw.githubusercontent.com/istio/istio/${tag}/${file}`;
-}
-
 /** The cache directory (`npm run fetch-upstream` fills it). */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
     if (env[CACHE_ENV]) {

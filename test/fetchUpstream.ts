@@ -5,13 +5,15 @@
 //   - Istio's SPIRE Envoy config dump from istio/istio at the pinned tag.
 // Each artifact is written beside its final place and renamed into it, so a run that stops half-way or runs twice
 // at once leaves no partial artifact. Artifacts already in the cache are kept.
+//
+// Behind a firewall, point it at mirrors: $ISTIO_SPIRE_CHART_MIRROR, one Helm repository serving every pinned chart,
+// and $ISTIO_SPIRE_ISTIO_SOURCE, a base URL serving istio/istio's files as `<base>/<tag>/<path>`.
 
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CHART_PINS, FETCH_COMMAND, ISTIO_TESTDATA, cacheDir, chartDirName, istioSourceUrl, missingArtifacts } from "./artifacts";
-import { ensureHelm } from "./helm";
+import { CHART_PINS, FETCH_COMMAND, ISTIO_TESTDATA, cacheDir, chartDirName, missingArtifacts } from "./artifacts";
+import { ensureHelm, runHelm } from "./helm";
 
 /** Moves a finished artifact into place; a concurrent run that got there first wins and this copy is dropped. */
 function install(from: string, to: string): void {
@@ -26,34 +28,47 @@ function install(from: string, to: string): void {
     }
 }
 
-async function main(): Promise<number> {
-    const root = path.join(cacheDir(), "upstream");
-    console.log(`Cache: ${root}`);
+/** Environment variable naming one Helm repository that serves every pinned chart (a mirror). */
+export const CHART_MIRROR_ENV = "ISTIO_SPIRE_CHART_MIRROR";
+/** Environment variable naming a base URL that serves istio/istio's files as `<base>/<tag>/<path>` (a mirror). */
+export const ISTIO_SOURCE_ENV = "ISTIO_SPIRE_ISTIO_SOURCE";
+/** Where istio/istio's files are served from at a tag. */
+export const ISTIO_SOURCE = "https://raw.githubusercontent.com/istio/istio";
+
+/**
+ * Fills the cache ($ISTIO_SPIRE_CACHE, ...) and returns the exit code: 0 when every pinned artifact is there.
+ * `log` and `fail` receive one line each.
+ */
+export async function fetchUpstream(
+    env: NodeJS.ProcessEnv = process.env,
+    log: (line: string) => void = console.log,
+    fail: (line: string) => void = console.error,
+): Promise<number> {
+    const root = path.join(cacheDir(env), "upstream");
+    log(`Cache: ${root}`);
     const helm = await ensureHelm();
     if (!helm.found) {
-        console.error(`helm: ${helm.reason}`);
+        fail(`helm: ${helm.reason}`);
         return 1;
     }
-    console.log(`helm: ${helm.binary} (from ${helm.origin})`);
+    log(`helm: ${helm.binary} (from ${helm.origin})`);
 
     for (const pin of CHART_PINS) {
         const target = path.join(root, "charts", chartDirName(pin));
         if (fs.existsSync(path.join(target, "Chart.yaml"))) {
-            console.log(`chart ${chartDirName(pin)}: cached`);
+            log(`chart ${chartDirName(pin)}: cached`);
             continue;
         }
         const staging = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-chart-"));
         try {
-            const pull = spawnSync(helm.binary, ["pull", pin.chart, "--repo", pin.repository, "--version", pin.version, "--untar", "--untardir", staging], {
-                encoding: "utf8",
-                timeout: 300000,
-            });
-            if (pull.status !== 0) {
-                console.error(`chart ${chartDirName(pin)}: helm pull from ${pin.repository} failed: ${(pull.stderr || pull.error?.message || "").trim()}`);
+            const repository = env[CHART_MIRROR_ENV] || pin.repository;
+            const pull = await runHelm(helm.binary, ["pull", pin.chart, "--repo", repository, "--version", pin.version, "--untar", "--untardir", staging]);
+            if (pull.code !== 0) {
+                fail(`chart ${chartDirName(pin)}: helm pull from ${repository} failed: ${pull.stderr.trim()}`);
                 return 1;
             }
             install(path.join(staging, pin.chart), target);
-            console.log(`chart ${chartDirName(pin)}: pulled from ${pin.repository}`);
+            log(`chart ${chartDirName(pin)}: pulled from ${repository}`);
         } finally {
             fs.rmSync(staging, { recursive: true, force: true });
         }
@@ -62,33 +77,39 @@ async function main(): Promise<number> {
     for (const file of ISTIO_TESTDATA.files) {
         const target = path.join(root, ISTIO_TESTDATA.dir, file.name);
         if (fs.existsSync(target)) {
-            console.log(`istio testdata ${file.name}: cached`);
+            log(`istio testdata ${file.name}: cached`);
             continue;
         }
-        const url = istioSourceUrl(ISTIO_TESTDATA.tag, file.source);
-        const response = await fetch(url);
+        const url = `${(env[ISTIO_SOURCE_ENV] || ISTIO_SOURCE).replace(/\/+$/, "")}/${ISTIO_TESTDATA.tag}/${file.source}`;
+        let response: Response;
+        try {
+            response = await fetch(url);
+        } catch (error) {
+            fail(`istio testdata ${file.name}: GET ${url} failed: ${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)}`);
+            return 1;
+        }
         if (!response.ok) {
-            console.error(`istio testdata ${file.name}: GET ${url} answered ${response.status}`);
+            fail(`istio testdata ${file.name}: GET ${url} answered ${response.status}`);
             return 1;
         }
         const temporary = `${target}.${process.pid}.tmp`;
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(temporary, Buffer.from(await response.arrayBuffer()));
         install(temporary, target);
-        console.log(`istio testdata ${file.name}: fetched from ${url}`);
+        log(`istio testdata ${file.name}: fetched from ${url}`);
     }
 
     const missing = missingArtifacts(root);
     if (missing.length > 0) {
-        console.error(`still missing: ${missing.join(", ")}`);
+        fail(`still missing: ${missing.join(", ")}`);
         return 1;
     }
-    console.log("Every pinned upstream artifact is in the cache; `npm test` runs every conformance test.");
+    log("Every pinned upstream artifact is in the cache; `npm test` runs every conformance test.");
     return 0;
 }
 
 if (require.main === module) {
-    main().then(
+    fetchUpstream().then(
         (code) => process.exit(code),
         (error) => {
             console.error(`${FETCH_COMMAND}: ${error instanceof Error ? error.message : String(error)}`);

@@ -208,29 +208,28 @@ export function helmTemplate(options: TemplateOptions): RenderedObject[] {
     });
 }
 
+/** Runs Helm without blocking the event loop; resolves with its exit code and output. */
+export function runHelm(binary: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+        child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+        child.on("error", (error) => resolve({ code: null, stdout: "", stderr: error.message }));
+        child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    });
+}
+
 /** helmTemplate without blocking, so that several charts render at once. */
 export function helmTemplateAsync(options: TemplateOptions): Promise<RenderedObject[]> {
-    return withValuesFile(options.values, (valuesFile) =>
-        new Promise<RenderedObject[]>((resolve, reject) => {
-            const child = spawn(options.helm, templateArgs(options, valuesFile), { stdio: ["ignore", "pipe", "pipe"] });
-            const out: Buffer[] = [];
-            const err: Buffer[] = [];
-            child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-            child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-            child.on("error", reject);
-            child.on("close", (code) => {
-                if (code !== 0) {
-                    reject(templateFailure(options, Buffer.concat(err).toString("utf8")));
-                    return;
-                }
-                try {
-                    resolve(parseRendered(Buffer.concat(out).toString("utf8")));
-                } catch (error) {
-                    reject(error);
-                }
-            });
-        }),
-    );
+    return withValuesFile(options.values, async (valuesFile) => {
+        const run = await runHelm(options.helm, templateArgs(options, valuesFile));
+        if (run.code !== 0) {
+            throw templateFailure(options, run.stderr);
+        }
+        return parseRendered(run.stdout);
+    });
 }
 
 /** The objects of `helm template` output, each with the template it came from; empty documents are dropped. */
