@@ -36,7 +36,7 @@ function isIstioResource(d: Declared): boolean {
     return /^kubernetes:[a-z0-9.-]*\.istio\.io\/[^:]+:/.test(d.type);
 }
 
-function describe_(d: Declared): string {
+function identify(d: Declared): string {
     return `${d.inputs.kind} ${d.inputs.metadata?.namespace}/${d.inputs.metadata?.name} (${d.name})`;
 }
 
@@ -131,8 +131,8 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             expect(kinds).to.deep.equal(DECLARED_KINDS);
             for (const d of declared) {
                 // The Pulumi type names the same group, version and kind as the object.
-                expect(d.type, describe_(d)).to.equal(`kubernetes:${d.inputs.apiVersion}:${d.inputs.kind}`);
-                expect(() => istioCrdVersion(d.inputs.apiVersion, d.inputs.kind), describe_(d)).not.to.throw();
+                expect(d.type, identify(d)).to.equal(`kubernetes:${d.inputs.apiVersion}:${d.inputs.kind}`);
+                expect(() => istioCrdVersion(d.inputs.apiVersion, d.inputs.kind), identify(d)).not.to.throw();
             }
         });
 
@@ -142,7 +142,7 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             for (const { label, run } of runs) {
                 for (const d of run.declared.filter(isIstioResource)) {
                     validated++;
-                    problems.push(...istioResourceProblems(d.inputs as JsonObject).map((p) => `${label}: ${describe_(d)}: ${p}`));
+                    problems.push(...istioResourceProblems(d.inputs as JsonObject).map((p) => `${label}: ${identify(d)}: ${p}`));
                 }
             }
             expect(problems).to.deep.equal([]);
