@@ -16,8 +16,10 @@ import {
     kubernetesIsUrl,
     kubernetesUrl,
     parseGoDuration,
-    rewriteDurationCalls,
+    parseGoInt,
+    rewriteCalls,
     ruleSites,
+    unfaithfulRegexes,
 } from "./istioCrds";
 import { JsonObject } from "./upstream";
 
@@ -380,11 +382,40 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             expect(() => parseGoDuration("1d")).to.throw('time: unknown unit "d" in duration "1d"');
         });
 
-        it("rewrites only calls of the global duration(), never string contents or member calls", () => {
-            expect(rewriteDurationCalls("duration(self) >= duration('1ms')")).to.equal("k8s_go_duration(self) >= k8s_go_duration('1ms')");
-            expect(rewriteDurationCalls('self == "duration(x)" || self.duration(1) || duration == 1')).to.equal(
-                'self == "duration(x)" || self.duration(1) || duration == 1',
+        it("rewrites only calls of the global duration() and int(), never string contents or member calls", () => {
+            expect(rewriteCalls("duration(self) >= duration('1ms')")).to.equal("k8s_go_duration(self) >= k8s_go_duration('1ms')");
+            expect(rewriteCalls("self.all(key, 0 < int(key))")).to.equal("self.all(key, 0 < k8s_go_int(key))");
+            expect(rewriteCalls('self == "duration(x)" || self.duration(1) || duration == 1 || r"int(" == \'\'\'int(\'\'\'')).to.equal(
+                'self == "duration(x)" || self.duration(1) || duration == 1 || r"int(" == \'\'\'int(\'\'\'',
             );
+        });
+
+        it("converts strings to int as strconv.ParseInt(s, 10, 64) does", () => {
+            expect(parseGoInt("8080")).to.equal(8080n);
+            expect(parseGoInt("+7")).to.equal(7n);
+            expect(parseGoInt("-9223372036854775808")).to.equal(-(2n ** 63n));
+            expect(parseGoInt("007")).to.equal(7n);
+            for (const bad of ["", " 1", "0x10", "0X10", "0b1", "0o7", "1_000", "1e3", "8.0", "9223372036854775808"]) {
+                expect(() => parseGoInt(bad), bad).to.throw(/^strconv.ParseInt: /);
+            }
+            // A port key Go cannot parse is an evaluation error, as in Kubernetes (BigInt would read "0X50" as 80).
+            const pa = { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "x" }, spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "0X50": {} } } };
+            expect(istioResourceProblems(pa)).to.deep.equal([
+                'spec.portLevelMtls: rule "self.all(key, 0 < int(key) && int(key) <= 65535)" failed: evaluation error: strconv.ParseInt: parsing "0X50": invalid syntax',
+            ]);
+        });
+
+        it("evaluates matches() only with patterns RE2 and JavaScript read alike, and says so otherwise", () => {
+            expect(unfaithfulRegexes('key.matches("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$")')).to.deep.equal([]);
+            expect(unfaithfulRegexes('self.matches("^a.b$") && self.matches("(?=x)") && self.matches("\\\\s") && self.matches(self)')).to.deep.equal([
+                'pattern "^a.b$"',
+                'pattern "(?=x)"',
+                'pattern "\\\\s"',
+                'a non-literal pattern at "self)"',
+            ]);
+            const compiled = compileRule('self.matches("^a.b$")', { type: "string" });
+            expect(compiled.ok).to.equal(false);
+            expect(compiled).to.have.property("error").that.matches(/^matches\(\) with pattern "\^a\.b\$": RE2 and JavaScript may disagree/);
         });
 
         it("parses URLs as Go's net/url does for Kubernetes' url() and isURL()", () => {

@@ -84,9 +84,22 @@ export function istioCrdVersion(apiVersion: string, kind: string): IstioCrdVersi
 // ---------------------------------------------------------------------------------------------------------------
 // Kubernetes' CEL environment
 
-// The evaluator's own duration() is not Go's time.ParseDuration (it rejects "0", accepts "ms" and "."), and a built-in
-// overload cannot be replaced, so rules are evaluated with every call of duration( rewritten to this function.
-const DURATION_FUNCTION = "k8s_go_duration";
+// Two of the evaluator's built-ins are not cel-go's: its duration(string) is not Go's time.ParseDuration (it rejects
+// "0", accepts "ms" and "."), and its int(string) is JavaScript's BigInt (it takes "", "0b1", "0o7", "0X10", which
+// strconv.ParseInt(s, 10, 64) rejects). A built-in overload cannot be replaced, so rules are evaluated with every call
+// of these functions rewritten to Go-faithful ones (rewriteCalls).
+const REWRITTEN_FUNCTIONS: Record<string, string> = { duration: "k8s_go_duration", int: "k8s_go_int" };
+const MIN_INT64 = -(1n << 63n);
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/** cel-go's int(string): strconv.ParseInt(s, 10, 64), an optional sign and decimal digits, in int64 range. */
+export function parseGoInt(s: string): bigint {
+    const n = /^[+-]?[0-9]+$/.test(s) ? BigInt(s) : undefined;
+    if (n === undefined || n < MIN_INT64 || n > MAX_INT64) {
+        throw new Error(`strconv.ParseInt: parsing ${JSON.stringify(s)}: ${n === undefined ? "invalid syntax" : "value out of range"}`);
+    }
+    return n;
+}
 
 /** The evaluator's google.protobuf.Duration class (not exported by the package; taken from a value). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -372,7 +385,7 @@ export function kubernetesIsUrl(s: string): boolean {
 
 /**
  * The CEL environment of CRD validation rules: CEL's standard definitions (the evaluator's, with duration(string)
- * replaced by Go's parser, see DURATION_FUNCTION) and the Kubernetes library functions the Istio rules use, after
+ * and int(string) replaced by Go's parsers, see REWRITTEN_FUNCTIONS) and the Kubernetes library functions the Istio rules use, after
  * k8s.io/apiserver/pkg/cel/library/urls.go: url(string), isURL(string), URL.getScheme(), getHost(), getHostname(),
  * getPort(). Everything else in Kubernetes' library (ip/cidr, quantity, regex, lists, getEscapedPath, getQuery, ...)
  * is deliberately absent: a rule that needs it fails to compile, and is reported.
@@ -386,10 +399,14 @@ function kubernetesCel(): Environment {
         .registerFunction("kubernetes.URL.getHost(): string", (u: KubernetesURL) => u.host)
         .registerFunction("kubernetes.URL.getHostname(): string", (u: KubernetesURL) => u.hostname())
         .registerFunction("kubernetes.URL.getPort(): string", (u: KubernetesURL) => u.port())
-        .registerFunction(`${DURATION_FUNCTION}(string): google.protobuf.Duration`, (s: string) => {
+        .registerFunction("k8s_go_duration(string): google.protobuf.Duration", (s: string) => {
             const ns = parseGoDuration(s);
             return new DurationClass(ns / 1_000_000_000n, Number(ns % 1_000_000_000n));
-        });
+        })
+        .registerFunction("k8s_go_int(string): int", parseGoInt)
+        .registerFunction("k8s_go_int(int): int", (i: bigint) => i);
+    // int(double), int(uint), int(timestamp), duration(duration) ... are not registered: a rule using them fails to
+    // compile and is reported as one that cannot be evaluated.
 }
 
 let baseEnvironment: Environment | undefined;
@@ -407,10 +424,11 @@ function environmentFor(celType: string): Environment {
 }
 
 /**
- * A rule's text with every call of duration( rewritten to DURATION_FUNCTION; string literals (quoted, triple-quoted,
- * raw) are left alone, and a member call (`x.duration(`) is not a call of the global function.
+ * A rule's text with every call of a global function in REWRITTEN_FUNCTIONS (duration(, int() renamed to its
+ * Go-faithful replacement; string literals (quoted, triple-quoted, raw) are left alone, and a member call
+ * (`x.duration(`) is not a call of the global function.
  */
-export function rewriteDurationCalls(rule: string): string {
+export function rewriteCalls(rule: string): string {
     let out = "";
     let i = 0;
     while (i < rule.length) {
@@ -433,7 +451,8 @@ export function rewriteDurationCalls(rule: string): string {
             const before = out.replace(/\s+$/, "");
             const isMember = before.endsWith(".");
             const isCall = /^\s*\(/.test(rule.slice(i + word[0].length));
-            out += word[0] === "duration" && isCall && !isMember ? DURATION_FUNCTION : word[0];
+            const replacement = Object.prototype.hasOwnProperty.call(REWRITTEN_FUNCTIONS, word[0]) ? REWRITTEN_FUNCTIONS[word[0]] : undefined;
+            out += replacement !== undefined && isCall && !isMember ? replacement : word[0];
             i += word[0].length;
             continue;
         }
@@ -441,6 +460,32 @@ export function rewriteDurationCalls(rule: string): string {
         i++;
     }
     return out;
+}
+
+/**
+ * The evaluator's matches() is JavaScript's RegExp, Kubernetes' is RE2 (unanchored search in both). They agree on
+ * patterns built only from literal ASCII characters, character classes of them, ^ $ | ( (?: ) and the quantifiers
+ * * + ? {n,m}; not on `.`, \s, \b, Unicode classes, lookarounds or backreferences. A matches() whose argument is not a
+ * string literal of that subset is one this validator cannot evaluate faithfully.
+ */
+const SAFE_REGEX = /^(?:[A-Za-z0-9_\-^$|)*+?{},:=@/#%&!~<>;'" ]|\((?!\?)|\(\?:|\\[.\-\\/\[\]()*+?^$|{}]|\[(?:\\[.\-\\\]\[^]|[A-Za-z0-9_\-.:/@ ])+\])*$/;
+
+/** The arguments of .matches( in a rule that are not string literals of SAFE_REGEX's subset. */
+export function unfaithfulRegexes(rule: string): string[] {
+    const bad: string[] = [];
+    for (const call of rule.matchAll(/\.matches\(\s*/g)) {
+        const rest = rule.slice(call.index! + call[0].length);
+        const literal = /^("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)/.exec(rest);
+        if (literal === null) {
+            bad.push(`a non-literal pattern at ${JSON.stringify(rest.slice(0, 30))}`);
+            continue;
+        }
+        const pattern = literal[1].slice(1, -1).replace(/\\\\/g, "\\");
+        if (!SAFE_REGEX.test(pattern)) {
+            bad.push(`pattern ${literal[1]}`);
+        }
+    }
+    return bad;
 }
 
 /** Whether a rule is a transition rule (refers to oldSelf), evaluated only on updates. */
@@ -490,7 +535,11 @@ export function compileRule(rule: string, schema: JsonObject): CompiledRule {
     if (result === undefined) {
         try {
             const env = environmentFor(type);
-            const expression = rewriteDurationCalls(rule);
+            const unfaithful = unfaithfulRegexes(rule);
+            if (unfaithful.length > 0) {
+                throw new Error(`matches() with ${unfaithful.join(", ")}: RE2 and JavaScript may disagree; review and extend SAFE_REGEX`);
+            }
+            const expression = rewriteCalls(rule);
             const check = env.check(expression);
             if (!check.valid) {
                 throw check.error;
