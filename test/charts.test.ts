@@ -227,6 +227,35 @@ function argAfter(c: Container, flag: string): string | undefined {
     return i >= 0 ? c.args![i + 1] : undefined;
 }
 
+interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Whether a Kubernetes label selector matches labels (an absent selector matches everything). */
+function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+    if (selector === undefined) {
+        return true;
+    }
+    return (
+        selects(selector.matchLabels ?? {}, labels) &&
+        (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+            switch (operator) {
+                case "In":
+                    return key in labels && values.includes(labels[key]);
+                case "NotIn":
+                    return !(key in labels) || !values.includes(labels[key]);
+                case "Exists":
+                    return key in labels;
+                case "DoesNotExist":
+                    return !(key in labels);
+                default:
+                    throw new Error(`unknown selector operator ${operator}`);
+            }
+        })
+    );
+}
+
 /** The API group of an apiVersion (`apps/v1` → `apps`, `v1` → ``): objects are the same across versions of a group. */
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
 
@@ -234,8 +263,10 @@ const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.s
 
 describe("charts: what the pinned charts render from the program's values", function () {
     let helmBinary: string;
-    const renderer = () => new ChartRenderer(helmBinary);
+    /** Shared by every configuration: a release rendered for one is not rendered again for another. */
     let shared: ChartRenderer;
+    /** The first configuration's run, reused by tests that only need some declared release. */
+    let firstRun: ProgramRun<Record<string, any>> | undefined;
 
     before(function () {
         requireUpstream(this);
@@ -244,7 +275,7 @@ describe("charts: what the pinned charts render from the program's values", func
         const helm = await ensureHelm();
         requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
         helmBinary = (helm as { binary: string }).binary;
-        shared = renderer();
+        shared = new ChartRenderer(helmBinary);
     });
 
     for (const c of CASES) {
@@ -260,6 +291,7 @@ describe("charts: what the pinned charts render from the program's values", func
 
             before(async () => {
                 run = await runProgram(program as () => Promise<Record<string, any>>, c.config, c.world ?? {}, c.stack);
+                firstRun ??= run;
                 renders = await shared.renderAll(run.declared);
                 all = renders.flatMap((r) => r.objects);
                 spire = renderOf(renders, "spire").objects;
@@ -318,6 +350,20 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(conf.server.federation.bundle_endpoint.port).to.equal(8443);
                     // k8s_psat attests agents of this cluster name only.
                     expect(conf.plugins.NodeAttestor.map((p: any) => Object.keys(p.k8s_psat.plugin_data.clusters[0]))).to.deep.equal([[e.clusterName]]);
+                });
+
+                it("runs SPIRE 1.15.2 and spire-controller-manager 0.7.0 (the versions the docs name for chart 0.30.0)", () => {
+                    const server = theObject(spire, "StatefulSet", SPIRE_SERVER_STATEFULSET, e.spireNamespace);
+                    const agent = theObject(spire, "DaemonSet", SPIRE_AGENT_DAEMONSET, e.spireNamespace);
+                    expect([
+                        containerOf(server, "spire-server"),
+                        containerOf(server, "spire-controller-manager"),
+                        containerOf(agent, "spire-agent"),
+                    ].map((c) => (c as Container & { image: string }).image)).to.deep.equal([
+                        "ghcr.io/spiffe/spire-server:1.15.2",
+                        "ghcr.io/spiffe/spire-controller-manager:0.7.0",
+                        "ghcr.io/spiffe/spire-agent:1.15.2",
+                    ]);
                 });
 
                 it("publishes the bundle to ConfigMap spire-bundle key bundle.spiffe in the SPIRE namespace, which the chart does not render", () => {
@@ -471,6 +517,32 @@ describe("charts: what the pinned charts render from the program's values", func
                     // The CSI driver the templates mount is the one the spire chart registers.
                     expect(objectsOf(spire, "CSIDriver").map((o) => o.metadata.name)).to.deep.equal([socketVolume.csi.driver]);
                     expect(WORKLOAD_SOCKET_DIR).to.equal("/run/secrets/workload-spiffe-uds");
+                });
+
+                it("the injector webhooks inject the gateway pods and no other workload the charts install", () => {
+                    // istiod/templates/mutatingwebhook.yaml: which pods (by their labels and their namespace's) get a proxy.
+                    // Named istio-sidecar-injector, with a `-<namespace>` suffix outside istio-system.
+                    const configurations = objectsOf(istiod, "MutatingWebhookConfiguration");
+                    expect(configurations.map((o) => o.metadata.name)).to.deep.equal([
+                        e.istioNamespace === "istio-system" ? "istio-sidecar-injector" : `istio-sidecar-injector-${e.istioNamespace}`,
+                    ]);
+                    const webhooks = configurations[0].webhooks as { namespaceSelector?: LabelSelector; objectSelector?: LabelSelector }[];
+                    expect(webhooks.length).to.be.greaterThan(0);
+                    const namespaceLabels = new Map<string, Record<string, string>>(
+                        declaredOfType(run.declared, "kubernetes:core/v1:Namespace").map((d) => [
+                            d.inputs.metadata.name,
+                            { ...(d.inputs.metadata.labels ?? {}), "kubernetes.io/metadata.name": d.inputs.metadata.name },
+                        ]),
+                    );
+                    const injected = installed(all).filter((o) => {
+                        const template = ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind) ? podTemplateOf(o) : undefined;
+                        const nsLabels = namespaceLabels.get(o.metadata.namespace ?? "");
+                        return (
+                            template !== undefined &&
+                            webhooks.some((w) => matchesSelector(w.namespaceSelector, nsLabels ?? {}) && matchesSelector(w.objectSelector, template.metadata?.labels ?? {}))
+                        );
+                    });
+                    expect(injected.map(describeObject)).to.deep.equal([`Deployment ${e.istioNamespace}/${e.gateway.name}`]);
                 });
 
                 it("the mesh config has the trust domain and the peers' trust domains as aliases", () => {
@@ -699,7 +771,7 @@ describe("charts: what the pinned charts render from the program's values", func
 
     describe("Helm's own checks surface as failures", () => {
         it("a value the gateway chart's values.schema.json rejects makes helmTemplate throw with Helm's message", async () => {
-            const run = await runProgram(program, { trustDomain: "east.example", clusterName: "east" });
+            const run = firstRun ?? (await runProgram(program, CASES[0].config, CASES[0].world ?? {}, CASES[0].stack));
             const release = run.declared.find((d) => d.type === "kubernetes:helm.sh/v3:Release" && d.inputs.chart === "gateway")!;
             const options = {
                 helm: helmBinary,
