@@ -122,7 +122,7 @@ export interface SpireArgs {
     namespace?: string;
     /** Chart repository. @default SPIRE_CHART_REPOSITORY */
     repository?: string;
-    /** Exact version of the spire chart. @default "0.30.0" (SPIRE 1.15.3) */
+    /** Exact version of the spire chart. @default "0.30.0" (SPIRE 1.15.2, its server and agent images) */
     chartVersion?: string;
     /** Exact version of the spire-crds chart. @default "0.6.0" */
     crdsChartVersion?: string;
