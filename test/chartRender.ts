@@ -1,18 +1,14 @@
 // Renders the Helm releases a program run declares with the real pinned charts (`helm template`), so tests judge the
 // program by what the charts make of its values, not by the values it sends.
 //
-// Renders run concurrently (one `helm template` process each, the command helm.ts `helmTemplate` runs) and are cached
+// Renders run concurrently (helm.ts `helmTemplateAsync`, a few processes at a time) and are cached
 // by everything that decides their output (chart, version, release name, namespace, values), so a test file that runs
 // the program several times renders each distinct release once.
 
-import { spawn } from "child_process";
-import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
-import { parse, stringify } from "yaml";
 import { canonical } from "../components/values";
 import { Declared } from "./harness";
-import { RenderedObject, TemplateOptions } from "./helm";
+import { Limiter, RenderedObject, helmTemplateAsync } from "./helm";
 import { chartDir } from "./upstream";
 
 export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -20,87 +16,6 @@ export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 /** The Helm releases of a run, in declaration order. */
 export function releasesOf(declared: Declared[]): Declared[] {
     return declared.filter((d) => d.type === HELM_RELEASE);
-}
-
-/**
- * Parses `helm template` output. Faster than helm.ts `parseRendered` on charts that carry large CRDs (Istio's base
- * chart prints ~0.9 MB of them): a CustomResourceDefinition is read up to its `spec` only (apiVersion, kind,
- * metadata), which is all these tests compare; the CRD schemas are checked from the chart files elsewhere.
- * Documents are split at `---` lines: Helm starts each with `---` and a `# Source:` comment, and a line `---` at
- * column 0 cannot occur inside a Kubernetes object (nested block scalars are indented).
- */
-export function parseTemplateOutput(output: string): RenderedObject[] {
-    const objects: RenderedObject[] = [];
-    for (const chunk of output.split(/^---[ \t]*$/m)) {
-        const isCrd = /^kind:[ \t]*CustomResourceDefinition[ \t]*$/m.test(chunk);
-        const value: unknown = parse(isCrd ? chunk.split(/^spec:/m)[0] : chunk);
-        if (value === null || typeof value !== "object" || Array.isArray(value)) {
-            continue;
-        }
-        const source = /^# Source: (.*)$/m.exec(chunk)?.[1] ?? "";
-        objects.push({ ...(value as RenderedObject), source });
-    }
-    return objects;
-}
-
-/** `helm template` as helm.ts `helmTemplate` runs it, without blocking: Helm's errors reject with Helm's message. */
-export function helmTemplateAsync(options: TemplateOptions): Promise<RenderedObject[]> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-values-"));
-    const valuesFile = path.join(dir, "values.yaml");
-    fs.writeFileSync(valuesFile, stringify(options.values ?? {}));
-    const args = [
-        "template",
-        options.release,
-        options.chartDir,
-        "--namespace",
-        options.namespace,
-        "--include-crds",
-        "--kube-version",
-        options.kubeVersion ?? "1.33.0",
-        ...(options.apiVersions ?? []).flatMap((v) => ["--api-versions", v]),
-        "--values",
-        valuesFile,
-    ];
-    return new Promise<RenderedObject[]>((resolve, reject) => {
-        const child = spawn(options.helm, args, { stdio: ["ignore", "pipe", "pipe"] });
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        child.stdout.on("data", (b: Buffer) => stdout.push(b));
-        child.stderr.on("data", (b: Buffer) => stderr.push(b));
-        child.on("error", reject);
-        child.on("close", (code) => {
-            if (code !== 0) {
-                const message = Buffer.concat(stderr).toString("utf8").trim();
-                reject(new Error(`helm template ${options.release} ${path.basename(options.chartDir)} failed: ${message}`));
-                return;
-            }
-            try {
-                resolve(parseTemplateOutput(Buffer.concat(stdout).toString("utf8")));
-            } catch (error) {
-                reject(error);
-            }
-        });
-    }).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
-}
-
-/** Runs at most `limit` tasks at once. */
-class Limiter {
-    private running = 0;
-    private readonly waiting: (() => void)[] = [];
-    constructor(private readonly limit: number) {}
-
-    async run<T>(task: () => Promise<T>): Promise<T> {
-        if (this.running >= this.limit) {
-            await new Promise<void>((wake) => this.waiting.push(wake));
-        }
-        this.running++;
-        try {
-            return await task();
-        } finally {
-            this.running--;
-            this.waiting.shift()?.();
-        }
-    }
 }
 
 /** A declared Helm release rendered with its own values. */

@@ -35,7 +35,6 @@ import {
     ChartRenderer,
     ReleaseRender,
     describeObject,
-    helmTemplateAsync,
     isHelmHook,
     objectsOf,
     parsePortForward,
@@ -45,7 +44,7 @@ import {
     theObject,
 } from "./chartRender";
 import { Declared, ProgramRun, World, runProgram } from "./harness";
-import { RenderedObject, ensureHelm, helmTemplate } from "./helm";
+import { RenderedObject, ensureHelm, helmTemplate, helmTemplateAsync } from "./helm";
 import { chartDir } from "./upstream";
 import {
     GATEWAY_CLUSTER_SPIFFE_ID,

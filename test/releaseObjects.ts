@@ -5,11 +5,10 @@
 // Each release's chart is rendered with the real Helm (test/helm.ts) from the pinned chart sources (test/artifacts.ts)
 // with exactly the values the program hands to the release. Where Helm or a chart cannot be had, the render says so.
 
-import * as os from "os";
 import { stringify } from "yaml";
 import { canonical } from "../components";
 import { findChart } from "./artifacts";
-import { DEFAULT_KUBE_VERSION, RenderedObject, ensureHelm, helmTemplateAsync, helmVersion } from "./helm";
+import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmVersion } from "./helm";
 
 /** The inputs of a declared `kubernetes:helm.sh/v3:Release` that decide what it installs. */
 export interface ReleaseInputs {
@@ -107,20 +106,6 @@ export function releaseObjectFiles(release: ReleaseInputs, objects: RenderedObje
     return files;
 }
 
-/** Runs at most `limit` tasks at once, keeping their order. */
-async function limited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-    const results: T[] = new Array(tasks.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < tasks.length) {
-            const i = next++;
-            results[i] = await tasks[i]();
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-    return results;
-}
-
 /**
  * A renderer backed by a real Helm 3 (found or fetched, test/helm.ts) and the pinned charts. Each release's chart is
  * looked up by its exact version; a chart that is not to be had is reported for that release alone.
@@ -163,9 +148,7 @@ export async function renderReleases<K>(renderer: ReleaseRenderer, releases: [K,
     if (!renderer.available) {
         return new Map(releases.map(([key]) => [key, { rendered: false, reason: renderer.reason }]));
     }
-    const results = await limited(
-        releases.map(([, release]) => () => renderer.render(release)),
-        Math.max(1, os.cpus().length),
-    );
+    const limiter = new Limiter();
+    const results = await Promise.all(releases.map(([, release]) => limiter.run(() => renderer.render(release))));
     return new Map(releases.map(([key], i) => [key, results[i]]));
 }
