@@ -2,7 +2,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stringify } from "yaml";
 import { bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
+import { TEST_STACK_FILES } from "./testStacks";
 
 const ORG = "organization/istio-spire";
 const stack = (name: string, ...peers: string[]) => ({ name, peers: peers.map((peer) => `${ORG}/${peer}`) });
@@ -71,11 +73,20 @@ describe("loading the project's stacks", () => {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("reads the repository's Pulumi.cluster1.yaml and Pulumi.cluster2.yaml, each naming the other as peer", () => {
-        expect(loadProjectStacks(path.join(__dirname, ".."))).to.deep.equal([
+    it("reads stack files like the federation seed's Pulumi.cluster1.yaml and Pulumi.cluster2.yaml, each naming the other as peer", () => {
+        for (const [stack, config] of Object.entries(TEST_STACK_FILES)) {
+            fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
+        }
+        expect(loadProjectStacks(dir)).to.deep.equal([
             { name: "cluster1", peers: ["organization/istio-spire/cluster2"] },
             { name: "cluster2", peers: ["organization/istio-spire/cluster1"] },
         ]);
+    });
+
+    it("reads the project's own stack files, whatever they are, and deploys each of them", () => {
+        const stacks = loadProjectStacks(path.join(__dirname, ".."));
+        expect(stacks).to.not.deep.equal([]);
+        expect([...new Set(bootstrapOrder(stacks))].sort()).to.deep.equal(stacks.map((s) => s.name).sort());
     });
 
     it("sorts stacks by name, skips Pulumi.yaml and reads a stack without peers as having none", () => {

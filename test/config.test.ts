@@ -5,6 +5,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_DEFAULTS, ValidationError, parseStackConfig } from "../components";
 import { runProgramExpectingError } from "./harness";
+import { removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 const ROOT = path.resolve(__dirname, "..");
@@ -69,19 +70,48 @@ describe("stack configuration", () => {
             }
         });
 
-        it("configures the two example stacks as the federation seed does, each naming the other as peer", () => {
-            const stack = (name: string) => parse(fs.readFileSync(path.join(ROOT, `Pulumi.${name}.yaml`), "utf8")).config;
-            const read = (config: Record<string, unknown>) =>
-                parseStackConfig((key) => {
-                    const value = config[`istio-spire:${key}`];
-                    return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
-                });
-            const c1 = stack("cluster1");
-            const c2 = stack("cluster2");
-            expect(c1["kubernetes:context"]).to.equal("cluster1");
-            expect(c2["kubernetes:context"]).to.equal("cluster2");
-            expect(read(c1)).to.deep.include({ trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: "organization/istio-spire/cluster2" }] });
-            expect(read(c2)).to.deep.include({ trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }] });
+        /** parseStackConfig over a stack file's `config:` block, as the program reads it under `pulumi up`. */
+        const readStackFile = (dir: string, stack: string) => {
+            const config = (parse(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {}) as Record<string, unknown>;
+            const keys = Object.keys(config).filter((key) => key.startsWith("istio-spire:"));
+            return {
+                config,
+                parsed: parseStackConfig(
+                    (key) => {
+                        const value = config[`istio-spire:${key}`];
+                        return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+                    },
+                    keys.map((key) => key.slice("istio-spire:".length)),
+                ),
+            };
+        };
+
+        it("reads stack files like the federation seed's, each naming the other as peer", () => {
+            const dir = testProject();
+            try {
+                const c1 = readStackFile(dir, "cluster1");
+                const c2 = readStackFile(dir, "cluster2");
+                expect(c1.config["kubernetes:context"]).to.equal("cluster1");
+                expect(c2.config["kubernetes:context"]).to.equal("cluster2");
+                expect(c1.parsed).to.deep.include({ trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: "organization/istio-spire/cluster2" }] });
+                expect(c2.parsed).to.deep.include({ trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }] });
+                expect([c1.parsed.samples, c1.parsed.observability, c2.parsed.samples]).to.deep.equal([["sleep-httpbin", "curl-greeter"], true, ["bookinfo"]]);
+            } finally {
+                removeTestProject(dir);
+            }
+        });
+
+        // The project's own stack files are the user's: only what must hold for any of them is checked.
+        it("accepts the config of every Pulumi.<stack>.yaml of the project", () => {
+            const stacks = fs.readdirSync(ROOT).flatMap((file) => /^Pulumi\.([^.]+)\.yaml$/.exec(file)?.[1] ?? []);
+            expect(stacks).to.not.deep.equal([]);
+            for (const stack of stacks) {
+                try {
+                    readStackFile(ROOT, stack);
+                } catch (error) {
+                    throw new Error(`Pulumi.${stack}.yaml: ${(error as Error).message}`);
+                }
+            }
         });
     });
 

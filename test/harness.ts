@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
+import { unmappedPulumiDebugStacks } from "./debugStacks";
 
 // Drains the SDK's queue of outstanding resource registrations (exported by the SDK, not declared in its typings).
 const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
@@ -194,6 +195,7 @@ export async function runProgram<T>(
         warnings.push(msg);
         return Promise.resolve();
     };
+    const restoreStacks = unmappedPulumiDebugStacks();
     try {
         const returned = await program();
         const outputs = withoutUndefined(await resolve(returned as any)) as T;
@@ -201,6 +203,7 @@ export async function runProgram<T>(
         return { outputs, declared: monitor.declared, warnings };
     } finally {
         (pulumi.log as any).warn = originalWarn;
+        restoreStacks();
     }
 }
 

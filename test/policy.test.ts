@@ -38,24 +38,13 @@ import {
     withOutputs,
     withResource,
 } from "./policyHarness";
+import { testStackConfig } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 type Policy = (typeof policies)[number];
 
 const ORG = "organization/istio-spire";
 const bundle = (td: string) => fs.readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
-
-/** A stack's config from its Pulumi.<stack>.yaml, project keys without the project prefix (as test/plan.ts reads it). */
-function stackFileConfig(stack: string): Record<string, unknown> {
-    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
-    const config: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(parse(fs.readFileSync(file, "utf8")).config ?? {})) {
-        if (key.startsWith("istio-spire:")) {
-            config[key.slice("istio-spire:".length)] = value;
-        }
-    }
-    return config;
-}
 
 /** The violations of one policy on hand-written resources (and stack outputs). */
 async function violations(
@@ -522,7 +511,7 @@ describe("policy no-private-keys-in-stack-outputs", () => {
 describe("the policy harness", () => {
     let run: ProgramRun<any>;
     before(async () => {
-        run = await runProgram(program, stackFileConfig("cluster1"), { ownBundle: bundle("cluster1.demo") }, "cluster1");
+        run = await runProgram(program, testStackConfig("cluster1"), { ownBundle: bundle("cluster1.demo") }, "cluster1");
     });
 
     it("gives stack policies the root stack with the outputs, then every declared resource, parented and linked like the engine", () => {
@@ -559,10 +548,10 @@ describe("the real program under the policy pack", () => {
 
     before(async () => {
         // Each stack alone (its peer not deployed yet), then each federated with the other's real outputs.
-        runs.cluster1 = await runProgram(program, stackFileConfig("cluster1"), world(1), "cluster1");
-        runs.cluster2 = await runProgram(program, stackFileConfig("cluster2"), world(2, { stackOutputs: { [peer(1)]: runs.cluster1.outputs } }), "cluster2");
-        runs.federated1 = await runProgram(program, stackFileConfig("cluster1"), world(1, { stackOutputs: { [peer(2)]: runs.cluster2.outputs } }), "cluster1");
-        runs.preview = await runProgram(program, stackFileConfig("cluster1"), world(1, { preview: true }), "cluster1");
+        runs.cluster1 = await runProgram(program, testStackConfig("cluster1"), world(1), "cluster1");
+        runs.cluster2 = await runProgram(program, testStackConfig("cluster2"), world(2, { stackOutputs: { [peer(1)]: runs.cluster1.outputs } }), "cluster2");
+        runs.federated1 = await runProgram(program, testStackConfig("cluster1"), world(1, { stackOutputs: { [peer(2)]: runs.cluster2.outputs } }), "cluster1");
+        runs.preview = await runProgram(program, testStackConfig("cluster1"), world(1, { preview: true }), "cluster1");
     });
 
     const expectClean = async (run: RunForPolicy) => {
@@ -579,8 +568,8 @@ describe("the real program under the policy pack", () => {
         expect(runs.federated1.outputs.federation.trustBundle).to.equal(bundle("cluster1.demo"));
     });
 
-    it("has no violation for cluster1 from its stack file, its peer not deployed yet", () => expectClean(runs.cluster1));
-    it("has no violation for cluster2 from its stack file, federated with cluster1", () => expectClean(runs.cluster2));
+    it("has no violation for cluster1 alone, its peer not deployed yet", () => expectClean(runs.cluster1));
+    it("has no violation for cluster2, federated with cluster1", () => expectClean(runs.cluster2));
     it("has no violation for cluster1 federated with cluster2", () => expectClean(runs.federated1));
     it("has no violation in a preview of a first deployment, whose bundle endpoint and bundle are unknown", () => expectClean(runs.preview));
 

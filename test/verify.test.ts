@@ -6,6 +6,8 @@ import { stringify } from "yaml";
 import { ProgramRun, ofType, runProgram } from "./harness";
 import { JsonObject, spireChartDefaults, spireConfigDump } from "./upstream";
 import { requireUpstream } from "./artifacts";
+import { loadStackSources } from "./render";
+import { TEST_STACK_FILES } from "./testStacks";
 import { USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
 import { ApiException } from "@kubernetes/client-node";
 import { ClusterReader, describeApiError, loadKubeConfig } from "./verifyCluster";
@@ -228,9 +230,17 @@ describe("npm run verify", () => {
             expect(loadExpectations(FIXTURES, "cluster1")).to.deep.equal(CLUSTER1_EXPECTATIONS);
         });
 
-        it("reads the project's own stack files", () => {
-            const e = loadExpectations(PROJECT_DIR, "cluster2");
+        it("reads a stack file like the federation seed's", () => {
+            const e = loadExpectations(projectWith("cluster2", TEST_STACK_FILES.cluster2), "cluster2");
             expect([e.kubeContext, e.trustDomain, e.caSubject.commonName]).to.deep.equal(["cluster2", "cluster2.demo", "cluster2.demo"]);
+            expect(e.peerStacks).to.deep.equal(["organization/istio-spire/cluster1"]);
+        });
+
+        it("reads each of the project's own stack files, whatever they are", () => {
+            for (const { stack, config } of loadStackSources(PROJECT_DIR)) {
+                const e = loadExpectations(PROJECT_DIR, stack, "any-context");
+                expect([e.stack, e.trustDomain], stack).to.deep.equal([stack, config.trustDomain]);
+            }
         });
 
         it("takes the gateway, namespaces and CA subject the stack sets, and --context over kubernetes:context", () => {

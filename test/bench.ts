@@ -1,0 +1,225 @@
+// `npm run bench`: how long the suite, the render and the program take, beside their targets. It reports; it does
+// not assert (wall time depends on the machine and its load), so it exits 0 unless something fails to run.
+//
+//   npm test          wall time of one `npm test` (type check + mocha), spawned as a child
+//   npm run render    wall time of one `npm run render` of the project's stacks into a temporary directory,
+//                     start-up (ts-node) included
+//   program scaling   the program alone, in process under the mock runtime (test/harness.ts runProgram): a stack with
+//                     10 federated peers and 50 enrolled namespaces against the default stack (trustDomain and
+//                     clusterName only); each the median of several runs after a warm-up
+//
+// Options: --skip-test (skip the npm test run), --runs <n> (program runs per figure, default 7).
+
+import { spawnSync } from "child_process";
+import { generateKeyPairSync, sign } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runProgram } from "./harness";
+
+const PROJECT_DIR = path.join(__dirname, "..");
+const ORG = "organization/istio-spire";
+
+const TARGETS = { test: 60, render: 5, ratio: 2 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Valid SPIFFE bundles for made-up peers: a self-signed P-256 CA certificate naming spiffe://<trust domain>, built
+// in DER here since Node can sign but not issue certificates.
+
+function der(tag: number, ...content: Buffer[]): Buffer {
+    const body = Buffer.concat(content);
+    const n = body.length;
+    const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+    return Buffer.concat([Buffer.from([tag]), length, body]);
+}
+const sequence = (...c: Buffer[]) => der(0x30, ...c);
+function oid(dotted: string): Buffer {
+    const [a, b, ...rest] = dotted.split(".").map(Number);
+    const bytes = [40 * a + b];
+    for (const n of rest) {
+        const chunk = [n & 0x7f];
+        for (let v = n >> 7; v > 0; v >>= 7) {
+            chunk.unshift((v & 0x7f) | 0x80);
+        }
+        bytes.push(...chunk);
+    }
+    return der(0x06, Buffer.from(bytes));
+}
+const name = (cn: string) => sequence(der(0x31, sequence(oid("2.5.4.3"), der(0x0c, Buffer.from(cn)))));
+const utcTime = (d: Date) => der(0x17, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-:T]/g, "")}Z`));
+
+/** A SPIFFE bundle (JWKS) with one x509-svid authority for the trust domain, as SPIRE publishes it. */
+export function spiffeBundle(trustDomain: string): string {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = sequence(oid("1.2.840.10045.4.3.2"));
+    const san = sequence(oid("2.5.29.17"), der(0x04, sequence(der(0x86, Buffer.from(`spiffe://${trustDomain}`)))));
+    const basicConstraints = sequence(oid("2.5.29.19"), der(0x01, Buffer.from([0xff])), der(0x04, sequence(der(0x01, Buffer.from([0xff])))));
+    const tbs = sequence(
+        der(0xa0, der(0x02, Buffer.from([2]))),
+        der(0x02, Buffer.from([1])),
+        ecdsaSha256,
+        name(trustDomain),
+        sequence(utcTime(new Date("2026-01-01T00:00:00Z")), utcTime(new Date("2036-01-01T00:00:00Z"))),
+        name(trustDomain),
+        publicKey.export({ type: "spki", format: "der" }),
+        der(0xa3, sequence(basicConstraints, san)),
+    );
+    const signature = sign("sha256", tbs, privateKey);
+    const certificate = sequence(tbs, ecdsaSha256, der(0x03, Buffer.from([0]), signature));
+    const jwk = publicKey.export({ format: "jwk" });
+    return JSON.stringify({ keys: [{ use: "x509-svid", kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, x5c: [certificate.toString("base64")] }], spiffe_refresh_hint: 300 });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurements
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** CPU seconds of this process's waited-for children so far (Linux /proc; undefined elsewhere). */
+function childrenCpuSeconds(): number | undefined {
+    try {
+        const fields = fs.readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /s, "").split(" ");
+        const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+        // Fields 16 and 17 of proc(5), cutime and cstime, counted from field 3 (state) here.
+        return (Number(fields[13]) + Number(fields[14])) / ticks;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Wall (and CPU, where known) seconds of a command; throws (with its output) if it fails. */
+function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): { wall: number; cpu?: number } {
+    const cpuBefore = childrenCpuSeconds();
+    const started = process.hrtime.bigint();
+    const result = spawnSync(command, args, { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    if (result.status !== 0) {
+        throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+    }
+    const cpuAfter = childrenCpuSeconds();
+    return { wall, cpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
+}
+
+/** The scaled stack: 10 peers, each with a valid federation export, and 50 enrolled namespaces. */
+function scaledStack() {
+    const peers = Array.from({ length: 10 }, (_, i) => `peer${i + 1}`);
+    const stackOutputs: Record<string, Record<string, unknown>> = {};
+    for (const peer of peers) {
+        stackOutputs[`${ORG}/${peer}`] = {
+            federation: {
+                trustDomain: `${peer}.demo`,
+                bundleEndpointUrl: `https://${peer}.example.com:8443`,
+                endpointSpiffeId: `spiffe://${peer}.demo/spire/server`,
+                trustBundle: spiffeBundle(`${peer}.demo`),
+                bundleEndpointProfile: "https_spiffe",
+            },
+        };
+    }
+    const config = {
+        trustDomain: "bench.demo",
+        clusterName: "bench",
+        peers: peers.map((peer) => ({ stack: `${ORG}/${peer}` })),
+        enrolledNamespaces: Array.from({ length: 50 }, (_, i) => `team-${i + 1}`),
+    };
+    return { config, stackOutputs };
+}
+
+interface ProgramTimes {
+    /** Median wall milliseconds. */
+    wall: number;
+    /** Median CPU milliseconds of this process. */
+    cpu: number;
+    resources: number;
+}
+
+async function timeProgram(runs: number): Promise<{ base: ProgramTimes; scaled: ProgramTimes }> {
+    const program: () => Promise<Record<string, unknown>> = require("../index");
+    const ownBundle = spiffeBundle("bench.demo");
+    const base = { trustDomain: "bench.demo", clusterName: "bench" };
+    const scaled = scaledStack();
+    const once = async (config: Record<string, unknown>, stackOutputs: Record<string, Record<string, unknown>>) => {
+        const cpu = process.cpuUsage();
+        const started = process.hrtime.bigint();
+        const run = await runProgram(program, config, { ownBundle, stackOutputs }, "bench");
+        const wall = Number(process.hrtime.bigint() - started) / 1e6;
+        const used = process.cpuUsage(cpu);
+        if (run.warnings.length > 0) {
+            throw new Error(`unexpected warnings: ${run.warnings.join("; ")}`);
+        }
+        return { wall, cpu: (used.user + used.system) / 1000, resources: run.declared.length };
+    };
+    // Warm-up: module loading and JIT, for both shapes.
+    await once(base, {});
+    await once(scaled.config, scaled.stackOutputs);
+    const baseRuns: Awaited<ReturnType<typeof once>>[] = [];
+    const scaledRuns: Awaited<ReturnType<typeof once>>[] = [];
+    for (let i = 0; i < runs; i++) {
+        // Interleaved, so drift in the machine's load affects both alike.
+        baseRuns.push(await once(base, {}));
+        scaledRuns.push(await once(scaled.config, scaled.stackOutputs));
+    }
+    const summary = (all: typeof baseRuns): ProgramTimes => ({
+        wall: median(all.map((r) => r.wall)),
+        cpu: median(all.map((r) => r.cpu)),
+        resources: all[0].resources,
+    });
+    return { base: summary(baseRuns), scaled: summary(scaledRuns) };
+}
+
+function line(what: string, figure: string, target?: { text: string; met: boolean }, note = ""): string {
+    const verdict = target ? `target ${target.text.padEnd(7)} ${(target.met ? "met" : "NOT MET").padEnd(8)}` : "";
+    return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}${verdict && note ? "  " : ""}${note}`.trimEnd();
+}
+
+async function main(): Promise<void> {
+    const argv = process.argv.slice(2);
+    const runsAt = argv.indexOf("--runs");
+    const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 7;
+    if (!Number.isInteger(runs) || runs < 1) {
+        throw new Error("--runs needs a positive integer");
+    }
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    console.log(`istio-spire bench on ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    const lines: string[] = [];
+
+    // (c) first, in this process, before the children compete for the cores.
+    const p = await timeProgram(runs);
+    const cpu = (seconds: number | undefined) => (seconds === undefined ? "" : `CPU ${seconds.toFixed(1)} s`);
+
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bench-"));
+    let render: { wall: number; cpu?: number };
+    try {
+        render = timeCommand(npm, ["run", "--silent", "render", "--", "--out", out], { BENCH_INNER: "1" });
+    } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+    }
+    const stacks = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).length;
+    lines.push(line(`npm run render (${stacks} stacks, wall)`, `${render.wall.toFixed(2)} s`, { text: `< ${TARGETS.render} s`, met: render.wall < TARGETS.render }, cpu(render.cpu)));
+
+    if (!argv.includes("--skip-test")) {
+        const test = timeCommand(npm, ["test", "--silent"], { BENCH_INNER: "1" });
+        lines.unshift(line("npm test (wall)", `${test.wall.toFixed(1)} s`, { text: `< ${TARGETS.test} s`, met: test.wall < TARGETS.test }, cpu(test.cpu)));
+    }
+    const ratio = p.scaled.wall / p.base.wall;
+    const ms = (t: ProgramTimes) => `${t.resources} resources, CPU ${t.cpu.toFixed(0)} ms`;
+    lines.push(line(`program, default stack (median of ${runs})`, `${p.base.wall.toFixed(0)} ms`, undefined, ms(p.base)));
+    lines.push(line(`program, 10 peers + 50 namespaces (median of ${runs})`, `${p.scaled.wall.toFixed(0)} ms`, undefined, ms(p.scaled)));
+    lines.push(
+        line("  ratio to the default stack", `${ratio.toFixed(2)}x`, { text: `< ${TARGETS.ratio}x`, met: ratio < TARGETS.ratio }, `CPU ${(p.scaled.cpu / p.base.cpu).toFixed(2)}x`),
+    );
+    console.log(lines.join("\n"));
+}
+
+if (require.main === module) {
+    main().then(
+        () => process.exit(0),
+        (error) => {
+            console.error(error instanceof Error ? error.message : error);
+            process.exit(1);
+        },
+    );
+}
