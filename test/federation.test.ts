@@ -128,8 +128,8 @@ describe("federating two stacks: the bootstrap sequence", () => {
     let step3: ProgramRun<any>;
 
     before(async () => {
-        // 1. cluster1 first: cluster2 has never been deployed.
-        step1 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1 }, "cluster1");
+        // 1. cluster1 first: cluster2 was created (every stack is, before the first `pulumi up`) but never deployed.
+        step1 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: {} } }, "cluster1");
         // 2. cluster2 reads cluster1's export.
         step2 = await runProgram(
             program,
@@ -307,7 +307,7 @@ describe("federating three stacks pairwise", () => {
         const run = await runProgram(
             program,
             stackConfig(1, [2, 3]),
-            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: { federation: exportOf(2) } } },
+            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: { federation: exportOf(2) }, [`${ORG}/cluster3`]: {} } },
             "cluster1",
         );
         expect(cftds(run).map((c) => c.inputs.metadata.name)).to.deep.equal(["cluster2.demo"]);
