@@ -106,6 +106,7 @@ describe("the bundle endpoint and the federation export", () => {
                 bundleEndpointServiceType: "ClusterIP",
                 bundleEndpointUrl: "https://spire.cluster1.example.com",
                 bundleEndpointProfile: "https_web",
+                bundleEndpointTlsSecret: "spire-federation-tls",
             },
             { ownBundle: BUNDLE1 },
         );
