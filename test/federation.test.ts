@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
+import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
 import { Declared, ProgramRun, UNKNOWN, World, named, ofType, runProgram, runProgramExpectingError } from "./harness";
 
 const program: () => Promise<any> = require("../index");
@@ -545,5 +545,15 @@ describe("the README's federation procedure", () => {
         expect(readme).to.contain("pulumi up -s cluster1");
         expect(readme).to.contain("pulumi up -s cluster2");
         expect(readme).to.contain("spire-server federation refresh");
+    });
+
+    it("creates every stack before the first pulumi up, and says what the first run does without SPIRE's bundle", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const create = readme.indexOf("pulumi stack select --create cluster1 && pulumi stack select --create cluster2");
+        expect(create).to.be.at.least(0);
+        expect(create).to.be.below(readme.indexOf("pulumi up -s cluster1    # 1."));
+        expect(readme).to.contain('unknown stack "<org>/istio-spire/<stack>"');
+        // The warning is quoted as the program prints it.
+        expect(readme.replace(/\n/g, " ")).to.contain(bundleNotPublishedMessage("spire-server/spire-bundle"));
     });
 });

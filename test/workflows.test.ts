@@ -490,7 +490,7 @@ describe("GitHub workflows", () => {
 
         describe("creating every stack before the first pulumi up", () => {
             // A StackReference to a stack that does not exist fails the run with the engine's `unknown stack` error;
-            // a stack that exists without outputs is only a pending peer (README, "Bootstrap").
+            // a stack that exists without outputs is only a pending peer (README, "Federating clusters").
             const [firstName, first] = chain()[0];
             const createIndex = first.steps.findIndex((s) => (s.run ?? "").includes("pulumi stack select --create"));
             const create = first.steps[createIndex];
