@@ -356,11 +356,13 @@ export class BundleEndpoint extends pulumi.ComponentResource {
         //    has (plain resources are created client-side since pulumi-kubernetes 4.29.0 and fail with AlreadyExists,
         //    pulumi/pulumi-kubernetes#2926; Patch resources always apply, provider/pkg/await/await.go Creation);
         //  - it never touches `data`: SPIRE applies `data.bundle.spiffe` with its own field manager
-        //    (spiffe/spire pkg/server/plugin/bundlepublisher/k8sconfigmap/client.go ApplyConfigMap, field manager
+        //    (spiffe/spire pkg/server/plugin/bundlepublisher/k8sconfigmap/client.go ApplyConfigMap: a server-side
+        //    apply, not Get/Update/Create, since spiffe/spire#6139 in 1.12.4; field manager
         //    "spire-bundlepublisher-k8s_configmap", not forced), so neither manager's apply conflicts with or removes
-        //    the other's fields, and Pulumi's diff (live state pruned to the declared fields) shows no change on
-        //    re-runs; `ignoreChanges: ["data"]` keeps it so should `data` ever be declared (provider
-        //    handleSSAIgnoreFields drops fields another manager owns);
+        //    the other's fields, and Pulumi's diff (provider Diff: live state pruned to the declared inputs) shows no
+        //    change on re-runs, refreshed or not (Read prunes the live object to the old inputs too);
+        //    `ignoreChanges: ["data"]` keeps it so should `data` ever be declared (provider handleSSAIgnoreFields
+        //    drops an ignored field another manager owns from the apply, pulumi/pulumi-kubernetes#2566, #2012);
         //  - a destroy only relinquishes our fields (await.go Deletion: ssa.Relinquish), the namespace goes with it.
         // It runs after the release so that the spire-agent DaemonSet, which mounts this ConfigMap, starts as the
         // chart intends (it waits for the server's first publication); it only creates the object when Helm
