@@ -59,7 +59,11 @@ export interface World {
  * `pulumi:pulumi:StackReference` calls the backend's GetStackOutputs, which returns `fmt.Errorf("unknown stack %q",
  * name)` when the backend has no such stack (pulumi/pulumi pkg/backend/backend.go backendClient.GetStackOutputs, called
  * from pkg/resource/deploy/builtins.go readStackReference; pulumi/pulumi#2407). It is an error, not an empty stack, in
- * previews too (a read step runs during previews whenever its id is known; the id of a StackReference is its name).
+ * previews too: the SDK registers a StackReference as a read whose id is the stack name (@pulumi/pulumi
+ * stackReference.js), and read steps run during previews whenever the id is known (pkg/resource/deploy/step.go
+ * ReadStep.Apply). The engine reports it against the resource (pkg/engine/update.go OnResourceStepPost:
+ * `pulumi:pulumi:StackReference (peer-…): error: unknown stack "…"`, with "Preview failed: " in a preview) and fails
+ * the run; under the mocks the program sees the SDK's `failed to read resource #<id> '<name>' [<type>]: <this text>`.
  */
 export function unknownStackError(name: string): string {
     // Go's %q of a plain stack name is the JSON string.
@@ -70,7 +74,8 @@ export function unknownStackError(name: string): string {
  * The error the engine gives for `Resource.get` of an object that does not exist: pulumi-kubernetes' Read answers a
  * 404 with an empty response (provider/pkg/provider/provider.go Read: `statusErr.ErrStatus.Code == 404` → deleteResponse,
  * no properties), and the engine's ReadStep turns "no outputs" into `fmt.Errorf("resource '%s' does not exist", id)`
- * (pulumi/pulumi pkg/resource/deploy/step.go ReadStep.Apply). The run fails.
+ * (pulumi/pulumi pkg/resource/deploy/step.go ReadStep.Apply). The run fails, reported against the read
+ * (`kubernetes:core/v1:ConfigMap (<name>): error: resource '<ns>/<name>' does not exist`).
  */
 export function missingResourceError(id: string): string {
     return `resource '${id}' does not exist`;
