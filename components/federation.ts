@@ -349,7 +349,8 @@ export class BundleEndpoint extends pulumi.ComponentResource {
 
         // SPIRE's k8s_configmap bundle publisher writes the trust bundle into this ConfigMap at run time; the chart
         // does not render it (bundlePublisher.k8sConfigMap; the chart's Role only lets the server get, patch and
-        // create it), so it may not exist yet when Helm reports the release ready, and reading a missing object
+        // create it), so it may not exist yet when Helm reports the release ready (Helm's wait even counts the
+        // agent DaemonSet ready with maxUnavailable pods missing, helm/helm pkg/kube/ready.go), and reading a missing object
         // fails the whole run (the engine's "resource '<id>' does not exist"). The program makes sure it exists:
         // a server-side apply of metadata only, as a Patch resource, so that
         //  - it upserts: an apply PATCH creates the object when SPIRE has not, and never fails because SPIRE already
