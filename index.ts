@@ -52,6 +52,8 @@ export = async () => {
             commonName: config.caSubjectCommonName,
         },
         federationRefreshHint: config.federationRefreshHint,
+        // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
+        bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
     });
 
     // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.

@@ -8,6 +8,7 @@ import {
     checkBundleEndpointUrl,
     checkChartRepository,
     checkDnsLabel,
+    checkDnsName,
     checkDuration,
     checkPinnedVersion,
     checkTrustDomain,
@@ -60,6 +61,8 @@ export interface StackConfig {
     /** Empty means: derived from the bundle endpoint Service's load balancer status. */
     bundleEndpointUrl: string;
     bundleEndpointProfile: BundleEndpointProfile;
+    /** https_web only: existing kubernetes.io/tls Secret (SPIRE namespace) with the endpoint's Web PKI certificate. */
+    bundleEndpointTlsSecret: string;
     ingressGatewayName: string;
     ingressGatewayServiceAccount: string;
     ingressGatewayServiceType: ServiceType;
@@ -94,6 +97,7 @@ export const CONFIG_DEFAULTS = {
     bundleEndpointServiceType: "LoadBalancer" as ServiceType,
     bundleEndpointUrl: "",
     bundleEndpointProfile: "https_spiffe" as BundleEndpointProfile,
+    bundleEndpointTlsSecret: "",
     ingressGatewayName: "istio-ingressgateway",
     ingressGatewayServiceAccount: "istio-ingressgateway-service-account",
     ingressGatewayServiceType: "LoadBalancer" as ServiceType,
@@ -233,6 +237,28 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
             "needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for",
         );
     }
+    // The profile is applied to SPIRE itself, never only announced to peers: https_web makes the server serve the
+    // bundle endpoint with this Secret's certificate (spire chart: federation.tls.externalSecret), https_spiffe with
+    // its own SVID, which leaves no use for a Secret.
+    const bundleEndpointTlsSecret = optionalString("bundleEndpointTlsSecret");
+    if (bundleEndpointProfile === "https_web") {
+        const nameProblem = checkDnsName(bundleEndpointTlsSecret);
+        if (bundleEndpointTlsSecret === "") {
+            problems.push(
+                `bundleEndpointTlsSecret: is not set; bundleEndpointProfile "https_web" needs the name of an existing kubernetes.io/tls Secret ` +
+                    `in spireNamespace (${quote(spireNamespace)}) holding a Web PKI certificate (tls.crt, tls.key) for bundleEndpointUrl's host; ` +
+                    "run `pulumi config set bundleEndpointTlsSecret <secret>`",
+            );
+        } else if (nameProblem !== undefined) {
+            report("bundleEndpointTlsSecret", bundleEndpointTlsSecret, `is not a Secret name: it ${nameProblem}`);
+        }
+    } else if (bundleEndpointTlsSecret !== "") {
+        report(
+            "bundleEndpointTlsSecret",
+            bundleEndpointTlsSecret,
+            `is set, but bundleEndpointProfile is ${quote(bundleEndpointProfile)}, whose endpoint serves SPIRE's own certificate; leave it empty, or set bundleEndpointProfile to "https_web"`,
+        );
+    }
     if (bundleEndpointServiceType !== "LoadBalancer" && bundleEndpointUrl === "") {
         report(
             "bundleEndpointServiceType",
@@ -293,6 +319,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         bundleEndpointServiceType,
         bundleEndpointUrl,
         bundleEndpointProfile,
+        bundleEndpointTlsSecret,
         ingressGatewayName,
         ingressGatewayServiceAccount,
         ingressGatewayServiceType,

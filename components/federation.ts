@@ -278,6 +278,19 @@ export class FederatedTrustDomain extends pulumi.ComponentResource {
     }
 }
 
+/**
+ * The warning of a run in which SPIRE has not published this cluster's trust bundle yet (usually the first `pulumi up`
+ * of a stack: the server publishes right after it starts). The federation output goes out without `trustBundle`,
+ * which peers treat as pending; the next `pulumi up` exports it.
+ */
+export function bundleNotPublishedMessage(configMap: string): string {
+    return (
+        `SPIRE has not published this cluster's trust bundle yet (ConfigMap ${configMap} has no "${BUNDLE_CONFIGMAP_KEY}"): ` +
+        `the "${FEDERATION_OUTPUT}" output is exported without trustBundle, so peers see this stack as pending. ` +
+        "Run `pulumi up` on this stack again once the SPIRE server is running to export it."
+    );
+}
+
 export interface BundleEndpointArgs {
     /** This stack's trust domain. */
     trustDomain: string;
@@ -307,6 +320,8 @@ export class BundleEndpoint extends pulumi.ComponentResource {
     /** The `federation` stack output. */
     public readonly federation: pulumi.Output<FederationExport>;
     public readonly service: k8s.core.v1.Service;
+    /** Makes sure the ConfigMap SPIRE publishes the bundle into exists (metadata only; SPIRE owns its data). */
+    public readonly bundleConfigMap: k8s.core.v1.ConfigMapPatch;
 
     constructor(name: string, args: BundleEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-spire:federation:BundleEndpoint", name, {}, opts);
@@ -332,12 +347,45 @@ export class BundleEndpoint extends pulumi.ComponentResource {
             { parent: this, dependsOn: [args.spireRelease] },
         );
 
-        // Read after the release is ready; the id depends on the release's outputs so that a preview of a first
-        // deployment (release not installed yet) defers the read instead of failing on a missing ConfigMap.
+        // SPIRE's k8s_configmap bundle publisher writes the trust bundle into this ConfigMap at run time; the chart
+        // does not render it (bundlePublisher.k8sConfigMap; the chart's Role only lets the server get, patch and
+        // create it), so it may not exist yet when Helm reports the release ready (Helm's wait even counts the
+        // agent DaemonSet ready with maxUnavailable pods missing, helm/helm pkg/kube/ready.go), and reading a missing object
+        // fails the whole run (the engine's "resource '<id>' does not exist"). The program makes sure it exists:
+        // a server-side apply of metadata only, as a Patch resource, so that
+        //  - it upserts: an apply PATCH creates the object when SPIRE has not, and never fails because SPIRE already
+        //    has (plain resources are created client-side since pulumi-kubernetes 4.29.0 and fail with AlreadyExists,
+        //    pulumi/pulumi-kubernetes#2926; Patch resources always apply, provider/pkg/await/await.go Creation);
+        //  - it never touches `data`: SPIRE applies `data.bundle.spiffe` with its own field manager
+        //    (spiffe/spire pkg/server/plugin/bundlepublisher/k8sconfigmap/client.go ApplyConfigMap: a server-side
+        //    apply, not Get/Update/Create, since spiffe/spire#6139 in 1.12.4; field manager
+        //    "spire-bundlepublisher-k8s_configmap", not forced), so neither manager's apply conflicts with or removes
+        //    the other's fields, and Pulumi's diff (provider Diff: live state pruned to the declared inputs) shows no
+        //    change on re-runs, refreshed or not (Read prunes the live object to the old inputs too);
+        //    `ignoreChanges: ["data"]` keeps it so should `data` ever be declared (provider handleSSAIgnoreFields
+        //    drops an ignored field another manager owns from the apply, pulumi/pulumi-kubernetes#2566, #2012);
+        //  - a destroy only relinquishes our fields (await.go Deletion: ssa.Relinquish), the namespace goes with it.
+        // It runs after the release so that the spire-agent DaemonSet, which mounts this ConfigMap, starts as the
+        // chart intends (it waits for the server's first publication); it only creates the object when Helm
+        // reported the release ready before SPIRE published, and then SPIRE fills it within seconds.
+        this.bundleConfigMap = new k8s.core.v1.ConfigMapPatch(
+            `${name}-bundle-configmap`,
+            {
+                metadata: {
+                    name: BUNDLE_CONFIGMAP,
+                    namespace: args.namespace,
+                    labels: { "app.kubernetes.io/part-of": "istio-spire" },
+                },
+            },
+            { parent: this, dependsOn: [args.spireRelease], ignoreChanges: ["data"] },
+        );
+
+        // Read after the release is ready and the ConfigMap exists; the id depends on the release's outputs so that
+        // a preview of a first deployment (release not installed yet) defers the read.
         const bundleConfigMap = k8s.core.v1.ConfigMap.get(
             `${name}-bundle`,
             pulumi.interpolate`${args.spireRelease.status.namespace}/${BUNDLE_CONFIGMAP}`,
-            { parent: this, dependsOn: [args.spireRelease] },
+            { parent: this, dependsOn: [args.spireRelease, this.bundleConfigMap] },
         );
 
         this.url = args.url
@@ -354,7 +402,14 @@ export class BundleEndpoint extends pulumi.ComponentResource {
                   return `https://${host.includes(":") ? `[${host}]` : host}:${BUNDLE_ENDPOINT_PORT}`;
               });
         this.endpointSpiffeId = pulumi.output(spireServerSpiffeId(args.trustDomain));
-        this.trustBundle = bundleConfigMap.data.apply((data) => data?.[BUNDLE_CONFIGMAP_KEY]);
+        this.trustBundle = pulumi.all([bundleConfigMap.metadata, bundleConfigMap.data]).apply(([metadata, data]) => {
+            const bundle = data?.[BUNDLE_CONFIGMAP_KEY];
+            if (bundle === undefined || bundle === "") {
+                pulumi.log.warn(bundleNotPublishedMessage(`${metadata?.namespace}/${BUNDLE_CONFIGMAP}`), this);
+                return undefined;
+            }
+            return bundle;
+        });
         // Built field by field (not in one apply) so that a preview shows the known fields and marks only the
         // deploy-time ones (URL, bundle) as unknown. An undefined bundle is dropped from the stack output.
         this.federation = pulumi.output({

@@ -61,6 +61,23 @@ export interface SpireChartSettings {
     caSubject: CaSubject;
     controllerClassName: string;
     federationRefreshHint: string;
+    /**
+     * The bundle endpoint's https_web certificate: an existing kubernetes.io/tls Secret in the release namespace.
+     * Undefined: the https_spiffe profile (the server's own SVID, the chart default).
+     */
+    bundleEndpointTlsSecret?: string;
+}
+
+/**
+ * The spire-server chart's `federation.tls` for a bundle endpoint profile. The chart renders exactly one profile into
+ * server.conf (charts/spire-server/templates/configmap.yaml: `https_spiffe` when `tls.spire.enabled`, otherwise
+ * `https_web` with `serving_cert_file` /bundle-endpoint-tls/tls.crt and tls.key) and mounts the Secret there
+ * (templates/server-resource.yaml, volume `bundle-endpoint-tls`); it fails unless exactly one TLS source is enabled.
+ */
+export function federationTlsValues(bundleEndpointTlsSecret?: string): Values {
+    return bundleEndpointTlsSecret === undefined
+        ? { spire: { enabled: true } }
+        : { spire: { enabled: false }, externalSecret: { enabled: true, secretName: bundleEndpointTlsSecret } };
 }
 
 /**
@@ -95,6 +112,7 @@ export function spireChartValues(settings: SpireChartSettings, passThrough: Valu
             federation: {
                 enabled: true,
                 bundleEndpoint: { refreshHint: settings.federationRefreshHint },
+                ...(settings.bundleEndpointTlsSecret !== undefined ? { tls: federationTlsValues(settings.bundleEndpointTlsSecret) } : {}),
             },
         },
         "spire-agent": {
@@ -132,6 +150,11 @@ export interface SpireArgs {
     caSubject?: Partial<CaSubject>;
     /** Bundle endpoint refresh hint for federated servers. @default "5m" */
     federationRefreshHint?: string;
+    /**
+     * Serve the bundle endpoint with the https_web profile, with the certificate of this existing kubernetes.io/tls
+     * Secret in `namespace`. @default undefined: https_spiffe (the server's own SVID)
+     */
+    bundleEndpointTlsSecret?: string;
     /** Extra spire chart values, merged under the ones this component sets. @default {} */
     values?: Values;
     /** Helm wait timeout in seconds. @default 600 */
@@ -175,6 +198,7 @@ export class Spire extends pulumi.ComponentResource {
                 },
                 controllerClassName: className,
                 federationRefreshHint: args.federationRefreshHint ?? "5m",
+                bundleEndpointTlsSecret: args.bundleEndpointTlsSecret,
             },
             args.values,
         );

@@ -294,8 +294,32 @@ describe("stack configuration", () => {
             ],
             [
                 "an https_web profile without the URL its certificate is for",
-                { ...CLUSTER1, bundleEndpointProfile: "https_web" },
+                { ...CLUSTER1, bundleEndpointProfile: "https_web", bundleEndpointTlsSecret: "spire-federation-tls" },
                 'Invalid configuration: bundleEndpointProfile: "https_web" needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for',
+            ],
+            [
+                "an https_web profile without the Secret holding its certificate",
+                { ...CLUSTER1, bundleEndpointProfile: "https_web", bundleEndpointUrl: "https://spire.cluster1.example.com" },
+                'Invalid configuration: bundleEndpointTlsSecret: is not set; bundleEndpointProfile "https_web" needs the name of an existing kubernetes.io/tls Secret in spireNamespace ("spire-server") holding a Web PKI certificate (tls.crt, tls.key) for bundleEndpointUrl\'s host; run `pulumi config set bundleEndpointTlsSecret <secret>`',
+            ],
+            [
+                "an https_web profile with neither the URL nor the Secret, both at once",
+                { ...CLUSTER1, bundleEndpointProfile: "https_web", spireNamespace: "spire" },
+                [
+                    "Invalid configuration (2 problems):",
+                    '  - bundleEndpointProfile: "https_web" needs bundleEndpointUrl: an https_web endpoint is reached through the DNS name its Web PKI certificate is issued for',
+                    '  - bundleEndpointTlsSecret: is not set; bundleEndpointProfile "https_web" needs the name of an existing kubernetes.io/tls Secret in spireNamespace ("spire") holding a Web PKI certificate (tls.crt, tls.key) for bundleEndpointUrl\'s host; run `pulumi config set bundleEndpointTlsSecret <secret>`',
+                ].join("\n"),
+            ],
+            [
+                "an https_web certificate Secret name that is not a Kubernetes name",
+                { ...CLUSTER1, bundleEndpointProfile: "https_web", bundleEndpointUrl: "https://spire.cluster1.example.com", bundleEndpointTlsSecret: "Spire_TLS" },
+                'Invalid configuration: bundleEndpointTlsSecret: "Spire_TLS" is not a Secret name: it is not a DNS name; expected a DNS name of lowercase letters, digits, "-" and ".", e.g. "bookinfo.cluster2.demo"',
+            ],
+            [
+                "a certificate Secret with the https_spiffe profile, which would not use it",
+                { ...CLUSTER1, bundleEndpointTlsSecret: "spire-federation-tls" },
+                'Invalid configuration: bundleEndpointTlsSecret: "spire-federation-tls" is set, but bundleEndpointProfile is "https_spiffe", whose endpoint serves SPIRE\'s own certificate; leave it empty, or set bundleEndpointProfile to "https_web"',
             ],
         ];
 

@@ -32,7 +32,8 @@ describe("the federated call, through the three-step bootstrap", () => {
     let step2: ProgramRun<any>;
     let step3: ProgramRun<any>;
     before(async () => {
-        step1 = await runProgram(program, CLUSTER1, { ownBundle: bundle("cluster1.demo") }, "cluster1");
+        // Every stack is created before the first `pulumi up`: cluster2 exists, with no outputs yet.
+        step1 = await runProgram(program, CLUSTER1, { ownBundle: bundle("cluster1.demo"), stackOutputs: { [`${ORG}/cluster2`]: {} } }, "cluster1");
         step2 = await runProgram(
             program,
             CLUSTER2,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
+import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
 import { Declared, ProgramRun, UNKNOWN, World, named, ofType, runProgram, runProgramExpectingError } from "./harness";
 
 const program: () => Promise<any> = require("../index");
@@ -106,6 +106,7 @@ describe("the bundle endpoint and the federation export", () => {
                 bundleEndpointServiceType: "ClusterIP",
                 bundleEndpointUrl: "https://spire.cluster1.example.com",
                 bundleEndpointProfile: "https_web",
+                bundleEndpointTlsSecret: "spire-federation-tls",
             },
             { ownBundle: BUNDLE1 },
         );
@@ -128,8 +129,8 @@ describe("federating two stacks: the bootstrap sequence", () => {
     let step3: ProgramRun<any>;
 
     before(async () => {
-        // 1. cluster1 first: cluster2 has never been deployed.
-        step1 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1 }, "cluster1");
+        // 1. cluster1 first: cluster2 was created (every stack is, before the first `pulumi up`) but never deployed.
+        step1 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: {} } }, "cluster1");
         // 2. cluster2 reads cluster1's export.
         step2 = await runProgram(
             program,
@@ -307,7 +308,7 @@ describe("federating three stacks pairwise", () => {
         const run = await runProgram(
             program,
             stackConfig(1, [2, 3]),
-            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: { federation: exportOf(2) } } },
+            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: { federation: exportOf(2) }, [`${ORG}/cluster3`]: {} } },
             "cluster1",
         );
         expect(cftds(run).map((c) => c.inputs.metadata.name)).to.deep.equal(["cluster2.demo"]);
@@ -544,5 +545,15 @@ describe("the README's federation procedure", () => {
         expect(readme).to.contain("pulumi up -s cluster1");
         expect(readme).to.contain("pulumi up -s cluster2");
         expect(readme).to.contain("spire-server federation refresh");
+    });
+
+    it("creates every stack before the first pulumi up, and says what the first run does without SPIRE's bundle", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const create = readme.indexOf("pulumi stack select --create cluster1 && pulumi stack select --create cluster2");
+        expect(create).to.be.at.least(0);
+        expect(create).to.be.below(readme.indexOf("pulumi up -s cluster1    # 1."));
+        expect(readme).to.contain('unknown stack "<org>/istio-spire/<stack>"');
+        // The warning is quoted as the program prints it.
+        expect(readme.replace(/\n/g, " ")).to.contain(bundleNotPublishedMessage("spire-server/spire-bundle"));
     });
 });

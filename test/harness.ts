@@ -31,21 +31,129 @@ export interface Declared {
 
 /** What a test can choose about the world the program runs against. */
 export interface World {
-    /** Outputs of peer stacks by fully qualified stack name; absent stacks have no outputs at all. */
+    /**
+     * The stacks that exist, by fully qualified name, with their outputs. `{}` is a stack that was created (`pulumi
+     * stack init`) but has no outputs yet (never deployed). A stack not listed does not exist: a StackReference to it
+     * fails the run as in the engine (see UNKNOWN_STACK_ERROR).
+     */
     stackOutputs?: Record<string, Record<string, unknown>>;
-    /** `bundle.spiffe` of this cluster's spire-bundle ConfigMap; undefined: the ConfigMap has no data yet. */
+    /**
+     * `bundle.spiffe` that SPIRE's bundle publisher has written into this cluster's spire-bundle ConfigMap; undefined:
+     * SPIRE has not published it yet (the ConfigMap then exists only if something else created it).
+     */
     ownBundle?: string;
+    /**
+     * Objects that exist in the cluster although nothing in this run creates them (made by hand, by a controller, by
+     * an earlier deployment), by objectKey(kind, namespace, name), with the fields a read returns.
+     */
+    cluster?: Record<string, Record<string, unknown>>;
     /** Load balancer ingress of the bundle endpoint Service. @default [{ ip: "203.0.113.10" }] */
     bundleEndpointIngress?: { ip?: string; hostname?: string }[];
     /** Load balancer ingress of the ingress gateway's Service (read back). @default [{ ip: "203.0.113.20" }] */
     gatewayIngress?: { ip?: string; hostname?: string }[];
-    /** Run as `pulumi preview` (unknowns stay unknown). @default false */
+    /** Run as `pulumi preview` (unknowns stay unknown, nothing is created). @default false */
     preview?: boolean;
+}
+
+/**
+ * The error the engine gives for a StackReference to a stack that does not exist: the builtin provider's Read of
+ * `pulumi:pulumi:StackReference` calls the backend's GetStackOutputs, which returns `fmt.Errorf("unknown stack %q",
+ * name)` when the backend has no such stack (pulumi/pulumi pkg/backend/backend.go backendClient.GetStackOutputs, called
+ * from pkg/resource/deploy/builtins.go readStackReference; pulumi/pulumi#2407). It is an error, not an empty stack, in
+ * previews too: the SDK registers a StackReference as a read whose id is the stack name (@pulumi/pulumi
+ * stackReference.js), and read steps run during previews whenever the id is known (pkg/resource/deploy/step.go
+ * ReadStep.Apply). The engine reports it against the resource (pkg/engine/update.go OnResourceStepPost:
+ * `pulumi:pulumi:StackReference (peer-…): error: unknown stack "…"`, with "Preview failed: " in a preview) and fails
+ * the run; under the mocks the program sees the SDK's `failed to read resource #<id> '<name>' [<type>]: <this text>`.
+ */
+export function unknownStackError(name: string): string {
+    // Go's %q of a plain stack name is the JSON string.
+    return `unknown stack ${JSON.stringify(name)}`;
+}
+
+/**
+ * The error the engine gives for `Resource.get` of an object that does not exist: pulumi-kubernetes' Read answers a
+ * 404 with an empty response (provider/pkg/provider/provider.go Read: `statusErr.ErrStatus.Code == 404` → deleteResponse,
+ * no properties), and the engine's ReadStep turns "no outputs" into `fmt.Errorf("resource '%s' does not exist", id)`
+ * (pulumi/pulumi pkg/resource/deploy/step.go ReadStep.Apply). The run fails, reported against the read
+ * (`kubernetes:core/v1:ConfigMap (<name>): error: resource '<ns>/<name>' does not exist`).
+ */
+export function missingResourceError(id: string): string {
+    return `resource '${id}' does not exist`;
+}
+
+/** How the harness names a Kubernetes object: `<Kind>/<namespace>/<name>`, or `<Kind>/<name>` when cluster-scoped. */
+export function objectKey(kind: string, namespace: string | undefined, name: string): string {
+    return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
+}
+
+/** A Kubernetes object a Helm release creates when it is installed. */
+export interface ChartObject {
+    kind: string;
+    namespace: string;
+    name: string;
+}
+
+/**
+ * The objects a declared Helm release creates that the program reads back with `Resource.get` (not every object of
+ * the chart: only those a read may name). test/chartObjects.test.ts renders each chart with `helm template` and checks
+ * that these objects are really rendered.
+ */
+export function chartObjectsRead(release: { chart?: string; name?: string; namespace?: string; values?: any }): ChartObject[] {
+    const namespace = release.namespace ?? "default";
+    switch (release.chart) {
+        case "gateway": {
+            // Istio's gateway chart, templates/service.yaml: a Service named `gateway.name` (templates/_helpers.tpl:
+            // `.Values.name | default .Release.Name`) in the release namespace, unless `service.type` is "None".
+            if (release.values?.service?.type === "None") {
+                return [];
+            }
+            return [{ kind: "Service", namespace, name: release.values?.name || release.name || "istio-ingressgateway" }];
+        }
+        default:
+            // The spire chart does not render the spire-bundle ConfigMap (bundlePublisher.k8sConfigMap: SPIRE's
+            // server writes it at run time), so no read names an object it creates.
+            return [];
+    }
+}
+
+/** The kind a resource type token declares (`kubernetes:core/v1:ConfigMapPatch` → ConfigMap), or undefined. */
+function kindOf(type: string): string | undefined {
+    const match = /^kubernetes:[^:]+:([A-Za-z0-9]+)$/.exec(type);
+    // A Patch resource is applied server-side, which creates the object when it does not exist (pulumi-kubernetes
+    // provider/pkg/await/await.go Creation: Patch resources are always sent as an apply PATCH, an upsert).
+    return match ? match[1].replace(/Patch$/, "") : undefined;
 }
 
 class RecordingMonitor extends MockMonitor {
     public readonly declared: Declared[] = [];
+    /** Objects this run creates: Kubernetes objects it declares and the objects of the Helm releases it installs. */
+    public readonly created = new Map<string, Record<string, unknown>>();
     private readonly urnNames = new Map<string, string>();
+
+    constructor(mocks: Mocks, private readonly world: World) {
+        super(mocks);
+    }
+
+    /** Notes what a registration creates (a preview creates nothing). */
+    private noteCreated(type: string, inputs: any) {
+        if (this.world.preview) {
+            return;
+        }
+        if (type === "kubernetes:helm.sh/v3:Release") {
+            for (const o of chartObjectsRead(inputs)) {
+                this.created.set(objectKey(o.kind, o.namespace, o.name), { metadata: { name: o.name, namespace: o.namespace } });
+            }
+            return;
+        }
+        const kind = kindOf(type);
+        const name = inputs?.metadata?.name;
+        if (kind !== undefined && typeof name === "string") {
+            const namespace = typeof inputs.metadata.namespace === "string" ? inputs.metadata.namespace : undefined;
+            const key = objectKey(kind, namespace, name);
+            this.created.set(key, { ...(this.created.get(key) ?? {}), ...inputs });
+        }
+    }
 
     private record(req: any, read: boolean, urn: string, inputs: any) {
         this.urnNames.set(urn, req.getName());
@@ -65,6 +173,7 @@ class RecordingMonitor extends MockMonitor {
 
     override async registerResource(req: any, callback: (err: any, res: any) => void): Promise<void> {
         const inputs = pulumi.runtime.deserializeProperties(req.getObject());
+        this.noteCreated(req.getType(), inputs);
         return super.registerResource(req, (err, res) => {
             if (!err) {
                 this.record(req, false, res.getUrn(), inputs);
@@ -84,7 +193,36 @@ class RecordingMonitor extends MockMonitor {
     }
 }
 
-function mockState(args: MockResourceArgs, world: World): MockResourceResult {
+/** The bundle ConfigMap SPIRE's bundle publisher writes (components/spire.ts BUNDLE_CONFIGMAP). */
+const BUNDLE_CONFIGMAP = "spire-bundle";
+
+/**
+ * A read (`Resource.get`) of an existing object: what the cluster has under that kind and id, or the engine's error
+ * when nothing created it. Objects exist when the run declared them (or a Helm release it installs renders them),
+ * when the world places them in the cluster, or, for the spire-bundle ConfigMap, when SPIRE has published it.
+ */
+function readObject(args: MockResourceArgs, world: World, created: Map<string, Record<string, unknown>>): MockResourceResult {
+    const id = args.id as string;
+    const kind = kindOf(args.type);
+    const [namespace, name] = id.includes("/") ? id.split("/") : [undefined, id];
+    const key = objectKey(kind ?? args.type, namespace, name);
+    const published = kind === "ConfigMap" && name === BUNDLE_CONFIGMAP && world.ownBundle !== undefined;
+    const found = world.cluster?.[key] ?? created.get(key) ?? (published ? {} : undefined);
+    if (found === undefined) {
+        throw new Error(missingResourceError(id));
+    }
+    const state: Record<string, any> = { ...found, metadata: { ...((found.metadata as object) ?? {}), name, ...(namespace ? { namespace } : {}) } };
+    if (published) {
+        state.data = { ...(state.data ?? {}), "bundle.spiffe": world.ownBundle };
+    }
+    if (kind === "Service" && state.status === undefined) {
+        // The ingress gateway's Service, as its load balancer reports it.
+        state.status = { loadBalancer: { ingress: world.gatewayIngress ?? [{ ip: "203.0.113.20" }] } };
+    }
+    return { id, state };
+}
+
+function mockState(args: MockResourceArgs, world: World, created: Map<string, Record<string, unknown>>): MockResourceResult {
     const inputs = args.inputs;
     if (world.preview && args.id === UNKNOWN) {
         // A read whose id is not known yet: the engine defers it, and everything it would return is unknown.
@@ -92,7 +230,10 @@ function mockState(args: MockResourceArgs, world: World): MockResourceResult {
     }
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
-            const outputs = world.stackOutputs?.[inputs.name] ?? {};
+            const outputs = world.stackOutputs?.[inputs.name];
+            if (outputs === undefined) {
+                throw new Error(unknownStackError(inputs.name));
+            }
             return { id: inputs.name, state: { name: inputs.name, outputs, secretOutputNames: [] } };
         }
         case "kubernetes:helm.sh/v3:Release":
@@ -103,13 +244,12 @@ function mockState(args: MockResourceArgs, world: World): MockResourceResult {
                     ? { ...inputs }
                     : { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, status: "deployed", version: inputs.version } },
             };
+    }
+    if (args.id !== undefined && args.id !== "") {
+        return readObject(args, world, created);
+    }
+    switch (args.type) {
         case "kubernetes:core/v1:Service": {
-            if (args.id !== undefined && args.id !== "") {
-                // A read of an existing Service: the ingress gateway's, created by its chart.
-                const [namespace, name] = args.id.split("/");
-                const ingress = world.gatewayIngress ?? [{ ip: "203.0.113.20" }];
-                return { id: args.id, state: { metadata: { name, namespace }, status: { loadBalancer: { ingress } } } };
-            }
             const ingress = world.bundleEndpointIngress ?? [{ ip: "203.0.113.10" }];
             return {
                 id: `${inputs.metadata?.namespace}/${inputs.metadata?.name}`,
@@ -117,13 +257,13 @@ function mockState(args: MockResourceArgs, world: World): MockResourceResult {
             };
         }
         case "kubernetes:core/v1:ConfigMap":
-            if (args.id !== undefined && args.id !== "") {
-                // A read of an existing ConfigMap: the SPIRE bundle publisher's.
-                const [namespace, name] = args.id.split("/");
-                const data = world.ownBundle === undefined ? undefined : { "bundle.spiffe": world.ownBundle };
-                return { id: args.id, state: { metadata: { name, namespace }, ...(data ? { data } : {}) } };
-            }
             return { id: `${inputs.metadata?.name}`, state: inputs };
+        case "kubernetes:core/v1:ConfigMapPatch": {
+            // A server-side apply returns the whole live object: what SPIRE published is in it, beside our fields.
+            const id = `${inputs.metadata?.namespace}/${inputs.metadata?.name}`;
+            const published = inputs.metadata?.name === BUNDLE_CONFIGMAP && world.ownBundle !== undefined && !world.preview;
+            return { id, state: published ? { ...inputs, data: { "bundle.spiffe": world.ownBundle } } : inputs };
+        }
         default:
             return { id: `${args.name}-id`, state: inputs };
     }
@@ -173,13 +313,15 @@ export async function runProgram<T>(
     world: World = {},
     stack = "cluster1",
 ): Promise<ProgramRun<T>> {
+    let created = new Map<string, Record<string, unknown>>();
     const mocks: Mocks = {
-        newResource: (args) => mockState(args, world),
+        newResource: (args) => mockState(args, world, created),
         call: (args) => {
             throw new Error(`unexpected call to ${args.token}`);
         },
     };
-    const monitor = new RecordingMonitor(mocks);
+    const monitor = new RecordingMonitor(mocks, world);
+    created = monitor.created;
     await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, "acme");
     setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, "acme");
     const allConfig: Record<string, string> = {};

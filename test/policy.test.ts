@@ -511,7 +511,7 @@ describe("policy no-private-keys-in-stack-outputs", () => {
 describe("the policy harness", () => {
     let run: ProgramRun<any>;
     before(async () => {
-        run = await runProgram(program, testStackConfig("cluster1"), { ownBundle: bundle("cluster1.demo") }, "cluster1");
+        run = await runProgram(program, testStackConfig("cluster1"), { ownBundle: bundle("cluster1.demo"), stackOutputs: { [`${ORG}/cluster2`]: {} } }, "cluster1");
     });
 
     it("gives stack policies the root stack with the outputs, then every declared resource, parented and linked like the engine", () => {
@@ -548,10 +548,10 @@ describe("the real program under the policy pack", () => {
 
     before(async () => {
         // Each stack alone (its peer not deployed yet), then each federated with the other's real outputs.
-        runs.cluster1 = await runProgram(program, testStackConfig("cluster1"), world(1), "cluster1");
+        runs.cluster1 = await runProgram(program, testStackConfig("cluster1"), world(1, { stackOutputs: { [peer(2)]: {} } }), "cluster1");
         runs.cluster2 = await runProgram(program, testStackConfig("cluster2"), world(2, { stackOutputs: { [peer(1)]: runs.cluster1.outputs } }), "cluster2");
         runs.federated1 = await runProgram(program, testStackConfig("cluster1"), world(1, { stackOutputs: { [peer(2)]: runs.cluster2.outputs } }), "cluster1");
-        runs.preview = await runProgram(program, testStackConfig("cluster1"), world(1, { preview: true }), "cluster1");
+        runs.preview = await runProgram(program, testStackConfig("cluster1"), world(1, { preview: true, stackOutputs: { [peer(2)]: {} } }), "cluster1");
     });
 
     const expectClean = async (run: RunForPolicy) => {

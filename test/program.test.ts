@@ -41,6 +41,7 @@ describe("the cluster1 program (no peers)", () => {
                     "istio-spire:federation:BundleEndpoint federation",
                     "kubernetes:core/v1:Service federation-service",
                     "kubernetes:core/v1:ConfigMap federation-bundle",
+                    "kubernetes:core/v1:ConfigMapPatch federation-bundle-configmap",
                     "istio-spire:istio:IstioMesh istio",
                     "kubernetes:core/v1:Service istio-gateway-service",
                     "istio-spire:registration:WorkloadRegistration registration",
@@ -77,6 +78,7 @@ describe("the cluster1 program (no peers)", () => {
                 "istio-gateway-service": "istio",
                 "federation-service": "federation",
                 "federation-bundle": "federation",
+                "federation-bundle-configmap": "federation",
             });
         });
 

@@ -6,7 +6,7 @@
 // the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
-// a first pass renders every stack alone, a second feeds each stack its peers' outputs (`federation`, `samples`). Values that
+// a first pass renders every stack alone (its peers created, with no outputs), a second feeds each stack its peers' outputs (`federation`, `samples`). Values that
 // only exist once a stack is deployed (the load balancer address, the live trust bundle) are written as
 // `<deploy-time: ...>` placeholders, never as made-up data.
 
@@ -124,13 +124,29 @@ async function renderOne(
 }
 
 /**
- * Renders every stack twice: alone (the bootstrap's first runs, where no peer has exported anything yet), then with
- * the outputs of the peers rendered in the first pass (the bootstrap's converged state).
+ * Renders every stack twice: alone (the bootstrap's first runs, where every stack exists but no peer has exported
+ * anything yet), then with the outputs of the peers rendered in the first pass (the bootstrap's converged state).
+ * `created` are the stacks that exist (the procedure creates every stack of the project before the first `pulumi
+ * up`; default: the rendered ones): a peer among them that is not rendered has no outputs; a peer not among them
+ * fails the stack's render with the engine's "unknown stack" error, as its preview would.
  */
-export async function renderStacks(program: () => Promise<unknown>, sources: StackSource[]): Promise<StackRender[]> {
+export async function renderStacks(
+    program: () => Promise<unknown>,
+    sources: StackSource[],
+    created: string[] = sources.map((s) => s.stack),
+): Promise<StackRender[]> {
+    const existing = [...new Set([...created, ...sources.map((s) => s.stack)])];
+    /** The peers of a stack that exist, each with no outputs. */
+    const createdPeers = (source: StackSource) => {
+        const outputs: Record<string, Record<string, unknown>> = {};
+        for (const name of renderedPeers(source, existing).keys()) {
+            outputs[name] = {};
+        }
+        return outputs;
+    };
     const first: StackRender[] = [];
     for (const source of sources) {
-        first.push(await renderOne(program, source, {}));
+        first.push(await renderOne(program, source, createdPeers(source)));
     }
     // A stack reference sees every output of the peer stack: `federation`, and `samples` for the federated call.
     const outputsOf = new Map<string, Record<string, unknown>>();
@@ -145,7 +161,7 @@ export async function renderStacks(program: () => Promise<unknown>, sources: Sta
             results.push(first[i]);
             continue;
         }
-        const stackOutputs: Record<string, Record<string, unknown>> = {};
+        const stackOutputs = createdPeers(source);
         for (const [name, stack] of renderedPeers(source, [...outputsOf.keys()])) {
             stackOutputs[name] = outputsOf.get(stack)!;
         }
@@ -413,7 +429,8 @@ async function main(): Promise<number> {
     const args = parseArguments(process.argv.slice(2), projectDir);
     const sources = loadStackSources(projectDir, args.stacks);
     const program: () => Promise<unknown> = require("../index");
-    const results = await renderStacks(program, sources);
+    // Every stack of the project exists (README: they are all created before the first `pulumi up`).
+    const results = await renderStacks(program, sources, loadStackSources(projectDir).map((s) => s.stack));
     const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
     for (const r of results) {
         const count = writeStack(args.outDir, r, args.charts ? charts.get(r.stack) ?? new Map() : undefined);

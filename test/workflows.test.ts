@@ -455,8 +455,14 @@ describe("GitHub workflows", () => {
                 previous = next[0][0];
             }
         }
+        /** The job's `pulumi up` step (the first job also uses pulumi/actions, without a command, to install the CLI). */
+        const upStep = (job: Job): Step => {
+            const steps = job.steps.filter((step) => step.uses === "pulumi/actions@v7" && step.with?.command !== undefined);
+            expect(steps, "pulumi/actions@v7 steps with a command").to.have.length(1);
+            return steps[0];
+        };
         const stackOf = (job: Job): string => {
-            const stackName = stepUsing(job, "pulumi/actions@v7").with!["stack-name"] as string;
+            const stackName = upStep(job).with!["stack-name"] as string;
             const prefix = STACK_NAME("");
             expect(stackName.startsWith(prefix), stackName).to.equal(true);
             return stackName.slice(prefix.length);
@@ -486,7 +492,7 @@ describe("GitHub workflows", () => {
                 expect(kubeconfig.run, name).to.equal(load("preview.yml").jobs.preview.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!.run);
                 const order = job.steps.map((s) => s.uses ?? s.run);
                 expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund"), name).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
-                const up = stepUsing(job, "pulumi/actions@v7");
+                const up = upStep(job);
                 expect(up.with, name).to.deep.equal({
                     command: "up",
                     policyPacks: "policy",
@@ -507,6 +513,64 @@ describe("GitHub workflows", () => {
             for (const [, job] of chain()) {
                 kubeconfigBehaviour(job.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!);
             }
+        });
+
+        describe("creating every stack before the first pulumi up", () => {
+            // A StackReference to a stack that does not exist fails the run with the engine's `unknown stack` error;
+            // a stack that exists without outputs is only a pending peer (README, "Federating clusters").
+            const [firstName, first] = chain()[0];
+            const createIndex = first.steps.findIndex((s) => (s.run ?? "").includes("pulumi stack select --create"));
+            const create = first.steps[createIndex];
+
+            it("installs the Pulumi CLI, then creates every stack of the project, in the first job, before its pulumi up", () => {
+                expect(firstName).to.equal("up-1-cluster1");
+                expect(createIndex, "a step creating the stacks").to.be.at.least(0);
+                const install = first.steps.findIndex((s) => s.uses === "pulumi/actions@v7" && s.with === undefined);
+                expect(install, "a step installing the CLI only").to.be.at.least(0).and.below(createIndex);
+                expect(createIndex).to.be.below(first.steps.indexOf(upStep(first)));
+                expect(create.env).to.deep.equal({
+                    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                    PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
+                    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                    ORG: "${{ vars.PULUMI_ORG || 'organization' }}",
+                    STACKS: STACK_NAMES.join(" "),
+                });
+            });
+
+            /** Runs the step with a fake `pulumi` that records its arguments. */
+            const withFakePulumi = (env: Record<string, string>, fail = "") => {
+                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bin-"));
+                temps.push(bin);
+                const log = path.join(bin, "calls");
+                fs.writeFileSync(
+                    path.join(bin, "pulumi"),
+                    `#!/bin/bash\necho "$*" >> ${JSON.stringify(log)}\n${fail ? `[[ "$*" == *${fail}* ]] && exit 1\n` : ""}exit 0\n`,
+                    { mode: 0o755 },
+                );
+                const result = run(create, { ...env, PATH: `${bin}:${process.env.PATH}` });
+                return { status: result.status, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
+            };
+
+            it("selects each stack, creating it when missing, on Pulumi Cloud", () => {
+                const { status, calls } = withFakePulumi({ ORG: "acme", STACKS: "cluster1 cluster2", PULUMI_ACCESS_TOKEN: "t" });
+                expect(status).to.equal(0);
+                expect(calls).to.deep.equal([
+                    "stack select --create --non-interactive acme/istio-spire/cluster1",
+                    "stack select --create --non-interactive acme/istio-spire/cluster2",
+                ]);
+            });
+
+            it("logs in to a self-managed backend first", () => {
+                const { calls } = withFakePulumi({ ORG: "organization", STACKS: "cluster1 cluster2", PULUMI_BACKEND_URL: "s3://state" });
+                expect(calls[0]).to.equal("login s3://state");
+                expect(calls).to.have.length(3);
+            });
+
+            it("fails the job when a stack cannot be created", () => {
+                const { status, calls } = withFakePulumi({ ORG: "acme", STACKS: "cluster1 cluster2", PULUMI_ACCESS_TOKEN: "t" }, "cluster1");
+                expect(status).to.not.equal(0);
+                expect(calls).to.deep.equal(["stack select --create --non-interactive acme/istio-spire/cluster1"]);
+            });
         });
 
         it("checks credentials with the same script as preview.yml", () => {
