@@ -39,11 +39,12 @@ import {
     objectsOf,
     parsePortForward,
     podTemplateOf,
+    releasesOf,
     resolvePortForward,
     selects,
     theObject,
 } from "./chartRender";
-import { Declared, ProgramRun, World, runProgram } from "./harness";
+import { Declared, ProgramRun, World, chartObjectsRead, runProgram } from "./harness";
 import { RenderedObject, ensureHelm, helmTemplate, helmTemplateAsync } from "./helm";
 import { chartDir } from "./upstream";
 import {
@@ -396,6 +397,13 @@ describe("charts: what the pinned charts render from the program's values", func
                     const reads = run.declared.filter((d) => d.read && d.type === "kubernetes:core/v1:ConfigMap");
                     expect(reads.map((d) => d.id)).to.deep.equal([`${e.spireNamespace}/${BUNDLE_CONFIGMAP}`]);
                     expect(declaredOfType(run.declared, "kubernetes:core/v1:ConfigMap").map((d) => d.inputs.metadata?.name)).to.not.include(BUNDLE_CONFIGMAP);
+                    // The program's server-side apply patch of it owns metadata only; SPIRE applies data (charts/spire-server/
+                    // templates/roles.yaml lets the server get, patch and create it).
+                    const patch = declaredOfType(run.declared, "kubernetes:core/v1:ConfigMapPatch").filter((d) => d.inputs.metadata?.name === BUNDLE_CONFIGMAP);
+                    expect(patch.map((d) => [d.inputs.metadata.namespace, d.inputs.data, d.ignoreChanges])).to.deep.equal([[e.spireNamespace, undefined, ["data"]]]);
+                    expect(theObject(spire, "Role", BUNDLE_CONFIGMAP, e.spireNamespace).rules).to.deep.equal([
+                        { apiGroups: [""], resources: ["configmaps"], resourceNames: [BUNDLE_CONFIGMAP], verbs: ["get", "patch", "create"] },
+                    ]);
                 });
 
                 it("agent.conf: the SDS resource names Istio asks for", () => {
@@ -610,6 +618,9 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(selects(service.spec.selector, labels)).to.equal(true);
                     const reads = run.declared.filter((d) => d.read && d.type === "kubernetes:core/v1:Service");
                     expect(reads.map((d) => d.id)).to.deep.equal([`${e.istioNamespace}/${e.gateway.name}`]);
+                    // The harness's model of what a release creates and the program reads back is this rendered Service.
+                    const release = releasesOf(run.declared).find((d) => d.inputs.chart === "gateway")!;
+                    expect(chartObjectsRead(release.inputs)).to.deep.equal([{ kind: "Service", namespace: e.istioNamespace, name: e.gateway.name }]);
                 });
             });
 
@@ -728,8 +739,7 @@ describe("charts: what the pinned charts render from the program's values", func
     }
 
     describe("https_web bundle endpoint profile", () => {
-        // enabled once https_web is applied (branch h3)
-        it.skip("renders the https_web profile with the serving certificate of the configured kubernetes.io/tls Secret", async () => {
+        it("renders the https_web profile with the serving certificate of the configured kubernetes.io/tls Secret", async () => {
             const secret = "spire-bundle-endpoint-tls";
             const run = await runProgram(program, {
                 trustDomain: "east.example",

@@ -66,7 +66,13 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             // The federated call, both sides (as in test/federatedCall.test.ts).
             const client = add(
                 "curl-greeter side, peer not yet running Bookinfo",
-                await runProgram(program, { ...CLUSTER1, samples: ["sleep-httpbin", "curl-greeter"] }, { ownBundle: bundle("cluster1.demo") }, "cluster1"),
+                await runProgram(
+                    program,
+                    { ...CLUSTER1, samples: ["sleep-httpbin", "curl-greeter"] },
+                    // The peer stack exists (created before the first `pulumi up`) and has no outputs yet.
+                    { ownBundle: bundle("cluster1.demo"), stackOutputs: { [`${ORG}/cluster2`]: {} } },
+                    "cluster1",
+                ),
             );
             add(
                 "Bookinfo side, mtls PERMISSIVE, peer without curl-greeter",
