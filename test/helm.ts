@@ -222,15 +222,20 @@ export function runHelm(binary: string, args: string[]): Promise<{ code: number 
     });
 }
 
-/** helmTemplate without blocking, so that several charts render at once. */
-export function helmTemplateAsync(options: TemplateOptions): Promise<RenderedObject[]> {
+/** What `helm template` prints for these options, without blocking; Helm's errors reject with Helm's message. */
+export function helmTemplateText(options: TemplateOptions): Promise<string> {
     return withValuesFile(options.values, async (valuesFile) => {
         const run = await runHelm(options.helm, templateArgs(options, valuesFile));
         if (run.code !== 0) {
             throw templateFailure(options, run.stderr);
         }
-        return parseRendered(run.stdout);
+        return run.stdout;
     });
+}
+
+/** helmTemplate without blocking, so that several charts render at once. */
+export async function helmTemplateAsync(options: TemplateOptions): Promise<RenderedObject[]> {
+    return parseRendered(await helmTemplateText(options));
 }
 
 /**

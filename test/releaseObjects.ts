@@ -5,10 +5,13 @@
 // Each release's chart is rendered with the real Helm (test/helm.ts) from the pinned chart sources (test/artifacts.ts)
 // with exactly the values the program hands to the release. Where Helm or a chart cannot be had, the render says so.
 
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { stringify } from "yaml";
 import { canonical } from "../components";
-import { findChart } from "./artifacts";
-import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmVersion } from "./helm";
+import { cacheDir, findChart } from "./artifacts";
+import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmTemplateText, helmVersion, parseRendered } from "./helm";
 
 /** The inputs of a declared `kubernetes:helm.sh/v3:Release` that decide what it installs. */
 export interface ReleaseInputs {
@@ -106,18 +109,47 @@ export function releaseObjectFiles(release: ReleaseInputs, objects: RenderedObje
     return files;
 }
 
+/** Environment variable that turns the render cache off (`off`). */
+export const RENDER_CACHE_ENV = "ISTIO_SPIRE_RENDER_CACHE";
+
+/** Where `npm run render` keeps Helm's output by everything that decides it; undefined when turned off. */
+export function defaultRenderCache(env: NodeJS.ProcessEnv = process.env): string | undefined {
+    return env[RENDER_CACHE_ENV] === "off" ? undefined : path.join(cacheDir(env), "renders");
+}
+
+/** A digest of every file of a chart directory (path and content), so an edited chart never hits an old render. */
+function chartDigest(dir: string): string {
+    const hash = createHash("sha256");
+    const walk = (sub: string) => {
+        for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const rel = path.join(sub, entry.name);
+            if (entry.isDirectory()) {
+                walk(rel);
+            } else if (entry.isFile()) {
+                hash.update(`${rel}\0`).update(fs.readFileSync(path.join(dir, rel))).update("\0");
+            }
+        }
+    };
+    walk("");
+    return hash.digest("hex");
+}
+
 /**
  * A renderer backed by a real Helm 3 (found or fetched, test/helm.ts) and the pinned charts. Each release's chart is
- * looked up by its exact version; a chart that is not to be had is reported for that release alone.
+ * looked up by its exact version; a chart that is not to be had is reported for that release alone. With a cache
+ * directory, Helm's output is kept under a digest of everything that decides it (Helm's version, the chart's files,
+ * the release name, namespace, flags and values), so a render of unchanged releases (a pull request's base and head,
+ * a second `npm run render`) does not run Helm again.
  */
-export async function helmReleaseRenderer(): Promise<ReleaseRenderer> {
+export async function helmReleaseRenderer(options: { cache?: string } = { cache: defaultRenderCache() }): Promise<ReleaseRenderer> {
     const helm = await ensureHelm();
     if (!helm.found) {
         return { available: false, reason: `no Helm 3: ${helm.reason}` };
     }
+    const fullVersion = helmVersion(helm.binary) ?? "v3";
     // The version without its commit suffix: the same Helm release renders the same objects.
-    const version = (helmVersion(helm.binary) ?? "v3").replace(/\+.*$/, "");
-    const by = `helm template (Helm ${version}, Kubernetes ${DEFAULT_KUBE_VERSION})`;
+    const by = `helm template (Helm ${fullVersion.replace(/\+.*$/, "")}, Kubernetes ${DEFAULT_KUBE_VERSION})`;
+    const digests = new Map<string, string>();
     return {
         available: true,
         by,
@@ -126,16 +158,33 @@ export async function helmReleaseRenderer(): Promise<ReleaseRenderer> {
             if (!chart.found) {
                 return { rendered: false, reason: chart.reason };
             }
+            const template = {
+                helm: helm.binary,
+                chartDir: chart.dir,
+                release: release.name,
+                namespace: release.namespace,
+                values: release.values ?? {},
+                skipTests: true,
+            };
             try {
-                const objects = await helmTemplateAsync({
-                    helm: helm.binary,
-                    chartDir: chart.dir,
-                    release: release.name,
-                    namespace: release.namespace,
-                    values: release.values ?? {},
-                    skipTests: true,
-                });
-                return { rendered: true, objects, by };
+                if (options.cache === undefined) {
+                    return { rendered: true, objects: await helmTemplateAsync(template), by };
+                }
+                if (!digests.has(chart.dir)) {
+                    digests.set(chart.dir, chartDigest(chart.dir));
+                }
+                const key = createHash("sha256")
+                    .update(JSON.stringify(canonical({ helm: fullVersion, chart: digests.get(chart.dir), release: release.name, namespace: release.namespace, kubeVersion: DEFAULT_KUBE_VERSION, skipTests: true, values: template.values })))
+                    .digest("hex");
+                const file = path.join(options.cache, `${key}.yaml`);
+                if (fs.existsSync(file)) {
+                    return { rendered: true, objects: parseRendered(fs.readFileSync(file, "utf8")), by };
+                }
+                const text = await helmTemplateText(template);
+                fs.mkdirSync(options.cache, { recursive: true });
+                fs.writeFileSync(`${file}.${process.pid}.tmp`, text);
+                fs.renameSync(`${file}.${process.pid}.tmp`, file);
+                return { rendered: true, objects: parseRendered(text), by };
             } catch (error) {
                 return { rendered: false, reason: error instanceof Error ? error.message : String(error) };
             }

@@ -29,9 +29,10 @@ function okRender(r: StackRender): Rendered {
     return r;
 }
 
-async function renderWithCharts(sources: StackSource[]): Promise<Map<string, Map<string, string>>> {
+/** Renders with Helm itself every time (no render cache), unless a cache directory is given. */
+async function renderWithCharts(sources: StackSource[], cache?: string): Promise<Map<string, Map<string, string>>> {
     const results = await renderStacks(program, sources);
-    const charts = await renderChartObjects(results);
+    const charts = await renderChartObjects(results, { cache });
     return new Map(results.map((r) => [r.stack, renderFiles(okRender(r), charts.get(r.stack))]));
 }
 
@@ -189,6 +190,28 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         expect(configMapPatch).to.include('-        "ca_ttl": "720h",\n+        "ca_ttl": "1440h",');
         expect(comparison.changes[2].patch).to.match(/-        checksum\/config: [0-9a-f]{64}\n\+        checksum\/config: [0-9a-f]{64}/);
         expect(buildComment(comparison)).to.include("east/helm/spire/spire-server/ConfigMap-spire-server.yaml");
+    });
+
+    it("keeps Helm's output in the render cache, reuses it for unchanged releases, and renders a changed one anew", async function () {
+        this.timeout(120000);
+        const cache = tempDir();
+        const first = (await renderWithCharts([EAST], cache)).get("east")!;
+        expect([...first]).to.deep.equal([...files]);
+        const cached = fs.readdirSync(cache).sort();
+        expect(cached.length).to.equal(8);
+        expect(cached.every((f) => /^[0-9a-f]{64}\.yaml$/.test(f))).to.equal(true);
+        // Mark every cached output: a render that reads the cache shows the mark, one that runs Helm does not.
+        const mark = "---\n# Source: marker\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-the-cache\n  namespace: marked\n";
+        for (const f of cached) {
+            fs.appendFileSync(path.join(cache, f), mark);
+        }
+        const changed = (await renderWithCharts([{ stack: "east", config: { ...EAST.config, caTTL: "1440h" } }], cache)).get("east")!;
+        const marked = [...changed.keys()].filter((f) => f.endsWith("/marked/ConfigMap-from-the-cache.yaml")).sort();
+        // Every release but spire (its values changed) came from the cache.
+        expect(marked).to.deep.equal(
+            ["grafana", "istio-base", "istio-ingressgateway", "istiod", "kiali", "prometheus", "spire-crds"].map((r) => `helm/${r}/marked/ConfigMap-from-the-cache.yaml`),
+        );
+        expect(fs.readdirSync(cache).length).to.equal(9);
     });
 
     it("reports a release whose chart version is not to be had, and still renders the others", async () => {
