@@ -109,12 +109,16 @@ export function releaseObjectFiles(release: ReleaseInputs, objects: RenderedObje
     return files;
 }
 
-/** Environment variable that turns the render cache off (`off`). */
+/** Environment variable naming the render cache's directory, or `off` to turn the cache off. */
 export const RENDER_CACHE_ENV = "ISTIO_SPIRE_RENDER_CACHE";
 
 /** Where `npm run render` keeps Helm's output by everything that decides it; undefined when turned off. */
 export function defaultRenderCache(env: NodeJS.ProcessEnv = process.env): string | undefined {
-    return env[RENDER_CACHE_ENV] === "off" ? undefined : path.join(cacheDir(env), "renders");
+    const setting = env[RENDER_CACHE_ENV];
+    if (setting === "off") {
+        return undefined;
+    }
+    return setting ? path.resolve(setting) : path.join(cacheDir(env), "renders");
 }
 
 /** A digest of every file of a chart directory (path and content), so an edited chart never hits an old render. */
