@@ -26,7 +26,7 @@ export interface ReleaseInputs {
 export type ReleaseObjects = { rendered: true; objects: RenderedObject[]; by: string } | { rendered: false; reason: string };
 
 /** Renders releases' charts; `unavailable` when no Helm 3 could be found. */
-export type ReleaseRenderer = { available: true; by: string; render(release: ReleaseInputs): Promise<ReleaseObjects> } | { available: false; reason: string };
+export type ReleaseRenderer = { available: true; render(release: ReleaseInputs): Promise<ReleaseObjects> } | { available: false; reason: string };
 
 /**
  * Kinds that are not namespaced. A namespaced object a chart renders without `metadata.namespace` is created in the
@@ -145,23 +145,32 @@ function chartDigest(dir: string): string {
  * the release name, namespace, flags and values), so a render of unchanged releases (a pull request's base and head,
  * a second `npm run render`) does not run Helm again.
  */
-export async function helmReleaseRenderer(options: { cache?: string } = { cache: defaultRenderCache() }): Promise<ReleaseRenderer> {
-    const helm = await ensureHelm();
-    if (!helm.found) {
-        return { available: false, reason: `no Helm 3: ${helm.reason}` };
-    }
-    const fullVersion = helmVersion(helm.binary) ?? "v3";
-    // The version without its commit suffix: the same Helm release renders the same objects.
-    const by = `helm template (Helm ${fullVersion.replace(/\+.*$/, "")}, Kubernetes ${DEFAULT_KUBE_VERSION})`;
+export function helmReleaseRenderer(options: { cache?: string } = { cache: defaultRenderCache() }): ReleaseRenderer {
+    // Helm is looked for (and fetched) only once a chart is found: without charts there is nothing to render, and a
+    // machine without network is not made to wait for a fetch that cannot succeed.
+    let found: Promise<{ binary: string; version: string; by: string } | { reason: string }> | undefined;
+    const helmForCharts = () =>
+        (found ??= ensureHelm().then((helm) => {
+            if (!helm.found) {
+                return { reason: `no Helm 3: ${helm.reason}` };
+            }
+            const version = helmVersion(helm.binary) ?? "v3";
+            // The version without its commit suffix: the same Helm release renders the same objects.
+            return { binary: helm.binary, version, by: `helm template (Helm ${version.replace(/\+.*$/, "")}, Kubernetes ${DEFAULT_KUBE_VERSION})` };
+        }));
     const digests = new Map<string, string>();
     return {
         available: true,
-        by,
         render: async (release) => {
             const chart = findChart(release.chart, release.version);
             if (!chart.found) {
                 return { rendered: false, reason: chart.reason };
             }
+            const helm = await helmForCharts();
+            if ("reason" in helm) {
+                return { rendered: false, reason: helm.reason };
+            }
+            const { by } = helm;
             const template = {
                 helm: helm.binary,
                 chartDir: chart.dir,
@@ -178,7 +187,7 @@ export async function helmReleaseRenderer(options: { cache?: string } = { cache:
                     digests.set(chart.dir, chartDigest(chart.dir));
                 }
                 const key = createHash("sha256")
-                    .update(JSON.stringify(canonical({ helm: fullVersion, chart: digests.get(chart.dir), release: release.name, namespace: release.namespace, kubeVersion: DEFAULT_KUBE_VERSION, skipTests: true, values: template.values })))
+                    .update(JSON.stringify(canonical({ helm: helm.version, chart: digests.get(chart.dir), release: release.name, namespace: release.namespace, kubeVersion: DEFAULT_KUBE_VERSION, skipTests: true, values: template.values })))
                     .digest("hex");
                 const file = path.join(options.cache, `${key}.yaml`);
                 if (fs.existsSync(file)) {

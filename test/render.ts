@@ -386,7 +386,7 @@ export interface RenderArguments {
 
 /** Renders the chart objects of every release of every rendered stack, keyed by stack, then release name. */
 export async function renderChartObjects(results: StackRender[], options?: { cache?: string }): Promise<Map<string, ChartObjects>> {
-    const renderer = await helmReleaseRenderer(options);
+    const renderer = helmReleaseRenderer(options);
     const releases: [string, ReleaseInputs][] = results.flatMap((r) => (r.ok ? declaredReleases(r).map((d): [string, ReleaseInputs] => [`${r.stack}\n${d.name}`, d]) : []));
     const rendered = await renderReleases(renderer, releases);
     const byStack = new Map<string, ChartObjects>();
