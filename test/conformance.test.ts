@@ -5,7 +5,6 @@
 import { ValidateFunction } from "ajv";
 import { expect } from "chai";
 import { X509Certificate } from "crypto";
-import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH, deepMerge } from "../components";
@@ -25,6 +24,7 @@ import {
     valuePathProblems,
 } from "./upstream";
 import { requireUpstream } from "./artifacts";
+import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<unknown> = require("../index");
 
@@ -451,7 +451,7 @@ function webhookProblems(spec: ClusterFederatedTrustDomainSpec): string[] {
 
 describe("ClusterFederatedTrustDomains against the CRD and the controller manager's webhook rules", () => {
     const ORG = "organization/istio-spire";
-    const fixture = (td: string) => readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+    const fixture = fixtureBundle;
     let run: ProgramRun<Outputs>;
 
     before(async () => {

@@ -3,13 +3,12 @@
 // between the stacks' outputs, never typed in.
 
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import { ProgramRun, named, ofType, runProgram } from "./harness";
+import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 const ORG = "organization/istio-spire";
-const bundle = (td: string) => fs.readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+const bundle = fixtureBundle;
 
 const CLUSTER1 = {
     trustDomain: "cluster1.demo",

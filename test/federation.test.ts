@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
 import { Declared, ProgramRun, UNKNOWN, World, named, ofType, runProgram, runProgramExpectingError } from "./harness";
+import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 
@@ -11,7 +12,7 @@ const CLUSTER_SPIFFE_ID = "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID";
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const ORG = "organization/istio-spire";
 
-const bundle = (td: string) => fs.readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+const bundle = fixtureBundle;
 const BUNDLE1 = bundle("cluster1.demo");
 const BUNDLE2 = bundle("cluster2.demo");
 const BUNDLE3 = bundle("cluster3.demo");

@@ -4,8 +4,6 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import { bundleNotPublishedMessage, pendingPeerMessage } from "../components";
 import {
     ProgramRun,
@@ -19,13 +17,14 @@ import {
     runProgramExpectingError,
     unknownStackError,
 } from "./harness";
+import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 
 const ORG = "organization/istio-spire";
 const CLUSTER1 = { trustDomain: "cluster1.demo", clusterName: "cluster1" };
 const WITH_PEER = { ...CLUSTER1, peers: [{ stack: `${ORG}/cluster2` }] };
-const BUNDLE1 = fs.readFileSync(path.join(__dirname, "fixtures", "cluster1.demo.bundle.json"), "utf8");
+const BUNDLE1 = fixtureBundle("cluster1.demo");
 const NOT_PUBLISHED = bundleNotPublishedMessage("spire-server/spire-bundle");
 
 describe("the first pulumi up of a stack, before SPIRE has published its bundle", () => {

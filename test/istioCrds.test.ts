@@ -4,7 +4,6 @@
 
 import { expect } from "chai";
 import * as fs from "fs";
-import * as path from "path";
 import { requireUpstream } from "./artifacts";
 import { Declared, ProgramRun, named, runProgram } from "./harness";
 import {
@@ -22,10 +21,11 @@ import {
     unfaithfulRegexes,
 } from "./istioCrds";
 import { JsonObject } from "./upstream";
+import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 const ORG = "organization/istio-spire";
-const bundle = (td: string) => fs.readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+const bundle = fixtureBundle;
 
 const CLUSTER1 = { trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: `${ORG}/cluster2` }] };
 const CLUSTER2 = { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: `${ORG}/cluster1` }] };

@@ -38,13 +38,13 @@ import {
     withOutputs,
     withResource,
 } from "./policyHarness";
-import { testStackConfig } from "./testStacks";
+import { testStackConfig, fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 type Policy = (typeof policies)[number];
 
 const ORG = "organization/istio-spire";
-const bundle = (td: string) => fs.readFileSync(path.join(__dirname, "fixtures", `${td}.bundle.json`), "utf8");
+const bundle = fixtureBundle;
 
 /** The violations of one policy on hand-written resources (and stack outputs). */
 async function violations(

@@ -2,7 +2,6 @@
 // rendered stacks, written as deterministic files.
 
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,7 +11,7 @@ import { runProgramExpectingError } from "./harness";
 import { StackRender, StackSource, failedStacks, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
 import { crdSpecValidator, isObject, validationProblems } from "./upstream";
 import { requireUpstream } from "./artifacts";
-import { TEST_STACK_FILES, removeTestProject, testProject } from "./testStacks";
+import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";
 
 /** The real project: only what holds for any stack file users write is asserted on it (it renders). */
 const PROJECT_DIR = path.join(__dirname, "..");
@@ -56,16 +55,6 @@ function readTree(dir: string): Map<string, string> {
     };
     walk("");
     return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** Runs `npm run render`'s script itself (ts-node test/render.ts) in a project directory. */
-function renderCommand(projectDir: string, args: string[]) {
-    const tsNode = require.resolve("ts-node/dist/bin.js");
-    return spawnSync(process.execPath, [tsNode, path.join(projectDir, "test", "render.ts"), ...args], {
-        cwd: projectDir,
-        encoding: "utf8",
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    });
 }
 
 /** The YAML document of a rendered object file (its comment header is not part of the object). */

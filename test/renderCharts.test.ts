@@ -2,7 +2,6 @@
 // charts), so that a render diff shows which objects a change rewrites. Stacks here are the tests' own.
 
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,8 +11,8 @@ import { HelmResolution, ensureHelm } from "./helm";
 import { REDACTED, ReleaseObjects, objectNamespace, redact, releaseObjectFileName, renderReleases } from "./releaseObjects";
 import { ChartObjects, StackRender, StackSource, declaredReleases, renderChartObjects, renderFiles, renderStacks } from "./render";
 import { buildComment, compareTrees } from "./renderDiff";
+import { removeTestProject, renderCommand, testProject } from "./testStacks";
 
-const PROJECT_DIR = path.join(__dirname, "..");
 const program: () => Promise<unknown> = require("../index");
 type Rendered = Extract<StackRender, { ok: true }>;
 
@@ -225,19 +224,15 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
 
     it("runs as `npm run render`: writes the chart objects beside each release's values", function () {
         this.timeout(120000);
-        const project = tempDir();
-        for (const entry of ["index.ts", "components", "test", "policy", "node_modules", "package.json", "tsconfig.json"]) {
-            fs.symlinkSync(path.join(PROJECT_DIR, entry), path.join(project, entry));
+        const project = testProject({ east: { "istio-spire:trustDomain": "east.example", "istio-spire:clusterName": "east" } });
+        try {
+            const run = renderCommand(project, []);
+            expect(run.status, run.stderr).to.equal(0);
+            const out = path.join(project, "rendered", "east");
+            expect(fs.existsSync(path.join(out, "helm", "spire", "spire-server", "StatefulSet-spire-server.yaml"))).to.equal(true);
+            expect(fs.readFileSync(path.join(out, "summary.md"), "utf8")).to.match(/^- spire: \d+ objects, by helm template/m);
+        } finally {
+            removeTestProject(project);
         }
-        fs.writeFileSync(path.join(project, "Pulumi.east.yaml"), "config:\n  istio-spire:trustDomain: east.example\n  istio-spire:clusterName: east\n");
-        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(project, "test", "render.ts")], {
-            cwd: project,
-            encoding: "utf8",
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-        });
-        expect(run.status, run.stderr).to.equal(0);
-        const out = path.join(project, "rendered", "east");
-        expect(fs.existsSync(path.join(out, "helm", "spire", "spire-server", "StatefulSet-spire-server.yaml"))).to.equal(true);
-        expect(fs.readFileSync(path.join(out, "summary.md"), "utf8")).to.match(/^- spire: \d+ objects, by helm template/m);
     });
 });

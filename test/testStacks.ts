@@ -3,6 +3,7 @@
 // They are the README's federation example: cluster1 runs sleep-httpbin and curl-greeter, cluster2 runs Bookinfo,
 // each names the other as peer, both with observability.
 
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -62,4 +63,19 @@ export function testProject(stacks: Record<string, Record<string, unknown> | str
 
 export function removeTestProject(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs `npm run render`'s script itself (ts-node test/render.ts) in a project directory. */
+export function renderCommand(projectDir: string, args: string[]) {
+    const tsNode = require.resolve("ts-node/dist/bin.js");
+    return spawnSync(process.execPath, [tsNode, path.join(projectDir, "test", "render.ts"), ...args], {
+        cwd: projectDir,
+        encoding: "utf8",
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
+}
+
+/** The trust bundle (SPIFFE format) of a test trust domain, from test/fixtures (cluster1.demo, cluster2.demo, cluster3.demo). */
+export function fixtureBundle(trustDomain: string): string {
+    return fs.readFileSync(path.join(__dirname, "fixtures", `${trustDomain}.bundle.json`), "utf8");
 }
