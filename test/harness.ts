@@ -23,11 +23,24 @@ export interface Declared {
     /** Logical names of the resources this one explicitly or implicitly depends on. */
     dependsOn: string[];
     ignoreChanges: string[];
+    /** Property paths whose change replaces the resource (`replaceOnChanges`). */
+    replaceOnChanges: string[];
+    /** `deleteBeforeReplace`: the old object goes before the new one is created. */
+    deleteBeforeReplace: boolean;
+    /** `protect`: the engine refuses to delete it. */
+    protect: boolean;
+    /** `retainOnDelete`: the engine forgets it without deleting the object. */
+    retainOnDelete: boolean;
+    /** The provider reference (`<provider urn>::<provider id>`), "" for the default provider or a component. */
+    provider: string;
     /** True for a read of an existing object (`Resource.get`). */
     read: boolean;
     /** The id a read was given (UNKNOWN when it was not known yet). */
     id: string;
 }
+
+/** The options of a registration that sets none: what hand-made records in tests start from. */
+export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "" };
 
 /** What a test can choose about the world the program runs against. */
 export interface World {
@@ -166,6 +179,11 @@ class RecordingMonitor extends MockMonitor {
             parent: this.urnNames.get(req.getParent()) ?? "",
             dependsOn: names(req.getDependenciesList()),
             ignoreChanges: read ? [] : req.getIgnorechangesList(),
+            replaceOnChanges: read ? [] : req.getReplaceonchangesList(),
+            deleteBeforeReplace: read ? false : req.getDeletebeforereplace(),
+            protect: read ? false : req.getProtect() === true,
+            retainOnDelete: read ? false : req.getRetainondelete() === true,
+            provider: req.getProvider(),
             read,
             id: read ? req.getId() : "",
         });

@@ -23,7 +23,7 @@ import {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../policy/policies";
-import { Declared, UNKNOWN } from "./harness";
+import { Declared, NO_OPTIONS, UNKNOWN } from "./harness";
 
 
 const PROJECT = "istio-spire";
@@ -259,7 +259,7 @@ export function withResource<R extends RunForPolicy>(run: R, type: string, name:
 
 /** A top-level resource as the recording monitor would have recorded it. */
 export function declaredResource(stack: string, type: string, name: string, inputs: Record<string, unknown>): Declared {
-    return { type, name, urn: urnOf(stack, type, name), inputs, parent: "", dependsOn: [], ignoreChanges: [], read: false, id: "" };
+    return { type, name, urn: urnOf(stack, type, name), inputs, parent: "", dependsOn: [], ...NO_OPTIONS, read: false, id: "" };
 }
 
 /** A run of hand-written top-level resources and outputs, for checking one policy at a time. */

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
-import { runProgramExpectingError } from "./harness";
+import { NO_OPTIONS, runProgramExpectingError } from "./harness";
 import { StackRender, StackSource, failedStacks, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
 import { crdSpecValidator, isObject, validationProblems } from "./upstream";
 import { requireUpstream } from "./artifacts";
@@ -476,7 +476,7 @@ describe("render helpers", () => {
     });
 
     it("refuses to render an object without a name, which a deployment would auto-name at random", () => {
-        const unnamed = { type: "kubernetes:core/v1:ConfigMap", name: "cm", urn: "", inputs: { kind: "ConfigMap", metadata: {} }, parent: "", dependsOn: [], ignoreChanges: [], read: false, id: "" };
+        const unnamed = { type: "kubernetes:core/v1:ConfigMap", name: "cm", urn: "", inputs: { kind: "ConfigMap", metadata: {} }, parent: "", dependsOn: [], ...NO_OPTIONS, read: false, id: "" };
         expect(() => objectFileName(unnamed)).to.throw("kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly");
         expect(objectFileName({ ...unnamed, inputs: { kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } } })).to.equal("objects/ns/ConfigMap-x.yaml");
     });
