@@ -28,6 +28,7 @@ import {
     buildIstioOperator,
     loadStackConfig,
     readPeers,
+    readPreviousDeployment,
 } from "./components";
 
 export = async () => {
@@ -35,6 +36,8 @@ export = async () => {
     const config = await failOnValidationError(loadStackConfig);
     const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers));
     const peerTrustDomains = peers.ready.map((p) => p.federation.trustDomain).sort();
+    // What this stack exported last time: the bundle and CA lineage its installation id is derived from.
+    const previousDeployment = await readPreviousDeployment();
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
 
     // 2. SPIRE: server, agents, CSI driver, controller manager.
@@ -54,6 +57,7 @@ export = async () => {
         federationRefreshHint: config.federationRefreshHint,
         // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
         bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
+        protect: config.protectSpire,
     });
 
     // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.
@@ -64,6 +68,8 @@ export = async () => {
         serviceType: config.bundleEndpointServiceType,
         url: config.bundleEndpointUrl || undefined,
         profile: config.bundleEndpointProfile,
+        namespaceUid: spire.namespaceUid,
+        previousDeployment,
     });
     const federated = peers.ready.map(
         (peer) =>
@@ -71,6 +77,7 @@ export = async () => {
                 peer,
                 controllerClassName: spire.controllerClassName,
                 spireRelease: spire.release,
+                localInstallationId: bundleEndpoint.installationId,
             }),
     );
 
@@ -185,6 +192,7 @@ export = async () => {
         federatedWith: peerTrustDomains,
         pendingPeers: peers.pending.map((p) => p.stack),
         federation: bundleEndpoint.federation,
+        spireInstallation: bundleEndpoint.installation,
         samples: pulumi.output({
             bookinfo: bookinfo
                 ? { host: bookinfoHost, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }

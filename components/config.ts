@@ -77,6 +77,8 @@ export interface StackConfig {
     observability: boolean;
     /** Grafana too (needs observability). */
     observabilityGrafana: boolean;
+    /** `protect` the SPIRE namespace and spire release (CA keys, datastore) against deletion and replacement. */
+    protectSpire: boolean;
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -108,6 +110,7 @@ export const CONFIG_DEFAULTS = {
     samplesNamespace: "default",
     observability: false,
     observabilityGrafana: false,
+    protectSpire: true,
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
@@ -272,7 +275,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const ingressGatewayServiceType = optionalString("ingressGatewayServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
     const mtlsMode = optionalString("mtlsMode", oneOf(["STRICT", "PERMISSIVE"] as const)) as MtlsMode;
 
-    const optionalBoolean = (key: "nativeSidecars" | "observability" | "observabilityGrafana"): boolean => {
+    const optionalBoolean = (key: "nativeSidecars" | "observability" | "observabilityGrafana" | "protectSpire"): boolean => {
         const text = read(key);
         if (text === undefined || text === "true" || text === "false") {
             return text === undefined ? CONFIG_DEFAULTS[key] : text === "true";
@@ -283,6 +286,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const nativeSidecars = optionalBoolean("nativeSidecars");
     const observability = optionalBoolean("observability");
     const observabilityGrafana = optionalBoolean("observabilityGrafana");
+    const protectSpire = optionalBoolean("protectSpire");
     if (observabilityGrafana && !observability) {
         report("observabilityGrafana", "true", "needs observability (Grafana reads the Prometheus it installs); set observability to true");
     }
@@ -330,6 +334,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         samplesNamespace,
         observability,
         observabilityGrafana,
+        protectSpire,
     };
 }
 

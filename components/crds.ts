@@ -49,6 +49,8 @@ export interface ClusterFederatedTrustDomainSpec {
 export interface SpireResourceArgs<Spec> {
     /** `metadata.name`: fixed, never auto-named, so a re-run never replaces the object. */
     name: string;
+    /** `metadata.annotations`. @default none */
+    annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     spec: pulumi.Input<Spec>;
 }
 
@@ -71,7 +73,7 @@ export class ClusterFederatedTrustDomain extends k8s.apiextensions.CustomResourc
             {
                 apiVersion: SPIRE_API_VERSION,
                 kind: "ClusterFederatedTrustDomain",
-                metadata: { name: args.name },
+                metadata: { name: args.name, ...(args.annotations !== undefined ? { annotations: args.annotations } : {}) },
                 spec: args.spec,
             },
             opts,

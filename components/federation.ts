@@ -4,13 +4,15 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { BundleEndpointProfile, PeerStackRef, ServiceType } from "./config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
+import { INSTALLATION_OUTPUT, InstallationRecord, PreviousDeployment, caLineageAfter, caLineageChangedMessage, recordedCaLineage } from "./installation";
 import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "./peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
 import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
-import { checkBundleEndpointUrl, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "./validation";
+import { checkBundleEndpointUrl, checkInstallationId, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "./validation";
 
 /** The stack output a peer reads. */
 export const FEDERATION_OUTPUT = "federation";
@@ -31,6 +33,12 @@ export interface FederationExport {
     trustBundle?: string;
     /** How peers authenticate the endpoint. Absent means "https_spiffe". */
     bundleEndpointProfile?: BundleEndpointProfile;
+    /**
+     * The identity of this stack's SPIRE installation (components/installation.ts): it changes exactly when the CA
+     * lineage peers bootstrapped from is gone, and a peer then re-bootstraps its ClusterFederatedTrustDomain. Absent
+     * from stacks deployed with an older version of this program: their identity is unknown.
+     */
+    installationId?: string;
 }
 
 /** The SPIFFE ID a SPIRE server's bundle endpoint presents under the https_spiffe profile. */
@@ -53,7 +61,7 @@ export function isDeployTimePlaceholder(value: unknown): value is string {
 }
 
 /** The peer fields that may be deploy-time placeholders; the others are known before anything is deployed. */
-const DEPLOY_TIME_FIELDS = ["bundleEndpointUrl", "trustBundle"] as const;
+const DEPLOY_TIME_FIELDS = ["bundleEndpointUrl", "trustBundle", "installationId"] as const;
 
 /** A peer whose export was read and validated. */
 export interface ValidatedPeer {
@@ -143,6 +151,13 @@ export function validatePeerExports(
                 problems.push(describeProblem(at("endpointSpiffeId"), f.endpointSpiffeId, idProblem));
             }
         }
+        // Absent (or null): a peer deployed with an older version of this program, whose identity is unknown.
+        if (f.installationId !== undefined && f.installationId !== null && !placeholders.has("installationId")) {
+            const idProblem = checkInstallationId(f.installationId);
+            if (idProblem !== undefined) {
+                problems.push(describeProblem(at("installationId"), f.installationId, idProblem));
+            }
+        }
         if (f.trustBundle !== undefined && f.trustBundle !== null && tdUsable && !placeholders.has("trustBundle")) {
             const bundleProblem = checkSpiffeBundle(f.trustBundle, td as string);
             if (bundleProblem !== undefined) {
@@ -172,6 +187,7 @@ export function validatePeerExports(
                 endpointSpiffeId: f.endpointSpiffeId as string,
                 ...(typeof f.trustBundle === "string" ? { trustBundle: f.trustBundle } : {}),
                 bundleEndpointProfile: profile as BundleEndpointProfile,
+                ...(typeof f.installationId === "string" ? { installationId: f.installationId } : {}),
             },
             samples: peerSamples.samples,
         });
@@ -213,6 +229,24 @@ export async function readPeers(ownTrustDomain: string, peers: PeerStackRef[]): 
     return result;
 }
 
+/** The logical name of the StackReference through which a stack reads what it exported in its last deployment. */
+export const PREVIOUS_DEPLOYMENT_REFERENCE = "previous-deployment";
+
+/**
+ * Reads what this stack exported in its last deployment, through a StackReference to the stack itself. The engine
+ * answers it like any other: the builtin provider's readStackReference asks the backend for the stack's outputs
+ * (pulumi/pulumi pkg/resource/deploy/builtins.go, pkg/backend/backend.go backendClient.GetStackOutputs), which are
+ * those of the last checkpoint: during an update the root stack resource keeps its old outputs until the program
+ * has finished (a SameStep retains them, pkg/resource/deploy/step.go SameStep.Apply), and a stack that was never
+ * deployed has none. The stack running always exists, so this read never fails the way a missing peer's does.
+ */
+export async function readPreviousDeployment(): Promise<PreviousDeployment> {
+    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const ref = new pulumi.StackReference(PREVIOUS_DEPLOYMENT_REFERENCE, { name });
+    const [federation, installation] = await Promise.all([ref.getOutputDetails(FEDERATION_OUTPUT), ref.getOutputDetails(INSTALLATION_OUTPUT)]);
+    return { federation: federation.value ?? federation.secretValue, spireInstallation: installation.value ?? installation.secretValue };
+}
+
 /**
  * The Kubernetes name of a peer's ClusterFederatedTrustDomain: the trust domain itself when it is a valid object
  * name, otherwise a stable hash of it. Never random, so a re-run never replaces the object (a replacement would
@@ -239,6 +273,23 @@ export function federatedTrustDomainSpec(className: string, peer: ValidatedPeer[
     };
 }
 
+/** Annotation of a ClusterFederatedTrustDomain: the installation id of the peer whose bundle bootstrapped it. */
+export const PEER_INSTALLATION_ANNOTATION = "istio-spire/peer-installation-id";
+/** Annotation of a ClusterFederatedTrustDomain: the installation id of this stack's SPIRE, which holds the relationship. */
+export const LOCAL_INSTALLATION_ANNOTATION = "istio-spire/installation-id";
+/** Property paths (pulumi/pulumi resource.ParsePropertyPath syntax) of those annotations, for `replaceOnChanges`. */
+export const INSTALLATION_ANNOTATION_PATHS = [PEER_INSTALLATION_ANNOTATION, LOCAL_INSTALLATION_ANNOTATION].map(
+    (key) => `metadata.annotations[${JSON.stringify(key)}]`,
+);
+
+/** The annotations of a peer's ClusterFederatedTrustDomain: both installations, the peer's only when it exports one. */
+export function federatedTrustDomainAnnotations<Id>(localInstallationId: Id, peer: ValidatedPeer["federation"]): Record<string, Id | string> {
+    return {
+        [LOCAL_INSTALLATION_ANNOTATION]: localInstallationId,
+        ...(peer.installationId !== undefined ? { [PEER_INSTALLATION_ANNOTATION]: peer.installationId } : {}),
+    };
+}
+
 export interface FederatedTrustDomainArgs {
     /** The validated peer export. */
     peer: ValidatedPeer;
@@ -246,9 +297,23 @@ export interface FederatedTrustDomainArgs {
     controllerClassName: pulumi.Input<string>;
     /** The SPIRE release: its controller manager's webhook validates the object. */
     spireRelease: pulumi.Resource;
+    /** This stack's installation id (BundleEndpoint.installationId). */
+    localInstallationId: pulumi.Input<string>;
 }
 
-/** Federation with one peer trust domain: a ClusterFederatedTrustDomain bootstrapped with the peer's bundle. */
+/**
+ * Federation with one peer trust domain: a ClusterFederatedTrustDomain bootstrapped with the peer's bundle.
+ *
+ * The bootstrap bundle is set once and then ignored: SPIRE refreshes the peer's bundle from its endpoint and follows
+ * rotations, and re-applying the peer stack's (possibly older) snapshot could roll a rotation back. When either
+ * SPIRE installation is recreated (a new CA lineage), that bundle is useless: the object is replaced, deleted before
+ * it is created again (its name is fixed), which makes the controller manager create the federation relationship
+ * anew with the bundle the replacement carries. It carries the peer's current bundle although changes to it are
+ * ignored: pulumi/pulumi's step generator copies ignored properties from the old inputs only for the diff
+ * (pkg/resource/deploy/step_generator.go processIgnoreChanges), and once the diff asks for a replacement it checks
+ * the program's own inputs again and creates the replacement from them ("If we are going to perform a replacement,
+ * we need to recompute the default values": prov.Check with News: goal.Properties and no olds).
+ */
 export class FederatedTrustDomain extends pulumi.ComponentResource {
     public readonly trustDomain: pulumi.Output<string>;
     public readonly bundleEndpointUrl: pulumi.Output<string>;
@@ -261,6 +326,7 @@ export class FederatedTrustDomain extends pulumi.ComponentResource {
             `${name}-cftd`,
             {
                 name: federatedTrustDomainName(peer.trustDomain),
+                annotations: federatedTrustDomainAnnotations(args.localInstallationId, peer),
                 spec: pulumi.output(args.controllerClassName).apply((c) => federatedTrustDomainSpec(c, peer)),
             },
             {
@@ -270,6 +336,16 @@ export class FederatedTrustDomain extends pulumi.ComponentResource {
                 // rotates it on its own. Re-applying the (possibly older) snapshot the peer stack exported could
                 // roll back a rotated bundle, so changes to it after creation are ignored.
                 ignoreChanges: ["spec.trustDomainBundle"],
+                // A new installation on either side: bootstrap again, with the peer's current bundle (see above).
+                // The engine matches these paths against the provider's detailed diff (applyReplaceOnChanges:
+                // PropertyPath.Contains), which pulumi-kubernetes reports per annotation key (provider.go
+                // addPatchValueToDiff). A first annotation map (an object declared by an older version of this
+                // program) is reported at `metadata.annotations` as a whole and only updates the object.
+                replaceOnChanges: INSTALLATION_ANNOTATION_PATHS,
+                // The controller manager compares relationships without their bundle (spire-controller-manager
+                // pkg/spireapi FederationRelationship.Equal: trust domain, URL, profile) and pushes the bundle only
+                // when it creates one: the old object must be gone for it to do so, and the name cannot be taken twice.
+                deleteBeforeReplace: true,
             },
         );
         this.trustDomain = pulumi.output(peer.trustDomain);
@@ -304,11 +380,17 @@ export interface BundleEndpointArgs {
     url?: string;
     /** How peers authenticate the endpoint. @default "https_spiffe" */
     profile?: BundleEndpointProfile;
+    /** `metadata.uid` of the SPIRE namespace (Spire.namespaceUid): a new namespace is a new installation. */
+    namespaceUid: pulumi.Input<string>;
+    /** What this stack exported last time (readPreviousDeployment). @default {} (nothing to compare with) */
+    previousDeployment?: PreviousDeployment;
 }
 
 /**
  * This stack's side of federation: a Service exposing only the SPIRE server's bundle endpoint (8443, never the
- * server API), and a read of the trust bundle SPIRE publishes, combined into the `federation` export.
+ * server API), a read of the trust bundle SPIRE publishes and the installation id (components/installation.ts),
+ * combined into the `federation` export. The id is declared here, not in Spire, because one of its keepers is
+ * derived from the bundle this component reads.
  */
 export class BundleEndpoint extends pulumi.ComponentResource {
     /** https URL of the bundle endpoint. */
@@ -322,6 +404,12 @@ export class BundleEndpoint extends pulumi.ComponentResource {
     public readonly service: k8s.core.v1.Service;
     /** Makes sure the ConfigMap SPIRE publishes the bundle into exists (metadata only; SPIRE owns its data). */
     public readonly bundleConfigMap: k8s.core.v1.ConfigMapPatch;
+    /** The identity of this SPIRE installation: a UUID replaced when a keeper (namespace uid, CA lineage) changes. */
+    public readonly installationUuid: random.RandomUuid;
+    /** `federation.installationId`. */
+    public readonly installationId: pulumi.Output<string>;
+    /** The `spireInstallation` stack output, read back by the next deployment. */
+    public readonly installation: pulumi.Output<InstallationRecord>;
 
     constructor(name: string, args: BundleEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-spire:federation:BundleEndpoint", name, {}, opts);
@@ -410,20 +498,46 @@ export class BundleEndpoint extends pulumi.ComponentResource {
             }
             return bundle;
         });
+
+        // The CA lineage: the one recorded last time, or a new one when the published bundle shares no authority with
+        // the bundle exported last time (the server lost its data). A preview keeps the recorded lineage whatever it
+        // finds: a preview that changes the spire release cannot read the bundle (the read waits for the release),
+        // and an unknown keeper would show a replacement of the id, and of every ClusterFederatedTrustDomain, that the
+        // update does not make. So only `pulumi up` renews the lineage; a preview that can read the bundle warns.
+        const previous = args.previousDeployment ?? {};
+        const decided = pulumi.all([bundleConfigMap.metadata, this.trustBundle]).apply(([metadata, bundle]) => {
+            const decision = caLineageAfter(previous, bundle);
+            if (decision.lostData) {
+                pulumi.log.warn(caLineageChangedMessage(`${metadata?.namespace}/${BUNDLE_CONFIGMAP}`, args.trustDomain), this);
+            }
+            return decision.caLineage;
+        });
+        const caLineage = pulumi.runtime.isDryRun() ? pulumi.output(recordedCaLineage(previous)) : decided;
+        this.installationUuid = new random.RandomUuid(
+            `${name}-installation-id`,
+            { keepers: { namespaceUid: args.namespaceUid, caLineage } },
+            { parent: this },
+        );
+        this.installationId = this.installationUuid.result;
+        this.installation = pulumi.output({ id: this.installationId, caLineage });
+
         // Built field by field (not in one apply) so that a preview shows the known fields and marks only the
-        // deploy-time ones (URL, bundle) as unknown. An undefined bundle is dropped from the stack output.
+        // deploy-time ones (URL, bundle, a new installation's id) as unknown. An undefined bundle is dropped from
+        // the stack output.
         this.federation = pulumi.output({
             trustDomain: args.trustDomain,
             bundleEndpointUrl: this.url,
             endpointSpiffeId: this.endpointSpiffeId,
             trustBundle: this.trustBundle,
             bundleEndpointProfile: profile,
+            installationId: this.installationId,
         });
         this.registerOutputs({
             url: this.url,
             endpointSpiffeId: this.endpointSpiffeId,
             trustBundle: this.trustBundle,
             federation: this.federation,
+            installation: this.installation,
         });
     }
 }

@@ -3,6 +3,7 @@ export * from "./config";
 export * from "./crds";
 export * from "./federatedCall";
 export * from "./federation";
+export * from "./installation";
 export * from "./istio";
 export * from "./istioOperator";
 export * from "./istioResources";

@@ -3,7 +3,7 @@
 // Checked with the rules go-spiffe's spiffebundle.Read applies, which the controller manager's webhook runs on a
 // ClusterFederatedTrustDomain's trustDomainBundle.
 
-import { X509Certificate } from "crypto";
+import { X509Certificate, createHash } from "crypto";
 
 /** One JWK of a SPIFFE bundle. */
 export interface SpiffeBundleKey {
@@ -98,4 +98,26 @@ function checkAuthorityCertificate(der: unknown, trustDomain: string | undefined
         }
     }
     return undefined;
+}
+
+/**
+ * The authorities of a SPIFFE bundle, each named by what identifies it across bundle versions: `x509:<SHA-256 of the
+ * DER certificate>` for an X.509 authority (its `x5c` certificate), `jwt:<kid>` for a JWT authority. SPIRE keeps an
+ * authority in its bundle from the moment it is prepared until it expires, so two bundles of one CA lineage share
+ * authorities across a rotation, and a server that lost its keys publishes authorities that share none. Sorted,
+ * without duplicates; undefined when the text is not a valid SPIFFE bundle (checkSpiffeBundle).
+ */
+export function spiffeBundleAuthorities(text: unknown): string[] | undefined {
+    if (checkSpiffeBundle(text) !== undefined) {
+        return undefined;
+    }
+    const ids = new Set<string>();
+    for (const key of (JSON.parse(text as string) as SpiffeBundle).keys) {
+        if (key.use === "x509-svid") {
+            ids.add(`x509:${createHash("sha256").update(Buffer.from(key.x5c![0], "base64")).digest("hex")}`);
+        } else {
+            ids.add(`jwt:${key.kid}`);
+        }
+    }
+    return [...ids].sort();
 }

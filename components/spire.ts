@@ -159,6 +159,12 @@ export interface SpireArgs {
     values?: Values;
     /** Helm wait timeout in seconds. @default 600 */
     timeoutSeconds?: number;
+    /**
+     * Protect the SPIRE namespace and the spire release (`protect`): the engine refuses to delete or replace them, so
+     * neither a `pulumi destroy` nor a change that would recreate them takes the CA keys and datastore by accident.
+     * Set false (and `pulumi up`) first to remove or move SPIRE on purpose. @default true
+     */
+    protect?: boolean;
 }
 
 /**
@@ -169,6 +175,8 @@ export interface SpireArgs {
 export class Spire extends pulumi.ComponentResource {
     /** Namespace of the SPIRE server, agents and controller manager. */
     public readonly namespace: pulumi.Output<string>;
+    /** `metadata.uid` of that namespace: Kubernetes gives every object it creates a new one. */
+    public readonly namespaceUid: pulumi.Output<string>;
     public readonly trustDomain: pulumi.Output<string>;
     /** The `className` custom resources must carry for this SPIRE's controller manager to act on them. */
     public readonly controllerClassName: pulumi.Output<string>;
@@ -186,6 +194,9 @@ export class Spire extends pulumi.ComponentResource {
         const repository = args.repository ?? SPIRE_CHART_REPOSITORY;
         const timeout = args.timeoutSeconds ?? 600;
         const className = controllerClassNameFor(namespaceName);
+        // The namespace holds the CA keys and the datastore (the server's PersistentVolumeClaim); deleting it, or the
+        // spire release, ends this SPIRE installation and breaks every peer's federation with it.
+        const protect = args.protect ?? true;
         this.chartValues = spireChartValues(
             {
                 trustDomain: args.trustDomain,
@@ -214,7 +225,7 @@ export class Spire extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this },
+            { parent: this, protect },
         );
 
         this.crdsRelease = new k8s.helm.v3.Release(
@@ -241,10 +252,11 @@ export class Spire extends pulumi.ComponentResource {
                 values: this.chartValues,
                 timeout,
             },
-            { parent: this, dependsOn: [this.crdsRelease] },
+            { parent: this, dependsOn: [this.crdsRelease], protect },
         );
 
         this.namespace = namespace.metadata.name;
+        this.namespaceUid = namespace.metadata.uid;
         this.trustDomain = pulumi.output(args.trustDomain);
         this.controllerClassName = pulumi.output(className);
         this.workloadSocketPath = pulumi.output(WORKLOAD_SOCKET_PATH);

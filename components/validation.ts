@@ -305,3 +305,21 @@ export function firstDuplicate<T>(values: T[]): T | undefined {
     }
     return undefined;
 }
+
+/**
+ * Checks the id a peer exports for its SPIRE installation (`federation.installationId`): an opaque token, a UUID as
+ * this program makes it, that this stack writes into a Kubernetes annotation value and compares for equality.
+ */
+export function checkInstallationId(value: unknown): string | undefined {
+    const expected = 'expected the opaque id the peer exports, of letters, digits, ".", "_" and "-", e.g. "2f1c7a9e-4b0d-4c6e-9a53-7d1e2b8c4f60"';
+    if (typeof value !== "string" || value.length === 0) {
+        return `is not a non-empty string; ${expected}`;
+    }
+    if (value.length > 63) {
+        return `is ${value.length} characters long; an installation id is at most 63 characters`;
+    }
+    if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(value)) {
+        return `is not an installation id; ${expected}`;
+    }
+    return undefined;
+}

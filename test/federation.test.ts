@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
-import { Declared, ProgramRun, UNKNOWN, World, named, ofType, runProgram, runProgramExpectingError } from "./harness";
+import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runProgramExpectingError, runningStack } from "./harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -81,6 +81,7 @@ describe("the bundle endpoint and the federation export", () => {
             endpointSpiffeId: "spiffe://cluster1.demo/spire/server",
             trustBundle: BUNDLE1,
             bundleEndpointProfile: "https_spiffe",
+            installationId: mockUuid("cluster1", "federation-installation-id", { namespaceUid: "uid-spire-server", caLineage: "" }),
         });
     });
 
@@ -152,6 +153,8 @@ describe("federating two stacks: the bootstrap sequence", () => {
         const refs = ofType(step1.declared, STACK_REFERENCE);
         expect(refs.map((r) => [r.name, r.inputs.name])).to.deep.equal([
             ["peer-organization-istio-spire-cluster2", `${ORG}/cluster2`],
+            // The stack itself, for what it exported in its last deployment (see installation.test.ts).
+            ["previous-deployment", runningStack("cluster1")],
         ]);
         expect(step1.warnings).to.deep.equal([
             'Peer stack "organization/istio-spire/cluster2" has no "federation" output yet: nothing is declared for it in this run. ' +
@@ -174,7 +177,13 @@ describe("federating two stacks: the bootstrap sequence", () => {
         expect(cftd.inputs).to.deep.equal({
             apiVersion: "spire.spiffe.io/v1alpha1",
             kind: "ClusterFederatedTrustDomain",
-            metadata: { name: "cluster1.demo" },
+            metadata: {
+                name: "cluster1.demo",
+                annotations: {
+                    "istio-spire/installation-id": step2.outputs.federation.installationId,
+                    "istio-spire/peer-installation-id": step1.outputs.federation.installationId,
+                },
+            },
             spec: {
                 className: "spire-server-spire",
                 trustDomain: "cluster1.demo",
@@ -278,7 +287,7 @@ describe("federating three stacks pairwise", () => {
             },
             "cluster1",
         );
-        expect(ofType(run.declared, STACK_REFERENCE).map((r) => r.inputs.name).sort()).to.deep.equal([
+        expect(ofType(run.declared, STACK_REFERENCE).filter((r) => r.name.startsWith("peer-")).map((r) => r.inputs.name).sort()).to.deep.equal([
             `${ORG}/cluster2`,
             `${ORG}/cluster3`,
         ]);

@@ -10,6 +10,7 @@ import {
     UNKNOWN,
     chartObjectsRead,
     missingResourceError,
+    mockUuid,
     named,
     objectKey,
     ofType,
@@ -40,6 +41,7 @@ describe("the first pulumi up of a stack, before SPIRE has published its bundle"
             bundleEndpointUrl: "https://203.0.113.10:8443",
             endpointSpiffeId: "spiffe://cluster1.demo/spire/server",
             bundleEndpointProfile: "https_spiffe",
+            installationId: mockUuid("cluster1", "federation-installation-id", { namespaceUid: "uid-spire-server", caLineage: "" }),
         });
     });
 

@@ -2,12 +2,16 @@
 // engine would see (parent, dependencies, ignoreChanges), so tests can assert the graph exactly.
 
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { MockMonitor, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
 import { setMockOptions } from "@pulumi/pulumi/runtime/settings";
 import { unmappedPulumiDebugStacks } from "./debugStacks";
 
 // Drains the SDK's queue of outstanding resource registrations (exported by the SDK, not declared in its typings).
 const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
+
+/** The organization of every run (pulumi.getOrganization()). */
+export const ORGANIZATION = "acme";
 
 /** The placeholder the SDK sends for a value not known until the deployment runs (a preview's unknowns). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -66,6 +70,11 @@ export interface World {
     gatewayIngress?: { ip?: string; hostname?: string }[];
     /** Run as `pulumi preview` (unknowns stay unknown, nothing is created). @default false */
     preview?: boolean;
+    /**
+     * `metadata.uid` the API server gives each Namespace the run creates, by name. @default `uid-<name>`. Kubernetes
+     * assigns a new uid to every object it creates, so a recreated namespace is modelled by giving it another.
+     */
+    namespaceUids?: Record<string, string>;
 }
 
 /**
@@ -240,7 +249,23 @@ function readObject(args: MockResourceArgs, world: World, created: Map<string, R
     return { id, state };
 }
 
-function mockState(args: MockResourceArgs, world: World, created: Map<string, Record<string, unknown>>): MockResourceResult {
+/** The fully qualified name of the stack a run deploys (runProgram's organization and project). */
+export function runningStack(stack: string): string {
+    return `${ORGANIZATION}/istio-spire/${stack}`;
+}
+
+/**
+ * The UUID the random provider draws for a RandomUuid of a stack. The real one is random at creation and kept in the
+ * state until a keeper changes (which replaces the resource); the mock derives it from the stack, the resource's name
+ * and its keepers, so the same keepers give the same id in every run and other keepers (or another stack) another.
+ */
+export function mockUuid(stack: string, name: string, keepers: unknown): string {
+    const sorted = Object.entries((keepers ?? {}) as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+    const hex = createHash("sha256").update(JSON.stringify([stack, name, sorted])).digest("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function mockState(args: MockResourceArgs, world: World, created: Map<string, Record<string, unknown>>, stack: string): MockResourceResult {
     const inputs = args.inputs;
     if (world.preview && args.id === UNKNOWN) {
         // A read whose id is not known yet: the engine defers it, and everything it would return is unknown.
@@ -248,7 +273,8 @@ function mockState(args: MockResourceArgs, world: World, created: Map<string, Re
     }
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
-            const outputs = world.stackOutputs?.[inputs.name];
+            // The stack being deployed exists, with the outputs of its last deployment (none if it has none).
+            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack) ? {} : undefined);
             if (outputs === undefined) {
                 throw new Error(unknownStackError(inputs.name));
             }
@@ -267,6 +293,14 @@ function mockState(args: MockResourceArgs, world: World, created: Map<string, Re
         return readObject(args, world, created);
     }
     switch (args.type) {
+        case "random:index/randomUuid:RandomUuid":
+            // In a preview, a RandomUuid to create has no result yet.
+            return { id: `${args.name}-id`, state: world.preview ? { ...inputs } : { ...inputs, result: mockUuid(stack, args.name, inputs.keepers) } };
+        case "kubernetes:core/v1:Namespace": {
+            const name = inputs.metadata?.name;
+            const uid = world.namespaceUids?.[name] ?? `uid-${name}`;
+            return { id: `${args.name}-id`, state: world.preview ? { ...inputs } : { ...inputs, metadata: { ...inputs.metadata, uid } } };
+        }
         case "kubernetes:core/v1:Service": {
             const ingress = world.bundleEndpointIngress ?? [{ ip: "203.0.113.10" }];
             return {
@@ -333,15 +367,15 @@ export async function runProgram<T>(
 ): Promise<ProgramRun<T>> {
     let created = new Map<string, Record<string, unknown>>();
     const mocks: Mocks = {
-        newResource: (args) => mockState(args, world, created),
+        newResource: (args) => mockState(args, world, created, stack),
         call: (args) => {
             throw new Error(`unexpected call to ${args.token}`);
         },
     };
     const monitor = new RecordingMonitor(mocks, world);
     created = monitor.created;
-    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, "acme");
-    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, "acme");
+    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, ORGANIZATION);
+    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, ORGANIZATION);
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) {
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.

@@ -186,7 +186,7 @@ describe("npm run render", () => {
     it("says in each object's header what it waits for and what it ignores after creation", () => {
         expect(files.get("cluster2/objects/_cluster/ClusterFederatedTrustDomain-cluster1.demo.yaml")!.split("\n").slice(0, 3)).to.deep.equal([
             "# Pulumi resource peer-cluster1.demo-cftd (kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain), in component peer-cluster1.demo",
-            "# Created after: Helm release spire (spire-release)",
+            "# Created after: Helm release spire (spire-release), federation-installation-id",
             "# Changes ignored after creation: spec.trustDomainBundle",
         ]);
         expect(files.get("cluster1/objects/_cluster/Namespace-default.patch.yaml")!.split("\n")[1]).to.equal(
@@ -231,7 +231,14 @@ describe("npm run render", () => {
             expect(cftd).to.deep.equal({
                 apiVersion: "spire.spiffe.io/v1alpha1",
                 kind: "ClusterFederatedTrustDomain",
-                metadata: { name: `${peer}.demo` },
+                metadata: {
+                    name: `${peer}.demo`,
+                    // Both installation ids exist only once the stacks are deployed.
+                    annotations: {
+                        "istio-spire/installation-id": `<deploy-time: ${own} peer-${peer}.demo-cftd.metadata.annotations.istio-spire/installation-id>`,
+                        "istio-spire/peer-installation-id": `<deploy-time: ${peer} output federation.installationId>`,
+                    },
+                },
                 spec: {
                     bundleEndpointProfile: { endpointSPIFFEID: `spiffe://${peer}.demo/spire/server`, type: "https_spiffe" },
                     bundleEndpointURL: `<deploy-time: ${peer} output federation.bundleEndpointUrl>`,
@@ -255,9 +262,13 @@ describe("npm run render", () => {
             [...new Set([...files].filter(([f]) => f.startsWith(`${stack}/`) && !f.endsWith("summary.md")).flatMap(([, c]) => c.match(/<deploy-time: [^<>]+>/g) ?? []))].sort();
         expect(placeholders("cluster1")).to.deep.equal([
             "<deploy-time: cluster1 output federation.bundleEndpointUrl>",
+            "<deploy-time: cluster1 output federation.installationId>",
             "<deploy-time: cluster1 output federation.trustBundle>",
             "<deploy-time: cluster1 output ingressGatewayAddress>",
+            "<deploy-time: cluster1 output spireInstallation.id>",
+            "<deploy-time: cluster1 peer-cluster2.demo-cftd.metadata.annotations.istio-spire/installation-id>",
             "<deploy-time: cluster2 output federation.bundleEndpointUrl>",
+            "<deploy-time: cluster2 output federation.installationId>",
             "<deploy-time: cluster2 output federation.trustBundle>",
             "<deploy-time: cluster2 output samples.bookinfo.gatewayAddress>",
         ]);
@@ -327,7 +338,7 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 38 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 40 resources, 29 files in .*\ncluster2: 36 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
