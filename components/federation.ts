@@ -249,8 +249,9 @@ export async function readPreviousDeployment(): Promise<PreviousDeployment> {
 
 /**
  * The Kubernetes name of a peer's ClusterFederatedTrustDomain: the trust domain itself when it is a valid object
- * name, otherwise a stable hash of it. Never random, so a re-run never replaces the object (a replacement would
- * make the controller manager push the bootstrap bundle again over the refreshed one).
+ * name, otherwise a stable hash of it. Never random, so a re-run never replaces the object (a replacement makes the
+ * controller manager push the bootstrap bundle again over the refreshed one): only a new installation on either side
+ * does (FederatedTrustDomain).
  */
 export function federatedTrustDomainName(trustDomain: string): string {
     const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
