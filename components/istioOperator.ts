@@ -100,8 +100,10 @@ export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
  * onto the Pod and decodes the result as a Pod (pkg/kube/inject/webhook.go applyOverlayYAML), so a top-level
  * `labels` key, as some runbooks write it, is dropped.
  *
- * The proxy is patched where the template that creates it puts it; patching the other list would add a second,
- * image-less istio-proxy, which Kubernetes rejects ("init container istio-proxy already exists", istio/istio#56455):
+ * The proxy is patched where the template that creates it puts it. Patching the other list adds a second, image-less
+ * istio-proxy, which Kubernetes rejects ("init container istio-proxy already exists", istio/istio#56455); in a gateway
+ * with native sidecars on, istiod also moves the gateway's proxy into initContainers first (inject.go RunTemplate),
+ * where it is no native sidecar and the pod never starts (test/injection.test.ts shows both):
  * - with the `gateway` template (`inject.istio.io/templates: gateway,spire`, Istio's documented form for extra
  *   gateways; files/gateway-injection-template.yaml), the proxy is always a regular container;
  * - with the `sidecar` template, it is an init container when `$nativeSidecar` holds, a container otherwise. The
@@ -109,6 +111,9 @@ export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
  *   injection-template.yaml): the pod's `sidecar.istio.io/nativeSidecar` annotation if set, else `.NativeSidecars`,
  *   which the webhook derives from istiod's ENABLE_NATIVE_SIDECARS (pinned through `pilot.env`, webhook.go
  *   DetectNativeSidecar); anything but "false" means native.
+ * Istio's own tests use both forms: pkg/kube/inject/testdata/inject/gateway-spire.yaml (`gateway,spire`, the spire
+ * template patching `containers`) and inject_test.go TestNativeSidecarAnnotationOverride (this condition in a custom
+ * template choosing `initContainers` or `containers`).
  * Template names are read the way Istio selects them (inject.go selectTemplates: split at commas, spaces trimmed; no
  * template aliases are configured, so the names are the templates). Without the annotation the pod gets the default
  * templates, `sidecar` and `spire`.
