@@ -492,7 +492,8 @@ export interface Injection {
  * merged in turn onto the template pod and the pod, with the native-sidecar move of a user's `istio-proxy`), then
  * webhook.go reapplyOverwrittenContainers (a container the pod itself declares, such as the gateway chart's
  * `istio-proxy` with image "auto", applied again over the template's, image "auto" dropped) and reorderPod.
- * Skipped post-processing (probe rewrite, Prometheus merge, status annotation) touches neither images nor volumes.
+ * Skipped (they touch neither images, container lists nor volumes): adjustInitContainerUser (user ids of a user's own
+ * istio-proxy), and postProcessPod's cluster info, probe rewrite, Prometheus merge and status annotation.
  */
 export async function injectPods(
     helm: string,
