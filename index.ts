@@ -25,6 +25,7 @@ import {
     Spire,
     ValidationError,
     WorkloadRegistration,
+    bookinfoHost,
     buildIstioOperator,
     loadStackConfig,
     readPeers,
@@ -140,10 +141,10 @@ export = async () => {
     const bookinfo = wanted.has("bookinfo")
         ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } })
         : undefined;
-    const bookinfoHost = `bookinfo.${config.trustDomain}`;
+    const bookinfoAddress = bookinfoHost(config.trustDomain);
     if (bookinfo) {
         new FederatedServiceAccess("bookinfo-federated", {
-            host: bookinfoHost,
+            host: bookinfoAddress,
             allowedSpiffeIds: peers.ready.flatMap((p) => (p.samples.curlGreeter ? [p.samples.curlGreeter.spiffeId] : [])).sort(),
             gatewaySelector: { istio: gatewayIstioLabel },
             gatewayNamespace: config.istioNamespace,
@@ -187,7 +188,7 @@ export = async () => {
         federation: bundleEndpoint.federation,
         samples: pulumi.output({
             bookinfo: bookinfo
-                ? { host: bookinfoHost, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
+                ? { host: bookinfoAddress, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
                 : undefined,
             curlGreeter: curlGreeter ? { spiffeId: curlGreeter.spiffeId } : undefined,
         }),

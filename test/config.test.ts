@@ -230,7 +230,7 @@ describe("stack configuration", () => {
             [
                 "samples that are not a list",
                 { ...CLUSTER1, samples: "bookinfo" },
-                'Invalid configuration: samples: "bookinfo" is not valid JSON; set it with `pulumi config set --path` or edit the stack file',
+                'Invalid configuration: samples: "bookinfo" is not a list; expected a list of "sleep-httpbin", "bookinfo", "curl-greeter"',
             ],
             [
                 "a sample listed twice",
