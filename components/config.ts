@@ -178,9 +178,9 @@ const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEnd
  *   as JSON `null`);
  * - a list or mapping given for a string key arrives as its JSON text (sdk/go/common/resource/config/object.go
  *   MarshalString), which no string key of this program can validly start with.
- * `list` says whether the key takes a list. Returns the problem, or undefined when the key's own checks apply.
+ * `kind` is what the key takes. Returns the problem, or undefined when the key's own checks apply.
  */
-export function checkConfigValueKind(key: string, text: string, list: boolean): string | undefined {
+export function checkConfigValueKind(key: string, text: string, kind: "string" | "boolean" | "list"): string | undefined {
     const expected = EXPECTED[key] ?? "a value";
     const fallback = key in CONFIG_DEFAULTS ? `, or remove the key for the default ${quote((CONFIG_DEFAULTS as Record<string, unknown>)[key])}` : "";
     if (text === "null") {
@@ -189,11 +189,11 @@ export function checkConfigValueKind(key: string, text: string, list: boolean): 
     if (text === "" && !EMPTY_IS_DEFAULT.includes(key)) {
         return describeProblem(key, text, `is empty; expected ${expected}${fallback}`);
     }
-    if (!list && /^[[{]/.test(text)) {
+    if (kind !== "list" && /^[[{]/.test(text)) {
         try {
             const value: unknown = JSON.parse(text);
             if (typeof value === "object" && value !== null) {
-                return describeProblem(key, value, `is ${Array.isArray(value) ? "a list" : "a mapping"}, not a string; expected ${expected}`);
+                return describeProblem(key, value, `is ${Array.isArray(value) ? "a list" : "a mapping"}, not a ${kind}; expected ${expected}`);
             }
         } catch {
             // Not JSON: a string like any other, left to the key's checks.
@@ -243,9 +243,9 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         }
     }
     /** The raw text of a key, or undefined when unset or of the wrong kind (then reported). */
-    const text = (key: string, list = false): string | undefined => {
+    const text = (key: string, kind: "string" | "boolean" | "list" = "string"): string | undefined => {
         const value = read(key);
-        const kindProblem = value === undefined ? undefined : checkConfigValueKind(key, value, list);
+        const kindProblem = value === undefined ? undefined : checkConfigValueKind(key, value, kind);
         if (kindProblem !== undefined) {
             problems.push(kindProblem);
             return undefined;
@@ -287,7 +287,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         if (read(key) === undefined) {
             return undefined;
         }
-        const value = text(key, true);
+        const value = text(key, "list");
         if (value === undefined) {
             return null; // of the wrong kind, reported
         }
@@ -402,7 +402,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     const mtlsMode = optionalString("mtlsMode", oneOf(["STRICT", "PERMISSIVE"] as const)) as MtlsMode;
 
     const optionalBoolean = (key: "nativeSidecars" | "observability" | "observabilityGrafana"): boolean => {
-        const value = read(key) === undefined ? undefined : text(key);
+        const value = read(key) === undefined ? undefined : text(key, "boolean");
         if (value === undefined || value === "true" || value === "false") {
             return value === undefined ? CONFIG_DEFAULTS[key] : value === "true";
         }

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_DEFAULTS, ValidationError, parseStackConfig } from "../components";
-import { runProgramExpectingError } from "./harness";
+import { configText, runProgramExpectingError } from "./harness";
 import { removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -79,7 +79,7 @@ describe("stack configuration", () => {
                 parsed: parseStackConfig(
                     (key) => {
                         const value = config[`istio-spire:${key}`];
-                        return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+                        return value === undefined ? undefined : configText(value);
                     },
                     keys.map((key) => key.slice("istio-spire:".length)),
                 ),

@@ -66,6 +66,21 @@ export interface World {
     gatewayIngress?: { ip?: string; hostname?: string }[];
     /** Run as `pulumi preview` (unknowns stay unknown, nothing is created). @default false */
     preview?: boolean;
+    /** The organization of the stack (pulumi.getOrganization()). @default "acme" */
+    organization?: string;
+}
+
+/**
+ * The text Pulumi hands a program for a value of a stack file's `config:` block: a string as it is, a YAML null as
+ * "" (pulumi/pulumi sdk/go/common/workspace/loaders.go checkForEmptyConfig: "No value for configuration key ... is
+ * currently treated as an empty string"; TestEmptyValueWarning), and anything else, lists, mappings, numbers and
+ * booleans, as its JSON (sdk/go/common/resource/config/object.go MarshalString).
+ */
+export function configText(value: unknown): string {
+    if (typeof value === "string") {
+        return value;
+    }
+    return value === null || value === undefined ? "" : JSON.stringify(value);
 }
 
 /**
@@ -340,12 +355,13 @@ export async function runProgram<T>(
     };
     const monitor = new RecordingMonitor(mocks, world);
     created = monitor.created;
-    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, "acme");
-    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, "acme");
+    const organization = world.organization ?? "acme";
+    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, organization);
+    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, organization);
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) {
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.
-        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = configText(value);
     }
     pulumi.runtime.setAllConfig(allConfig);
 

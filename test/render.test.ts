@@ -76,7 +76,7 @@ describe("npm run render", () => {
         files = await renderProject(project);
     });
 
-    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys only", () => {
+    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys apart from the others", () => {
         const dir = testProject({ b: TEST_STACK_FILES.cluster2, a: TEST_STACK_FILES.cluster1 });
         try {
             fs.writeFileSync(path.join(dir, "notes.yaml"), "config: {}\n");
@@ -90,10 +90,12 @@ describe("npm run render", () => {
                         samples: ["sleep-httpbin", "curl-greeter"],
                         observability: true,
                     },
+                    otherConfig: { "kubernetes:context": "cluster1" },
                 },
                 {
                     stack: "b",
                     config: { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }], samples: ["bookinfo"], observability: true },
+                    otherConfig: { "kubernetes:context": "cluster2" },
                 },
             ]);
         } finally {
@@ -102,6 +104,23 @@ describe("npm run render", () => {
         expect(loadStackSources(project).map((s) => s.stack)).to.deep.equal(["cluster1", "cluster2"]);
         expect(files.has("cluster1/summary.md")).to.equal(true);
         expect(files.has("cluster2/summary.md")).to.equal(true);
+    });
+
+    it("reads a key written without a namespace as the project's, as Pulumi does, and keeps other namespaces apart", () => {
+        // pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject; the null is "" once the
+        // program gets it (harness configText).
+        const dir = testProject({ a: "config:\n  trustDomain: cluster1.demo\n  istio-spire:clusterName: cluster1\n  mtlsMode: PERMISSIVE\n  istio-spyre:caTTL: 24h\n  samples:\n" });
+        try {
+            expect(loadStackSources(dir)).to.deep.equal([
+                {
+                    stack: "a",
+                    config: { trustDomain: "cluster1.demo", clusterName: "cluster1", mtlsMode: "PERMISSIVE", samples: null },
+                    otherConfig: { "istio-spyre:caTTL": "24h" },
+                },
+            ]);
+        } finally {
+            removeTestProject(dir);
+        }
     });
 
     it("writes one file per Kubernetes object, per Helm release, the IstioOperator, the outputs and a summary", () => {

@@ -23,11 +23,15 @@ import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles,
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
 const CONFIG_PREFIX = `${PROJECT}:`;
+/** The organization of every stack on Pulumi's local (self-managed) backend. */
+export const LOCAL_BACKEND_ORGANIZATION = "organization";
 
 /** A stack's config file, keys in the project namespace without the prefix (`trustDomain`). */
 export interface StackSource {
     stack: string;
     config: Record<string, unknown>;
+    /** Keys of other namespaces, with theirs (`kubernetes:context`, or a misspelt `istio-spyre:mtlsMode`). */
+    otherConfig?: Record<string, unknown>;
 }
 
 /** Reads `Pulumi.<stack>.yaml` files of a project directory, sorted by stack name; `only` limits and orders them. */
@@ -47,12 +51,18 @@ export function loadStackSources(projectDir: string, only: string[] = []): Stack
         const document: unknown = parse(fs.readFileSync(file, "utf8"));
         const settings = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
         const config: Record<string, unknown> = {};
+        const otherConfig: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(settings)) {
-            if (key.startsWith(CONFIG_PREFIX)) {
-                config[key.slice(CONFIG_PREFIX.length)] = value;
+            // A key written without a namespace is the project's: Pulumi namespaces it so when it loads the stack file
+            // (pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject).
+            const namespaced = key.includes(":") ? key : `${CONFIG_PREFIX}${key}`;
+            if (namespaced.startsWith(CONFIG_PREFIX)) {
+                config[namespaced.slice(CONFIG_PREFIX.length)] = value;
+            } else {
+                otherConfig[namespaced] = value;
             }
         }
-        return { stack, config };
+        return { stack, config, otherConfig };
     });
 }
 
@@ -105,7 +115,14 @@ async function renderOne(
     stackOutputs: Record<string, Record<string, unknown>>,
 ): Promise<StackRender> {
     try {
-        const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        // The program sees every key, as under Pulumi, in the organization of the local backend that the README's
+        // stack files name their peers with (`organization/istio-spire/<stack>`).
+        const run = await runProgram(
+            program as () => Promise<Record<string, unknown>>,
+            { ...source.config, ...source.otherConfig },
+            { preview: true, stackOutputs, organization: LOCAL_BACKEND_ORGANIZATION },
+            source.stack,
+        );
         const policy = await checkRun(policies, run);
         return {
             stack: source.stack,

@@ -13,6 +13,7 @@ import { parseStackConfig } from "../components/config";
 import { FEDERATION_OUTPUT } from "../components/federation";
 import { istioSpiffeId } from "../components/registration";
 import { ValidationError, checkTrustDomain } from "../components/validation";
+import { configText } from "./harness";
 import { loadStackSources } from "./render";
 import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
 import {
@@ -110,7 +111,7 @@ export function parseArguments(argv: string[]): VerifyArguments {
 
 const KUBE_CONTEXT_KEY = "kubernetes:context";
 
-/** The stack file's `kubernetes:context` (a provider key, which loadStackSources leaves out: it keeps project keys). */
+/** The stack file's `kubernetes:context` (a provider key: loadStackSources keeps it apart, in otherConfig). */
 function kubeContextOf(projectDir: string, stack: string): unknown {
     const document: unknown = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
     return (document as { config?: Record<string, unknown> } | null)?.config?.[KUBE_CONTEXT_KEY];
@@ -119,18 +120,20 @@ function kubeContextOf(projectDir: string, stack: string): unknown {
 /** Reads and validates `Pulumi.<stack>.yaml` with the program's own parser. Throws UsageError with one message. */
 export function loadExpectations(projectDir: string, stack: string, contextOverride?: string): Expectations {
     let config: Record<string, unknown>;
+    let otherConfig: Record<string, unknown> | undefined;
     try {
-        [{ config }] = loadStackSources(projectDir, [stack]);
+        [{ config, otherConfig }] = loadStackSources(projectDir, [stack]);
     } catch (error) {
         throw new UsageError((error as Error).message);
     }
     let parsed;
     try {
         // Pulumi hands a program lists and objects as JSON text, and scalars as strings.
-        parsed = parseStackConfig((key) => {
-            const value = config[key];
-            return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
-        }, Object.keys(config));
+        parsed = parseStackConfig(
+            (key) => (config[key] === undefined ? undefined : configText(config[key])),
+            Object.keys(config),
+            { otherKeys: Object.keys(otherConfig ?? {}) },
+        );
     } catch (error) {
         throw error instanceof ValidationError ? new UsageError(`Pulumi.${stack}.yaml: ${error.message}`) : error;
     }
