@@ -6,7 +6,7 @@
 
 import { expect } from "chai";
 import { Declared, World, runProgramExpectingError } from "./harness";
-import { loadStackSources } from "./render";
+import { loadStackSources, renderStacks } from "./render";
 import { fixtureBundle, removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -405,6 +405,22 @@ describe("every bad input is refused before any Kubernetes resource is declared"
             expect(kubernetesResources(declared)).to.deep.equal([]);
         });
     }
+
+    it("refuses a stack file naming its own stack as peer in the render's first pass, as the local backend's organization", async () => {
+        const dir = testProject({
+            cluster1: { "istio-spire:trustDomain": "cluster1.demo", "istio-spire:clusterName": "cluster1", "istio-spire:peers": [{ stack: "organization/istio-spire/cluster1" }] },
+        });
+        try {
+            const [render] = await renderStacks(program, loadStackSources(dir));
+            expect(render).to.deep.equal({
+                stack: "cluster1",
+                ok: false,
+                error: 'Invalid configuration: peers[0].stack: "organization/istio-spire/cluster1" is this stack itself; list the other stacks to federate with, not this one',
+            });
+        } finally {
+            removeTestProject(dir);
+        }
+    });
 
     it("covers more than fifty bad stacks", () => {
         expect(CASES.length + PEER_CASES.length).to.be.above(50);

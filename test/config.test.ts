@@ -3,7 +3,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_DEFAULTS, ValidationError, parseStackConfig } from "../components";
+import { CONFIG_DEFAULTS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
 import { configText, runProgramExpectingError } from "./harness";
 import { removeTestProject, testProject } from "./testStacks";
 
@@ -338,6 +338,37 @@ describe("stack configuration", () => {
                         '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
                     ].join("\n"),
                 );
+        });
+
+        it("judges the kind of a raw value before the key's own checks (checkConfigValueKind)", () => {
+            expect(checkConfigValueKind("trustDomain", "cluster1.demo", "string")).to.equal(undefined);
+            expect(checkConfigValueKind("trustDomain", "", "string")).to.equal('trustDomain: "" is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"');
+            expect(checkConfigValueKind("bundleEndpointUrl", "", "string")).to.equal(undefined); // empty is its default
+            expect(checkConfigValueKind("bundleEndpointUrl", "null", "string")).to.equal(
+                'bundleEndpointUrl: "null" is a YAML null (a key written without a value); expected an "https://" URL (empty: the load balancer address), or remove the key for the default ""',
+            );
+            expect(checkConfigValueKind("samples", '["bookinfo"]', "list")).to.equal(undefined);
+            expect(checkConfigValueKind("mtlsMode", '{"mode":"STRICT"}', "string")).to.equal(
+                'mtlsMode: {"mode":"STRICT"} is a mapping, not a string; expected one of "STRICT", "PERMISSIVE"',
+            );
+            expect(checkConfigValueKind("trustDomain", "[cluster1.demo", "string")).to.equal(undefined); // not JSON: a string
+        });
+
+        it("refuses a peer that is the stack itself, given the stack's name", () => {
+            const read = (key: string) => ({ ...CLUSTER1, peers: '[{"stack":"organization/istio-spire/cluster1"}]' } as Record<string, string>)[key];
+            expect(() => parseStackConfig(read, [], { stack: "organization/istio-spire/cluster1" })).to.throw(
+                'Invalid configuration: peers[0].stack: "organization/istio-spire/cluster1" is this stack itself; list the other stacks to federate with, not this one',
+            );
+            // Another organization's stack of the same name is another stack.
+            expect(parseStackConfig(read, [], { stack: "acme/istio-spire/cluster1" }).peers).to.deep.equal([{ stack: "organization/istio-spire/cluster1" }]);
+        });
+
+        it("refuses keys of a namespace one or two typos from the project's, and leaves providers' keys alone", () => {
+            const read = (key: string) => (CLUSTER1 as Record<string, string>)[key];
+            expect(() => parseStackConfig(read, [], { otherKeys: ["kubernetes:context", "pulumi:template", "random:seed", "istio-spire2:caTTL"] })).to.throw(
+                'Invalid configuration: istio-spire2:caTTL: is in namespace "istio-spire2", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:caTTL"?',
+            );
+            expect(parseStackConfig(read, [], { otherKeys: ["kubernetes:context", "pulumi:template", "random:seed"] }).trustDomain).to.equal("cluster1.demo");
         });
 
         it("lists every problem at once, one per line, when several keys are wrong", () => {
