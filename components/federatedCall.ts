@@ -66,7 +66,7 @@ export function istioPrincipal(spiffeId: string): string {
 /**
  * Checks a host name a client calls and a gateway serves: a lowercase DNS name of at least two labels, each an
  * RFC 1123 label, no wildcard, port, scheme or path, and a last label that is not all digits (Istio 1.30.3
- * pkg/config/validation/agent/validation.go validateDNS1123Labels, which Gateway, VirtualService and ServiceEntry
+ * pkg/config/validation/agent/validation.go ValidateDNS1123Labels, which Gateway, VirtualService and ServiceEntry
  * hosts go through: "top level domain cannot be all-numeric").
  */
 export function checkHostname(value: unknown): string | undefined {

@@ -472,24 +472,46 @@ function goValidOptionalPort(port: string): boolean {
     return port === "" || /^:[0-9]*$/.test(port);
 }
 
-/** Go net/url parseHost: undefined when `host` (host[:port], no user info) is acceptable, else Go's error text. */
-function goParseHostError(host: string): string | undefined {
-    if (host.startsWith("[")) {
-        const i = host.lastIndexOf("]");
-        if (i < 0) {
+/**
+ * Go net/url parseHost, as of Go 1.25.2/1.24.8 and later (the bracket rules of CVE-2025-47912, and for http and
+ * https a port that starts at the first colon, go.dev/issue/75223): undefined when `host` (host[:port], no user info)
+ * is acceptable, else Go's error text (the netip error inside "invalid host" is summarised).
+ */
+function goParseHostError(scheme: string, host: string): string | undefined {
+    const openBracket = host.lastIndexOf("[");
+    if (openBracket > 0) {
+        return "invalid IP-literal";
+    }
+    if (openBracket === 0) {
+        const closeBracket = host.lastIndexOf("]");
+        if (closeBracket < 0) {
             return "missing ']' in host";
         }
-        const colonPort = host.slice(i + 1);
+        const colonPort = host.slice(closeBracket + 1);
         if (!goValidOptionalPort(colonPort)) {
             return `invalid port ${JSON.stringify(colonPort)} after host`;
         }
-        const zone = host.slice(0, i).indexOf("%25");
-        if (zone >= 0) {
-            return goUnescapeError(host.slice(0, zone), "host") ?? goUnescapeError(host.slice(zone, i), "zone") ?? goUnescapeError(host.slice(i), "host");
+        const hostname = host.slice(1, closeBracket);
+        const zone = hostname.indexOf("%25");
+        const escapeError =
+            zone >= 0
+                ? goUnescapeError(hostname.slice(0, zone), "host") ?? goUnescapeError(hostname.slice(zone), "zone")
+                : goUnescapeError(hostname, "host");
+        if (escapeError !== undefined) {
+            return escapeError;
         }
-    } else {
-        const i = host.lastIndexOf(":");
-        if (i !== -1 && !goValidOptionalPort(host.slice(i))) {
+        // Only an IPv6 address may be bracketed (netip.ParseAddr, and not Is4()).
+        const address = hostname.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+        const family = isIP(address);
+        if (family === 4) {
+            return "invalid IP-literal";
+        }
+        return family === 6 ? undefined : `invalid host: ${JSON.stringify(address)} is not an IP address`;
+    }
+    const first = host.indexOf(":");
+    if (first !== -1) {
+        const i = scheme === "http" || scheme === "https" ? first : host.lastIndexOf(":");
+        if (!goValidOptionalPort(host.slice(i))) {
             return `invalid port ${JSON.stringify(host.slice(i))} after host`;
         }
     }
@@ -498,7 +520,8 @@ function goParseHostError(host: string): string | undefined {
 
 /**
  * Go's url.Parse, ported for what it accepts and refuses (golang/go src/net/url/url.go: Parse, parse, getScheme,
- * parseAuthority, parseHost, validUserinfo, unescape, setPath, setFragment). SPIRE and the spire-controller-manager
+ * parseAuthority, parseHost, validUserinfo, unescape, setPath, setFragment; parseHost as of the Go releases of late
+ * 2025, which refuse more, so a URL refused by any Go the controller manager may be built with is refused here). SPIRE and the spire-controller-manager
  * read every bundle endpoint URL with it (spire-controller-manager pkg/spireapi/types.go ValidateBundleEndpointURL,
  * spiffe/spire pkg/server/api/trustdomain.go), and Helm its repository URLs. It differs from the WHATWG parser of
  * JavaScript's `URL`: it strips no whitespace (a leading space leaves no scheme, and a rootless path whose first
@@ -563,7 +586,7 @@ export function parseGoUrl(rawUrl: string): GoUrl {
         }
         const at = authority.lastIndexOf("@");
         const host = at < 0 ? authority : authority.slice(at + 1);
-        const hostError = goParseHostError(host);
+        const hostError = goParseHostError(result.scheme, host);
         if (hostError !== undefined) {
             return { error: hostError };
         }

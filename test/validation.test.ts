@@ -290,6 +290,11 @@ describe("validation functions", () => {
             ["https://spire.example.com:84a3", `is not a URL (Go's url.Parse: invalid port ":84a3" after host); ${expected}`],
             ["https://spire example.com", `is not a URL (Go's url.Parse: invalid character " " in host name); ${expected}`],
             ["://spire.example.com", `is not a URL (Go's url.Parse: missing protocol scheme); ${expected}`],
+            // Go 1.25.2/1.24.8 and later: only an IPv6 address in brackets, and for https the port starts at the first colon.
+            ["https://[203.0.113.10]:8443", `is not a URL (Go's url.Parse: invalid IP-literal); ${expected}`],
+            ["https://spire[1].example.com", `is not a URL (Go's url.Parse: invalid IP-literal); ${expected}`],
+            ["https://[spire.example.com]:8443", `is not a URL (Go's url.Parse: invalid host: "spire.example.com" is not an IP address); ${expected}`],
+            ["https://spire:example.com:8443", `is not a URL (Go's url.Parse: invalid port ":example.com:8443" after host); ${expected}`],
             ["", `is empty; ${expected}`],
         ];
         for (const [value, reason] of cases) {
@@ -299,7 +304,7 @@ describe("validation functions", () => {
         }
 
         it("accepts what Go and the webhook accept", () => {
-            for (const url of ["https://203.0.113.10:8443", "HTTPS://spire.example.com/", "https://[2001:db8::1]:8443", "https://spire.example.com:8443/path?x=1#f"]) {
+            for (const url of ["https://203.0.113.10:8443", "HTTPS://spire.example.com/", "https://[2001:db8::1]:8443", "https://[fe80::1%25eth0]:8443", "https://spire.example.com:8443/path?x=1#f"]) {
                 expect(checkBundleEndpointUrl(url), url).to.equal(undefined);
             }
         });
