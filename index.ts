@@ -119,6 +119,7 @@ export = async () => {
               namespace: config.istioNamespace,
               istiodRelease: mesh.istiod,
               grafana: config.observabilityGrafana,
+              access: config.observabilityAccess,
               istioVersion: config.istioChartVersion,
               graphNamespaces: config.enrolledNamespaces,
           })

@@ -3,6 +3,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
 import {
     checkBundleEndpointUrl,
@@ -77,6 +78,8 @@ export interface StackConfig {
     observability: boolean;
     /** Grafana too (needs observability). */
     observabilityGrafana: boolean;
+    /** What anonymous users of Kiali and Grafana may do: "view" (default) or "edit" (explicit opt-in). */
+    observabilityAccess: ObservabilityAccess;
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -108,6 +111,7 @@ export const CONFIG_DEFAULTS = {
     samplesNamespace: "default",
     observability: false,
     observabilityGrafana: false,
+    observabilityAccess: "view" as ObservabilityAccess,
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
@@ -286,6 +290,10 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     if (observabilityGrafana && !observability) {
         report("observabilityGrafana", "true", "needs observability (Grafana reads the Prometheus it installs); set observability to true");
     }
+    const observabilityAccess = optionalString("observabilityAccess", oneOf(OBSERVABILITY_ACCESS_LEVELS)) as ObservabilityAccess;
+    if (observabilityAccess === "edit" && !observability) {
+        report("observabilityAccess", observabilityAccess, "needs observability (it is the access to Kiali and Grafana); set observability to true");
+    }
 
     const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
     const peers = parsePeers(json("peers"), problems);
@@ -330,6 +338,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         samplesNamespace,
         observability,
         observabilityGrafana,
+        observabilityAccess,
     };
 }
 
