@@ -130,6 +130,8 @@ describe("npm run render", () => {
             "cluster1/objects/default/ServiceAccount-httpbin.yaml",
             "cluster1/objects/default/ServiceAccount-sleep.yaml",
             "cluster1/objects/default/ServiceEntry-federated-bookinfo-cluster2-demo.yaml",
+            "cluster1/objects/istio-system/NetworkPolicy-kiali-access.yaml",
+            "cluster1/objects/istio-system/NetworkPolicy-prometheus-access.yaml",
             "cluster1/objects/istio-system/PeerAuthentication-default.yaml",
             "cluster1/objects/spire-server/ConfigMap-spire-bundle.patch.yaml",
             "cluster1/objects/spire-server/Service-spire-server-bundle-endpoint.yaml",
@@ -149,6 +151,8 @@ describe("npm run render", () => {
             "cluster2/objects/default/VirtualService-bookinfo.yaml",
             "cluster2/objects/istio-system/AuthorizationPolicy-federated-bookinfo-cluster2-demo.yaml",
             "cluster2/objects/istio-system/Gateway-federated-bookinfo-cluster2-demo.yaml",
+            "cluster2/objects/istio-system/NetworkPolicy-kiali-access.yaml",
+            "cluster2/objects/istio-system/NetworkPolicy-prometheus-access.yaml",
             "cluster2/objects/istio-system/PeerAuthentication-default.yaml",
             "cluster2/objects/istio-system/VirtualService-federated-bookinfo-cluster2-demo.yaml",
             "cluster2/objects/spire-server/ConfigMap-spire-bundle.patch.yaml",
@@ -327,13 +331,13 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 38 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 40 resources, 31 files in .*\ncluster2: 36 resources, 27 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
-        expect(results.map((r) => writeStack(second, r))).to.deep.equal([29, 25]);
+        expect(results.map((r) => writeStack(second, r))).to.deep.equal([31, 27]);
         const tree = readTree(first);
-        expect(tree.size).to.equal(54);
+        expect(tree.size).to.equal(58);
         expect([...readTree(second)]).to.deep.equal([...tree]);
     });
 
