@@ -55,8 +55,9 @@ export const KIALI_UNUSED_SIGNING_KEY = "CHANGEME00000000";
 /**
  * What anonymous users of Kiali and Grafana may do. Both are reached without a login (port-forward), so this is what
  * anyone who can port-forward in the Istio namespace gets.
- * - `view`: Kiali in view-only mode (its UI and API refuse every change, and the chart binds it the read-only
- *   `kiali-viewer` ClusterRole), Grafana's anonymous users are `Viewer`s (dashboards, no editing);
+ * - `view`: Kiali in view-only mode (its UI and API refuse every change, and the chart binds it the `kiali-viewer`
+ *   ClusterRole, which reads and port-forwards to proxies to read their config), Grafana's anonymous users are
+ *   `Viewer`s (dashboards, no editing);
  * - `edit`: Kiali may change Istio and Kubernetes objects (the chart's full `kiali` ClusterRole), Grafana's anonymous
  *   users are `Editor`s (edit dashboards, use Explore).
  * Grafana administration (data sources, users, settings) is never anonymous: log in as `admin` with the password the
@@ -206,9 +207,9 @@ export function kialiChartValues(settings: KialiChartSettings, passThrough: Valu
             // The chart's policy admits every pod on 20001 and 9090; the component declares a narrower one.
             network_policy: { enabled: false },
             // kiali/kiali config/config.go DeploymentConfig.ViewOnlyMode (`view_only_mode`): the server refuses every
-            // write. With the anonymous strategy the chart then binds the read-only `kiali-viewer` ClusterRole instead
-            // of `kiali` (kiali-server templates/role-viewer.yaml, role.yaml, rolebinding.yaml), so Kubernetes refuses
-            // writes too.
+            // write. With the anonymous strategy the chart then binds the `kiali-viewer` ClusterRole (no write but the
+            // port-forwards Kiali reads proxies' config through) instead of `kiali` (kiali-server templates/
+            // role-viewer.yaml, role.yaml, rolebinding.yaml), so Kubernetes refuses Kiali's writes too.
             view_only_mode: (settings.access ?? "view") === "view",
         },
         server: { port: KIALI_PORT, web_root: KIALI_WEB_ROOT },
@@ -309,7 +310,10 @@ export interface NetworkPolicyManifest {
     spec: {
         podSelector: { matchLabels: Record<string, string> };
         policyTypes: ["Ingress"];
-        ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { protocol: "TCP"; port: number }[] }[];
+        ingress: {
+            from: { podSelector: { matchLabels: Record<string, string> } }[];
+            ports: { protocol: "TCP"; port: number }[];
+        }[];
     };
 }
 
@@ -334,8 +338,9 @@ export const GRAFANA_NETWORK_POLICY = "grafana-access";
  * kubelet's probes pass too. A CNI that enforces NetworkPolicy is needed; without one they are stored and do nothing.
  */
 export function observabilityNetworkPolicies(namespace: string, grafana: boolean): NetworkPolicyManifest[] {
-    const pods = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
-    const policy = (name: string, target: Readonly<Record<string, string>>, from: Readonly<Record<string, string>>[], port: number): NetworkPolicyManifest => ({
+    type Labels = Readonly<Record<string, string>>;
+    const pods = (labels: Labels) => ({ podSelector: { matchLabels: { ...labels } } });
+    const policy = (name: string, target: Labels, from: Labels[], port: number): NetworkPolicyManifest => ({
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
         metadata: { name, namespace },
@@ -345,8 +350,9 @@ export function observabilityNetworkPolicies(namespace: string, grafana: boolean
             ingress: [{ from: from.map(pods), ports: [{ protocol: "TCP", port }] }],
         },
     });
+    const prometheusClients = grafana ? [KIALI_POD_LABELS, GRAFANA_POD_LABELS] : [KIALI_POD_LABELS];
     return [
-        policy(PROMETHEUS_NETWORK_POLICY, PROMETHEUS_POD_LABELS, grafana ? [KIALI_POD_LABELS, GRAFANA_POD_LABELS] : [KIALI_POD_LABELS], PROMETHEUS_PORT),
+        policy(PROMETHEUS_NETWORK_POLICY, PROMETHEUS_POD_LABELS, prometheusClients, PROMETHEUS_PORT),
         policy(KIALI_NETWORK_POLICY, KIALI_POD_LABELS, [PROMETHEUS_POD_LABELS], KIALI_METRICS_PORT),
         ...(grafana ? [policy(GRAFANA_NETWORK_POLICY, GRAFANA_POD_LABELS, [KIALI_POD_LABELS], GRAFANA_PORT)] : []),
     ];
@@ -411,7 +417,11 @@ export class Observability extends pulumi.ComponentResource {
     public readonly kiali: k8s.helm.v3.Release;
     public readonly grafana?: k8s.helm.v3.Release;
     /** The NetworkPolicies restricting who reaches each addon, by addon. */
-    public readonly networkPolicies: { prometheus: k8s.networking.v1.NetworkPolicy; kiali: k8s.networking.v1.NetworkPolicy; grafana?: k8s.networking.v1.NetworkPolicy };
+    public readonly networkPolicies: {
+        prometheus: k8s.networking.v1.NetworkPolicy;
+        kiali: k8s.networking.v1.NetworkPolicy;
+        grafana?: k8s.networking.v1.NetworkPolicy;
+    };
     /** The exact values handed to each chart. */
     public readonly chartValues: { prometheus: Values; kiali: Values; grafana?: Values };
 
@@ -440,7 +450,11 @@ export class Observability extends pulumi.ComponentResource {
                     dependsOn: [args.istiodRelease],
                 }),
         );
-        this.networkPolicies = { prometheus: prometheusPolicy, kiali: kialiPolicy, ...(grafanaPolicy ? { grafana: grafanaPolicy } : {}) };
+        this.networkPolicies = {
+            prometheus: prometheusPolicy,
+            kiali: kialiPolicy,
+            ...(grafanaPolicy ? { grafana: grafanaPolicy } : {}),
+        };
 
         const release = (suffix: string, chart: HelmChart, values: Values, dependsOn: pulumi.Resource[]) =>
             new k8s.helm.v3.Release(
