@@ -501,11 +501,16 @@ export function failedStacks(results: StackRender[]): string[] {
     return results.filter((r) => !r.ok || r.policy.violations.length > 0).map((r) => r.stack);
 }
 
-async function main(): Promise<number> {
+/** Where the command's lines go (console.log and console.error for `npm run render`). */
+export interface RenderOutput {
+    stdout: (line: string) => void;
+    stderr: (line: string) => void;
+}
+
+/** `npm run render -- <argv>` in a project directory: renders, writes, reports; returns the exit code. */
+export async function renderCommandLine(projectDir: string, argv: string[], output: RenderOutput): Promise<number> {
     const started = Date.now();
-    // npm runs scripts in the project root; the stacks are that project's.
-    const projectDir = process.cwd();
-    const args = parseArguments(process.argv.slice(2), projectDir);
+    const args = parseArguments(argv, projectDir);
     // Every stack file is read (a named stack's peers render with it, so its federation resolves as in a render of
     // every stack); every stack of the project exists (README: they are all created before the first `pulumi up`).
     const named = loadStackSources(projectDir, args.stacks).map((s) => s.stack);
@@ -517,24 +522,29 @@ async function main(): Promise<number> {
         // Only the named stacks are written; a peer rendered for them is written only when it failed (its old render,
         // no longer what its file says, is removed). Other stacks' renders are left as they are.
         const count = writeStack(args.outDir, r, args.charts ? charts.get(r.stack) ?? new Map() : undefined);
-        const where = path.relative(process.cwd(), path.join(args.outDir, r.stack)) || ".";
+        const where = path.relative(projectDir, path.join(args.outDir, r.stack)) || ".";
         if (r.ok) {
-            console.log(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);
+            output.stdout(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);
             for (const warning of r.warnings) {
-                console.log(`  warning: ${warning}`);
+                output.stdout(`  warning: ${warning}`);
             }
             // Mandatory violations fail the render as they fail `pulumi preview --policy-pack policy`.
             for (const v of r.policy.violations) {
-                console.error(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
+                output.stderr(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
             }
         } else {
             const peerOf = named.includes(r.stack) ? "" : ` (rendered as a peer of ${named.join(", ")})`;
-            console.error(`${r.stack}: error${peerOf}: ${r.error}`);
+            output.stderr(`${r.stack}: error${peerOf}: ${r.error}`);
         }
     }
     const rendered = results.filter((r) => r.ok).length;
-    console.log(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
+    output.stdout(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
     return failedStacks(results).length > 0 ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+    // npm runs scripts in the project root; the stacks are that project's.
+    return renderCommandLine(process.cwd(), process.argv.slice(2), { stdout: (line) => console.log(line), stderr: (line) => console.error(line) });
 }
 
 if (require.main === module) {

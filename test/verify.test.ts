@@ -680,6 +680,15 @@ describe("npm run verify", () => {
             expect(cluster.execs).to.deep.equal([GATEWAY_POD, SLEEP_POD]);
         });
 
+        it("is the sample the README shows, which says it comes from these constructed fixtures", () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const intro = "Its output on the tests' fixture cluster (`test/verify.test.ts`, which checks that this sample is what the command\nprints). The fixtures are constructed, not captured from a live cluster";
+            const at = readme.indexOf(intro);
+            expect(at, "the README introduces its sample").to.be.at.least(0);
+            const block = /```\n([\s\S]*?)```/.exec(readme.slice(at))!;
+            expect(block[1]).to.equal(ALL_PASS);
+        });
+
         it("prints ASCII marks with --ascii", async () => {
             const run = await runVerify(["--stack", "cluster1", "--ascii"], new RecordedCluster(CLUSTER1));
             expect(run.stdout).to.equal(ALL_PASS.replace(/✔/g, "[ok]"));
