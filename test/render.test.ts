@@ -76,7 +76,7 @@ describe("npm run render", () => {
         files = await renderProject(project);
     });
 
-    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys only", () => {
+    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys and the kube context only", () => {
         const dir = testProject({ b: TEST_STACK_FILES.cluster2, a: TEST_STACK_FILES.cluster1 });
         try {
             fs.writeFileSync(path.join(dir, "notes.yaml"), "config: {}\n");
@@ -90,10 +90,12 @@ describe("npm run render", () => {
                         samples: ["sleep-httpbin", "curl-greeter"],
                         observability: true,
                     },
+                    kubeContext: "cluster1",
                 },
                 {
                     stack: "b",
                     config: { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }], samples: ["bookinfo"], observability: true },
+                    kubeContext: "cluster2",
                 },
             ]);
         } finally {
@@ -327,7 +329,7 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 38 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 39 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
@@ -354,7 +356,7 @@ describe("the render command", () => {
 
     it("fails on bad config with the program's own message and leaves no stale render of that stack", function () {
         this.timeout(60000);
-        const badProject = testProject({ bad: "config:\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
+        const badProject = testProject({ bad: "config:\n  kubernetes:context: bad\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
         const out = path.join(badProject, "rendered");
         fs.mkdirSync(path.join(out, "bad", "objects"), { recursive: true });
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");

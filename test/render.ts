@@ -23,11 +23,18 @@ import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles,
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
 const CONFIG_PREFIX = `${PROJECT}:`;
+/** The stack file key of the stack's kube context, which the program's Kubernetes provider takes. */
+const KUBE_CONTEXT_KEY = "kubernetes:context";
 
 /** A stack's config file, keys in the project namespace without the prefix (`trustDomain`). */
 export interface StackSource {
     stack: string;
     config: Record<string, unknown>;
+    /**
+     * The stack file's `kubernetes:context` (undefined when the file has none, which the program refuses, as `pulumi
+     * preview` would). Left out, the stack runs on a context named after it (test/harness.ts runProgram).
+     */
+    kubeContext?: unknown;
 }
 
 /** Reads `Pulumi.<stack>.yaml` files of a project directory, sorted by stack name; `only` limits and orders them. */
@@ -52,7 +59,7 @@ export function loadStackSources(projectDir: string, only: string[] = []): Stack
                 config[key.slice(CONFIG_PREFIX.length)] = value;
             }
         }
-        return { stack, config };
+        return { stack, config, kubeContext: settings[KUBE_CONTEXT_KEY] };
     });
 }
 
@@ -105,7 +112,8 @@ async function renderOne(
     stackOutputs: Record<string, Record<string, unknown>>,
 ): Promise<StackRender> {
     try {
-        const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        const config = "kubeContext" in source ? { ...source.config, [KUBE_CONTEXT_KEY]: source.kubeContext } : source.config;
+        const run = await runProgram(program as () => Promise<Record<string, unknown>>, config, { preview: true, stackOutputs }, source.stack);
         const policy = await checkRun(policies, run);
         return {
             stack: source.stack,
