@@ -97,7 +97,7 @@ describe("npm run render", () => {
         files = await renderProject(project);
     });
 
-    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys only", () => {
+    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys and the kube context only", () => {
         const dir = testProject({ b: TEST_STACK_FILES.cluster2, a: TEST_STACK_FILES.cluster1 });
         try {
             fs.writeFileSync(path.join(dir, "notes.yaml"), "config: {}\n");
@@ -111,10 +111,12 @@ describe("npm run render", () => {
                         samples: ["sleep-httpbin", "curl-greeter"],
                         observability: true,
                     },
+                    kubeContext: "cluster1",
                 },
                 {
                     stack: "b",
                     config: { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }], samples: ["bookinfo"], observability: true },
+                    kubeContext: "cluster2",
                 },
             ]);
         } finally {
@@ -348,7 +350,7 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 38 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 39 resources, 29 files in .*\ncluster2: 34 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
@@ -375,7 +377,7 @@ describe("the render command", () => {
 
     it("fails on bad config with the program's own message and leaves no stale render of that stack", function () {
         this.timeout(60000);
-        const badProject = testProject({ bad: "config:\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
+        const badProject = testProject({ bad: "config:\n  kubernetes:context: bad\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
         const out = path.join(badProject, "rendered");
         fs.mkdirSync(path.join(out, "bad", "objects"), { recursive: true });
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
@@ -510,9 +512,9 @@ describe("malformed stack files", () => {
         const dir = testProject({ empty: "", bare: "config:\n", old: "config:\n  istio-spire:config:trustDomain: a.demo\n  kubernetes:context: k\n" });
         try {
             expect(loadStackSources(dir)).to.deep.equal([
-                { stack: "bare", config: {} },
-                { stack: "empty", config: {} },
-                { stack: "old", config: { trustDomain: "a.demo" } },
+                { stack: "bare", config: {}, kubeContext: undefined },
+                { stack: "empty", config: {}, kubeContext: undefined },
+                { stack: "old", config: { trustDomain: "a.demo" }, kubeContext: "k" },
             ]);
         } finally {
             removeTestProject(dir);
@@ -530,7 +532,7 @@ describe("malformed stack files", () => {
             expect(run.stderr).to.equal(
                 "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
             );
-            expect(run.stdout).to.match(/^cluster1: 38 resources, 29 files in rendered\/cluster1\/\ncluster2: 34 resources, 25 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /);
+            expect(run.stdout).to.match(/^cluster1: 39 resources, 29 files in rendered\/cluster1\/\ncluster2: 34 resources, 25 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /);
             expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
         } finally {
             removeTestProject(dir);

@@ -25,6 +25,8 @@ import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles,
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
 const CONFIG_PREFIX = `${PROJECT}:`;
+/** The stack file key of the stack's kube context, which the program's Kubernetes provider takes. */
+const KUBE_CONTEXT_KEY = "kubernetes:context";
 
 /**
  * A stack's config file, keys in the project namespace without the prefix (`trustDomain`). `error`: the file cannot be
@@ -34,6 +36,11 @@ export interface StackSource {
     stack: string;
     config: Record<string, unknown>;
     error?: string;
+    /**
+     * The stack file's `kubernetes:context` (undefined when the file has none, which the program refuses, as `pulumi
+     * preview` would). Left out, the stack runs on a context named after it (test/harness.ts runProgram).
+     */
+    kubeContext?: unknown;
 }
 
 /** What a YAML value is, for messages. */
@@ -77,7 +84,7 @@ export function readStackFile(projectDir: string, stack: string): StackSource {
             config[parts[parts.length - 1]] = value;
         }
     }
-    return { stack, config };
+    return { stack, config, kubeContext: (settings as Record<string, unknown>)[KUBE_CONTEXT_KEY] };
 }
 
 /**
@@ -157,7 +164,8 @@ async function renderOne(
         return { stack: source.stack, ok: false, error: source.error };
     }
     try {
-        const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        const config = "kubeContext" in source ? { ...source.config, [KUBE_CONTEXT_KEY]: source.kubeContext } : source.config;
+        const run = await runProgram(program as () => Promise<Record<string, unknown>>, config, { preview: true, stackOutputs }, source.stack);
         const policy = await checkRun(policies, run);
         return {
             stack: source.stack,
