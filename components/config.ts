@@ -3,6 +3,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { kubernetesConfigProblems } from "./kubernetes";
 import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
 import {
@@ -136,9 +137,11 @@ export type RawConfigReader = (key: string) => string | undefined;
  * Validates raw configuration and applies defaults. Collects every problem and throws one ValidationError whose
  * message lists them, one line each, each naming the key, quoting the value and saying what is expected.
  * `setKeys` (the project keys the stack sets) lets it report unknown keys, usually typos such as `trustdomain`.
+ * `otherProblems` (of keys outside the project namespace, such as `kubernetes:context`) are reported first, in the
+ * same error.
  */
-export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []): StackConfig {
-    const problems: string[] = [];
+export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], otherProblems: string[] = []): StackConfig {
+    const problems: string[] = [...otherProblems];
     const report = (key: string, value: unknown, reason: string) => problems.push(describeProblem(key, value, reason));
     for (const key of [...setKeys].sort()) {
         if (!CONFIG_KEYS.includes(key)) {
@@ -442,11 +445,15 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
     return peers;
 }
 
-/** Reads this stack's configuration from Pulumi config (project namespace) and validates it. */
+/**
+ * Reads this stack's configuration from Pulumi config (project namespace) and validates it, with the stack's
+ * Kubernetes settings (`kubernetes:context`, see kubernetes.ts) in the same error.
+ */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): StackConfig {
     const prefix = `${PROJECT_NAME}:`;
     const setKeys = Object.keys(pulumi.runtime.allConfig())
         .filter((key) => key.startsWith(prefix))
         .map((key) => key.slice(prefix.length));
-    return parseStackConfig((key) => config.get(key), setKeys);
+    const kubernetes = new pulumi.Config("kubernetes");
+    return parseStackConfig((key) => config.get(key), setKeys, kubernetesConfigProblems((key) => kubernetes.get(key)));
 }

@@ -57,6 +57,7 @@ describe("the cluster1 program (no peers)", () => {
                     `${CLUSTER_SPIFFE_ID} registration-gateway`,
                     `${CLUSTER_SPIFFE_ID} registration-workloads`,
                     "kubernetes:security.istio.io/v1:PeerAuthentication istio-mtls",
+                    "pulumi:providers:kubernetes cluster",
                 ].sort(),
             );
         });
