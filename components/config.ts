@@ -3,6 +3,8 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { kubernetesConfigProblems } from "./kubernetes";
+import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
 import { checkHostname } from "./federatedCall";
 import {
@@ -82,6 +84,8 @@ export interface StackConfig {
     observability: boolean;
     /** Grafana too (needs observability). */
     observabilityGrafana: boolean;
+    /** What anonymous users of Kiali and Grafana may do: "view" (default) or "edit" (explicit opt-in). */
+    observabilityAccess: ObservabilityAccess;
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -113,6 +117,7 @@ export const CONFIG_DEFAULTS = {
     samplesNamespace: "default",
     observability: false,
     observabilityGrafana: false,
+    observabilityAccess: "view" as ObservabilityAccess,
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
@@ -208,6 +213,8 @@ export interface ConfigContext {
     stack?: string;
     /** Every config key set for the stack outside the project namespace, `<namespace>:<key>`. */
     otherKeys?: string[];
+    /** Problems of keys outside the project namespace (kubernetes.ts kubernetesConfigProblems), reported first. */
+    otherProblems?: string[];
 }
 
 /** The host under which this stack's Bookinfo is served to peers (`bookinfo.<trust domain>`). */
@@ -222,10 +229,11 @@ export type RawConfigReader = (key: string) => string | undefined;
  * Validates raw configuration and applies defaults. Collects every problem and throws one ValidationError whose
  * message lists them, one line each, each naming the key, quoting the value and saying what is expected.
  * `setKeys` (the project keys the stack sets) lets it report unknown keys, usually typos such as `trustdomain`;
- * `context` lets it refuse keys in a misspelt namespace and a peer that is this stack itself.
+ * `context` lets it refuse keys in a misspelt namespace and a peer that is this stack itself, and carries the problems
+ * of keys outside the project namespace (such as `kubernetes:context`), reported first, in the same error.
  */
 export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], context: ConfigContext = {}): StackConfig {
-    const problems: string[] = [];
+    const problems: string[] = [...(context.otherProblems ?? [])];
     const report = (key: string, value: unknown, reason: string) => problems.push(describeProblem(key, value, reason));
     for (const key of [...(context.otherKeys ?? [])].sort()) {
         const colon = key.indexOf(":");
@@ -415,6 +423,10 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     if (observabilityGrafana && !observability) {
         report("observabilityGrafana", "true", "needs observability (Grafana reads the Prometheus it installs); set observability to true");
     }
+    const observabilityAccess = optionalString("observabilityAccess", oneOf(OBSERVABILITY_ACCESS_LEVELS)) as ObservabilityAccess;
+    if (observabilityAccess === "edit" && !observability) {
+        report("observabilityAccess", observabilityAccess, "needs observability (it is the access to Kiali and Grafana); set observability to true");
+    }
 
     const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
     const peers = parsePeers(json("peers"), problems);
@@ -473,6 +485,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         samplesNamespace,
         observability,
         observabilityGrafana,
+        observabilityAccess,
     };
 }
 
@@ -580,7 +593,8 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
  * Reads this stack's configuration from Pulumi config (project namespace) and validates it, with every key the stack
  * sets (Pulumi hands the program all of them, `<namespace>:<key>`; keys a stack file writes without a namespace are
  * already in the project's, pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject) and the
- * stack's own fully qualified name.
+ * stack's own fully qualified name; the stack's Kubernetes settings (`kubernetes:context`, see kubernetes.ts) are
+ * checked in the same error.
  */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): StackConfig {
     const prefix = `${PROJECT_NAME}:`;
@@ -588,5 +602,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJEC
     const setKeys = keys.filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
     const otherKeys = keys.filter((key) => !key.startsWith(prefix));
     const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    return parseStackConfig((key) => config.get(key), setKeys, { stack, otherKeys });
+    const kubernetes = new pulumi.Config("kubernetes");
+    const otherProblems = kubernetesConfigProblems((key) => kubernetes.get(key));
+    return parseStackConfig((key) => config.get(key), setKeys, { stack, otherKeys, otherProblems });
 }

@@ -408,7 +408,12 @@ describe("every bad input is refused before any Kubernetes resource is declared"
 
     it("refuses a stack file naming its own stack as peer in the render's first pass, as the local backend's organization", async () => {
         const dir = testProject({
-            cluster1: { "istio-spire:trustDomain": "cluster1.demo", "istio-spire:clusterName": "cluster1", "istio-spire:peers": [{ stack: "organization/istio-spire/cluster1" }] },
+            cluster1: {
+                "kubernetes:context": "cluster1",
+                "istio-spire:trustDomain": "cluster1.demo",
+                "istio-spire:clusterName": "cluster1",
+                "istio-spire:peers": [{ stack: "organization/istio-spire/cluster1" }],
+            },
         });
         try {
             const [render] = await renderStacks(program, loadStackSources(dir));

@@ -45,10 +45,20 @@ describe("stack configuration", () => {
             ]);
         });
 
+        it("gives anonymous users of Kiali and Grafana view access unless edit is asked for", () => {
+            expect(CONFIG_DEFAULTS.observabilityAccess).to.equal("view");
+            expect(parseWith({ ...CLUSTER1, observability: "true" }).observabilityAccess).to.equal("view");
+            expect(parseWith({ ...CLUSTER1, observability: "true", observabilityAccess: "edit" }).observabilityAccess).to.equal("edit");
+        });
+
         it("declares every default in Pulumi.yaml with the same value, a type and a description", () => {
             const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
             expect(project.name).to.equal("istio-spire");
-            const declared = project.config as Record<string, { type: string; default?: unknown; description: string; items?: unknown }>;
+            // The project's own keys; settings of other namespaces (pulumi:disable-default-providers) are checked in provider.test.ts.
+            const declared = Object.fromEntries(Object.entries(project.config).filter(([key]) => !key.includes(":"))) as Record<
+                string,
+                { type: string; default?: unknown; description: string; items?: unknown }
+            >;
             // peers is a list of objects, which Pulumi's project config types cannot declare (see Pulumi.yaml).
             const { peers, ...withDefaults } = CONFIG_DEFAULTS;
             expect(peers).to.deep.equal([]);
@@ -251,6 +261,16 @@ describe("stack configuration", () => {
                 "a non-boolean observability",
                 { ...CLUSTER1, observability: "yes" },
                 'Invalid configuration: observability: "yes" is not a boolean; expected "true" or "false"',
+            ],
+            [
+                "an observability access level that does not exist",
+                { ...CLUSTER1, observability: "true", observabilityAccess: "admin" },
+                'Invalid configuration: observabilityAccess: "admin" is not one of "view", "edit"',
+            ],
+            [
+                "edit access without observability",
+                { ...CLUSTER1, observabilityAccess: "edit" },
+                'Invalid configuration: observabilityAccess: "edit" needs observability (it is the access to Kiali and Grafana); set observability to true',
             ],
             [
                 "a peer that is not a fully qualified stack",

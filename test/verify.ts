@@ -54,6 +54,28 @@ import {
 
 export const USAGE = "usage: npm run verify -- --stack <name> [--context <kube context>] [--peer-trust-domain <trust domain>]... [--ascii]";
 
+/** What `npm run verify -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const HELP = [
+    USAGE,
+    "",
+    "Checks a deployed stack through the Kubernetes API and prints one line per check (README, \"Checking a deployed stack\").",
+    "",
+    "  --stack <name>                      the stack to check; its expectations come from Pulumi.<name>.yaml",
+    "  --context <kube context>            the kube context to use instead of the stack file's kubernetes:context",
+    "  --peer-trust-domain <trust domain>  a peer trust domain to check (repeatable), instead of reading the peer",
+    "                                      stacks' federation outputs with the Pulumi CLI",
+    "  --ascii                             [ok]/[FAIL]/[warn] instead of ✔/✘/!",
+    "  -h, --help                          print this help and exit",
+    "",
+    "Exit code: 0 when every check passes (warnings allowed), 1 when a check fails, 2 on a usage or configuration error.",
+    "",
+].join("\n");
+
+/** Whether the arguments ask for the help (`--help` or `-h` anywhere): it wins over any other argument. */
+export function wantsHelp(argv: string[]): boolean {
+    return argv.some((arg) => arg === "--help" || arg === "-h");
+}
+
 export interface VerifyArguments {
     stack: string;
     /** Overrides the stack file's kubernetes:context. */
@@ -122,7 +144,12 @@ export function loadExpectations(projectDir: string, stack: string, contextOverr
     let config: Record<string, unknown>;
     let otherConfig: Record<string, unknown> | undefined;
     try {
-        [{ config, otherConfig }] = loadStackSources(projectDir, [stack]);
+        const [source] = loadStackSources(projectDir, [stack]);
+        if (source.error !== undefined) {
+            throw new Error(source.error);
+        }
+        config = source.config;
+        otherConfig = source.otherConfig;
     } catch (error) {
         throw new UsageError((error as Error).message);
     }
@@ -353,6 +380,10 @@ export async function verify(argv: string[], deps: VerifyDependencies): Promise<
     let expectations: Expectations;
     let args: VerifyArguments;
     let cluster: ClusterReader;
+    if (wantsHelp(argv)) {
+        deps.stdout(HELP);
+        return 0;
+    }
     try {
         args = parseArguments(argv);
         expectations = loadExpectations(deps.projectDir, args.stack, args.context);
