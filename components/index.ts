@@ -6,6 +6,7 @@ export * from "./federation";
 export * from "./istio";
 export * from "./istioOperator";
 export * from "./istioResources";
+export * from "./kubernetes";
 export * from "./observability";
 export * from "./peerSamples";
 export * from "./registration";

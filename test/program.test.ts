@@ -56,6 +56,7 @@ describe("the cluster1 program (no peers)", () => {
                     `${CLUSTER_SPIFFE_ID} registration-gateway`,
                     `${CLUSTER_SPIFFE_ID} registration-workloads`,
                     "kubernetes:security.istio.io/v1:PeerAuthentication istio-mtls",
+                    "pulumi:providers:kubernetes cluster",
                 ].sort(),
             );
         });
@@ -381,8 +382,8 @@ describe("observability", () => {
         const run = await runProgram(program, { ...CLUSTER1, observability: "true" });
         const releases = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability");
         expect(releases.map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace, [...r.dependsOn].sort()])).to.deep.equal([
-            ["prometheus", "prometheus", "28.13.0", "istio-system", ["istio-istiod"]],
-            ["kiali", "kiali-server", "2.26.0", "istio-system", ["istio-istiod", "observability-prometheus"]],
+            ["prometheus", "prometheus", "28.13.0", "istio-system", ["istio-istiod", "observability-prometheus-access"]],
+            ["kiali", "kiali-server", "2.26.0", "istio-system", ["istio-istiod", "observability-kiali-access", "observability-prometheus"]],
         ]);
         expect(run.outputs.observability).to.deep.equal({
             kialiPortForward: "kubectl -n istio-system port-forward svc/kiali 20001:20001",
@@ -396,6 +397,20 @@ describe("observability", () => {
         const charts = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability").map((r) => r.inputs.chart);
         expect(charts).to.deep.equal(["prometheus", "kiali-server", "grafana"]);
         expect(run.outputs.observability.grafanaPortForward).to.equal("kubectl -n istio-system port-forward svc/grafana 3000:3000");
+    });
+
+    it("locks Kiali and Grafana to view access unless observabilityAccess is edit", async () => {
+        const access = async (config: Record<string, string>) => {
+            const run = await runProgram(program, { ...CLUSTER1, observability: "true", observabilityGrafana: "true", ...config });
+            return [
+                named(run.declared, "observability-kiali").inputs.values.deployment.view_only_mode,
+                named(run.declared, "observability-grafana").inputs.values.env.GF_AUTH_ANONYMOUS_ORG_ROLE,
+                ofType(run.declared, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((d) => d.inputs.metadata.name).sort(),
+            ];
+        };
+        const policies = ["grafana-access", "kiali-access", "prometheus-access"];
+        expect(await access({})).to.deep.equal([true, "Viewer", policies]);
+        expect(await access({ observabilityAccess: "edit" })).to.deep.equal([false, "Editor", policies]);
     });
 });
 
