@@ -1,7 +1,8 @@
 // istio-spire: one stack per Kubernetes cluster. SPIRE issues every workload identity, Istio consumes them through
 // Envoy SDS, workloads are registered declaratively, and SPIRE federates with the peer stacks named in config.
 //
-//   config ─► peers (StackReferences, validated)
+//   config ─► the stack's Kubernetes provider (kubernetes:context), the only one: every component gets it
+//         ─► peers (StackReferences, validated)
 //         ─► Spire ─► BundleEndpoint (exported as `federation`)
 //                   ─► FederatedTrustDomain per ready peer (ClusterFederatedTrustDomain)
 //                   ─► WorkloadRegistration (ClusterSPIFFEIDs, federatesWith the peers)
@@ -25,10 +26,12 @@ import {
     Spire,
     ValidationError,
     WorkloadRegistration,
+    bookinfoHost,
     buildIstioOperator,
     loadStackConfig,
     readPeers,
     readPreviousDeployment,
+    stackKubernetesProvider,
 } from "./components";
 
 export = async () => {
@@ -39,6 +42,10 @@ export = async () => {
     // What this stack exported last time: the bundle and CA lineage its installation id is derived from.
     const previousDeployment = await readPreviousDeployment();
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
+    // The stack's one Kubernetes provider, on the kube context the stack names (validated with the config above), and
+    // handed to every component: each Kubernetes resource, read, Helm release and manifest goes through it. The
+    // default provider is disabled for the project (Pulumi.yaml), so nothing can reach the current kube context.
+    const onCluster: pulumi.ComponentResourceOptions = { providers: [stackKubernetesProvider()] };
 
     // 2. SPIRE: server, agents, CSI driver, controller manager.
     const spire = new Spire("spire", {
@@ -58,7 +65,7 @@ export = async () => {
         // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
         bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
         protect: config.protectSpire,
-    });
+    }, onCluster);
 
     // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.
     const bundleEndpoint = new BundleEndpoint("federation", {
@@ -70,7 +77,7 @@ export = async () => {
         profile: config.bundleEndpointProfile,
         namespaceUid: spire.namespaceUid,
         previousDeployment,
-    });
+    }, onCluster);
     const federated = peers.ready.map(
         (peer) =>
             new FederatedTrustDomain(`peer-${peer.federation.trustDomain}`, {
@@ -78,7 +85,7 @@ export = async () => {
                 controllerClassName: spire.controllerClassName,
                 spireRelease: spire.release,
                 localInstallationId: bundleEndpoint.installationId,
-            }),
+            }, onCluster),
     );
 
     // 4. Registration: the ClusterSPIFFEIDs for the gateway and enrolled workloads.
@@ -95,7 +102,7 @@ export = async () => {
         federatesWith: peerTrustDomains,
         spireRelease: spire.release,
         federatedTrustDomainResources: federated.map((f) => f.resource),
-    });
+    }, onCluster);
 
     // 5. Istio, from one IstioOperator whose trust domain is SPIRE's and which accepts the peers' trust domains.
     const operator = buildIstioOperator({
@@ -118,7 +125,7 @@ export = async () => {
         mtlsMode: config.mtlsMode,
         spireRelease: spire.release,
         gatewayRegistration: registration.gatewayRegistration,
-    });
+    }, onCluster);
 
     // 6. Observability (optional): Prometheus and Kiali, Grafana too if asked, reachable only by port-forward.
     const observability = config.observability
@@ -126,9 +133,10 @@ export = async () => {
               namespace: config.istioNamespace,
               istiodRelease: mesh.istiod,
               grafana: config.observabilityGrafana,
+              access: config.observabilityAccess,
               istioVersion: config.istioChartVersion,
               graphNamespaces: config.enrolledNamespaces,
-          })
+          }, onCluster)
         : undefined;
 
     // 7. Samples (config `samples`) and the federated call: this stack's curl-greeter calls each peer's Bookinfo through
@@ -141,23 +149,23 @@ export = async () => {
     };
     const wanted = new Set(config.samples);
     if (wanted.has("sleep-httpbin")) {
-        new SleepHttpbin("sleep-httpbin", sampleArgs);
+        new SleepHttpbin("sleep-httpbin", sampleArgs, onCluster);
     }
-    const curlGreeter = wanted.has("curl-greeter") ? new CurlGreeter("curl-greeter", sampleArgs) : undefined;
+    const curlGreeter = wanted.has("curl-greeter") ? new CurlGreeter("curl-greeter", sampleArgs, onCluster) : undefined;
     const bookinfo = wanted.has("bookinfo")
-        ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } })
+        ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } }, onCluster)
         : undefined;
-    const bookinfoHost = `bookinfo.${config.trustDomain}`;
+    const bookinfoAddress = bookinfoHost(config.trustDomain);
     if (bookinfo) {
         new FederatedServiceAccess("bookinfo-federated", {
-            host: bookinfoHost,
+            host: bookinfoAddress,
             allowedSpiffeIds: peers.ready.flatMap((p) => (p.samples.curlGreeter ? [p.samples.curlGreeter.spiffeId] : [])).sort(),
             gatewaySelector: { istio: gatewayIstioLabel },
             gatewayNamespace: config.istioNamespace,
             destination: { host: `productpage.${config.samplesNamespace}.svc.cluster.local`, port: 9080 },
             uriMatches: BOOKINFO_URI_MATCHES,
             prerequisites: [mesh.gateway, bookinfo],
-        });
+        }, onCluster);
     }
     const federatedCalls = curlGreeter
         ? peers.ready.flatMap(({ federation, samples }) =>
@@ -170,7 +178,7 @@ export = async () => {
                             serverSpiffeId: samples.bookinfo.gatewaySpiffeId,
                             namespace: config.samplesNamespace,
                             prerequisites: [mesh.istiod],
-                        }),
+                        }, onCluster),
                     ]
                   : [],
           )
@@ -195,7 +203,7 @@ export = async () => {
         spireInstallation: bundleEndpoint.installation,
         samples: pulumi.output({
             bookinfo: bookinfo
-                ? { host: bookinfoHost, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
+                ? { host: bookinfoAddress, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
                 : undefined,
             curlGreeter: curlGreeter ? { spiffeId: curlGreeter.spiffeId } : undefined,
         }),

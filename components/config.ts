@@ -3,15 +3,22 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { kubernetesConfigProblems } from "./kubernetes";
+import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
+import { checkHostname } from "./federatedCall";
 import {
     checkBundleEndpointUrl,
     checkChartRepository,
+    checkConfigNamespace,
     checkDnsLabel,
     checkDnsName,
     checkDuration,
+    checkOwnedNamespace,
     checkPinnedVersion,
+    checkRefreshHint,
     checkTrustDomain,
+    checkX509SubjectAttribute,
     describeProblem,
     firstDuplicate,
     parseDuration,
@@ -77,6 +84,8 @@ export interface StackConfig {
     observability: boolean;
     /** Grafana too (needs observability). */
     observabilityGrafana: boolean;
+    /** What anonymous users of Kiali and Grafana may do: "view" (default) or "edit" (explicit opt-in). */
+    observabilityAccess: ObservabilityAccess;
     /** `protect` the SPIRE namespace and spire release (CA keys, datastore) against deletion and replacement. */
     protectSpire: boolean;
 }
@@ -110,6 +119,7 @@ export const CONFIG_DEFAULTS = {
     samplesNamespace: "default",
     observability: false,
     observabilityGrafana: false,
+    observabilityAccess: "view" as ObservabilityAccess,
     protectSpire: true,
 };
 
@@ -128,28 +138,139 @@ const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
 /** Namespaces that must never be enrolled into the mesh. */
 const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
 
+/**
+ * What each key expects, for the messages about values of the wrong kind (empty, null, a list or mapping where a
+ * string is expected). The checks of each key say more once the value is of the right kind.
+ */
+const EXPECTED: Record<string, string> = {
+    trustDomain: 'a SPIFFE trust domain name, e.g. "cluster1.demo"',
+    clusterName: 'the cluster\'s name, an RFC 1123 label, e.g. "cluster1"',
+    peers: `a list like [{"stack": "<org>/${PROJECT_NAME}/cluster2"}]`,
+    spireNamespace: 'a namespace name, e.g. "spire-server"',
+    istioNamespace: 'a namespace name, e.g. "istio-system"',
+    spireChartRepository: 'an "https://" chart repository URL or an "oci://" registry reference',
+    spireChartVersion: 'an exact chart version, e.g. "0.30.0"',
+    spireCrdsChartVersion: 'an exact chart version, e.g. "0.6.0"',
+    istioChartRepository: 'an "https://" chart repository URL or an "oci://" registry reference',
+    istioChartVersion: 'an exact chart version, e.g. "1.30.3"',
+    caTTL: 'a duration, e.g. "720h"',
+    caSubjectCountry: 'a two-letter ISO 3166 country code, e.g. "US"',
+    caSubjectOrganization: 'an organization name, e.g. "SPIRE"',
+    caSubjectCommonName: "a common name (empty: the trust domain)",
+    federationRefreshHint: 'a duration, e.g. "5m"',
+    bundleEndpointServiceType: 'one of "LoadBalancer", "NodePort", "ClusterIP"',
+    bundleEndpointUrl: 'an "https://" URL (empty: the load balancer address)',
+    bundleEndpointProfile: 'one of "https_spiffe", "https_web"',
+    bundleEndpointTlsSecret: "the name of a kubernetes.io/tls Secret (empty: none)",
+    ingressGatewayName: 'a name, e.g. "istio-ingressgateway"',
+    ingressGatewayServiceAccount: 'a service account name, e.g. "istio-ingressgateway-service-account"',
+    ingressGatewayServiceType: 'one of "LoadBalancer", "NodePort", "ClusterIP"',
+    enrolledNamespaces: 'a list of namespace names, e.g. ["default"]',
+    mtlsMode: 'one of "STRICT", "PERMISSIVE"',
+    nativeSidecars: '"true" or "false"',
+    samples: `a list of ${SAMPLE_NAMES.map((n) => quote(n)).join(", ")}`,
+    samplesNamespace: 'a namespace name, e.g. "default"',
+    observability: '"true" or "false"',
+    observabilityGrafana: '"true" or "false"',
+};
+
+/** Keys whose empty value is their default and means something (see the table in README, "Configuration"). */
+const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret"];
+
+/**
+ * Checks the kind of a raw config value before its key's own checks: what Pulumi hands a program is text (config
+ * values are strings; lists and mappings arrive as their JSON), so
+ * - a YAML null reaches the program as "" from a stack file (pulumi/pulumi sdk/go/common/workspace/loaders.go
+ *   checkForEmptyConfig: "No value for configuration key ... is currently treated as an empty string") and as the
+ *   text "null" from an ESC environment (pkg/workspace/config.go toPlaintext: nil → config.Plaintext{}, marshalled
+ *   as JSON `null`);
+ * - a list or mapping given for a string key arrives as its JSON text (sdk/go/common/resource/config/object.go
+ *   MarshalString), which no string key of this program can validly start with.
+ * `kind` is what the key takes. Returns the problem, or undefined when the key's own checks apply.
+ */
+export function checkConfigValueKind(key: string, text: string, kind: "string" | "boolean" | "list"): string | undefined {
+    const expected = EXPECTED[key] ?? "a value";
+    const fallback = key in CONFIG_DEFAULTS ? `, or remove the key for the default ${quote((CONFIG_DEFAULTS as Record<string, unknown>)[key])}` : "";
+    if (text === "null") {
+        return describeProblem(key, text, `is a YAML null (a key written without a value); expected ${expected}${fallback}`);
+    }
+    if (text === "" && !EMPTY_IS_DEFAULT.includes(key)) {
+        return describeProblem(key, text, `is empty; expected ${expected}${fallback}`);
+    }
+    if (kind !== "list" && /^[[{]/.test(text)) {
+        try {
+            const value: unknown = JSON.parse(text);
+            if (typeof value === "object" && value !== null) {
+                return describeProblem(key, value, `is ${Array.isArray(value) ? "a list" : "a mapping"}, not a ${kind}; expected ${expected}`);
+            }
+        } catch {
+            // Not JSON: a string like any other, left to the key's checks.
+        }
+    }
+    return undefined;
+}
+
+/** Where the program runs: the stack's fully qualified name and its config keys in other namespaces. */
+export interface ConfigContext {
+    /** This stack, `<org>/<project>/<stack>` (pulumi.getOrganization(), getProject(), getStack()). */
+    stack?: string;
+    /** Every config key set for the stack outside the project namespace, `<namespace>:<key>`. */
+    otherKeys?: string[];
+    /** Problems of keys outside the project namespace (kubernetes.ts kubernetesConfigProblems), reported first. */
+    otherProblems?: string[];
+}
+
+/** The host under which this stack's Bookinfo is served to peers (`bookinfo.<trust domain>`). */
+export function bookinfoHost(trustDomain: string): string {
+    return `bookinfo.${trustDomain}`;
+}
+
 /** Reads a raw config value by key (unset: undefined); arrays and objects arrive as JSON text, like Pulumi's. */
 export type RawConfigReader = (key: string) => string | undefined;
 
 /**
  * Validates raw configuration and applies defaults. Collects every problem and throws one ValidationError whose
  * message lists them, one line each, each naming the key, quoting the value and saying what is expected.
- * `setKeys` (the project keys the stack sets) lets it report unknown keys, usually typos such as `trustdomain`.
+ * `setKeys` (the project keys the stack sets) lets it report unknown keys, usually typos such as `trustdomain`;
+ * `context` lets it refuse keys in a misspelt namespace and a peer that is this stack itself, and carries the problems
+ * of keys outside the project namespace (such as `kubernetes:context`), reported first, in the same error.
  */
-export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []): StackConfig {
-    const problems: string[] = [];
+export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], context: ConfigContext = {}): StackConfig {
+    const problems: string[] = [...(context.otherProblems ?? [])];
     const report = (key: string, value: unknown, reason: string) => problems.push(describeProblem(key, value, reason));
+    for (const key of [...(context.otherKeys ?? [])].sort()) {
+        const colon = key.indexOf(":");
+        const reason = checkConfigNamespace(key.slice(0, colon), PROJECT_NAME);
+        if (colon > 0 && reason !== undefined) {
+            const name = key.slice(colon + 1);
+            const known = CONFIG_KEYS.includes(name) ? `; did you mean ${quote(`${PROJECT_NAME}:${name}`)}?` : ` (see README, "Configuration")`;
+            problems.push(`${key}: ${reason}${known}`);
+        }
+    }
     for (const key of [...setKeys].sort()) {
         if (!CONFIG_KEYS.includes(key)) {
             const hint = CONFIG_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
             report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : " (see README, \"Configuration\")"}`);
         }
     }
+    /** The raw text of a key, or undefined when unset or of the wrong kind (then reported). */
+    const text = (key: string, kind: "string" | "boolean" | "list" = "string"): string | undefined => {
+        const value = read(key);
+        const kindProblem = value === undefined ? undefined : checkConfigValueKind(key, value, kind);
+        if (kindProblem !== undefined) {
+            problems.push(kindProblem);
+            return undefined;
+        }
+        return value;
+    };
 
     const requiredString = (key: string, check: (v: unknown) => string | undefined): string => {
-        const value = read(key);
-        if (value === undefined) {
+        if (read(key) === undefined) {
             problems.push(`${key}: is not set; run \`pulumi config set ${key} <value>\` (see README, "Configuration")`);
+            return "";
+        }
+        const value = text(key);
+        if (value === undefined) {
             return "";
         }
         const reason = check(value);
@@ -158,11 +279,12 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         }
         return value;
     };
+    /** An optional string; a value of the wrong kind is reported and the default used in its place. */
     const optionalString = <K extends keyof typeof CONFIG_DEFAULTS>(
         key: K,
         check?: (v: string) => string | undefined,
     ): string => {
-        const value = read(key) ?? (CONFIG_DEFAULTS[key] as unknown as string);
+        const value = text(key) ?? (CONFIG_DEFAULTS[key] as unknown as string);
         const reason = check?.(value);
         if (reason !== undefined) {
             report(key, value, reason);
@@ -171,16 +293,19 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     };
     const oneOf = <T extends string>(allowed: readonly T[]) => (v: string) =>
         allowed.includes(v as T) ? undefined : `is not one of ${allowed.map((a) => quote(a)).join(", ")}`;
+    /** A list key: its JSON value; a text that is not JSON is a string, which the key's parser refuses as no list. */
     const json = (key: string): unknown => {
-        const text = read(key);
-        if (text === undefined) {
+        if (read(key) === undefined) {
             return undefined;
         }
+        const value = text(key, "list");
+        if (value === undefined) {
+            return null; // of the wrong kind, reported
+        }
         try {
-            return JSON.parse(text);
+            return JSON.parse(value);
         } catch {
-            report(key, text, "is not valid JSON; set it with `pulumi config set --path` or edit the stack file");
-            return null;
+            return value;
         }
     };
 
@@ -190,8 +315,9 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         report("clusterName", clusterName, "is the chart's placeholder; set the cluster's real name");
     }
 
-    const spireNamespace = optionalString("spireNamespace", checkDnsLabel);
-    const istioNamespace = optionalString("istioNamespace", checkDnsLabel);
+    // The program creates (and on destroy deletes) these two namespaces: never one Kubernetes owns.
+    const spireNamespace = optionalString("spireNamespace", checkOwnedNamespace);
+    const istioNamespace = optionalString("istioNamespace", checkOwnedNamespace);
     if (spireNamespace === istioNamespace) {
         report("istioNamespace", istioNamespace, `must differ from spireNamespace (${quote(spireNamespace)})`);
     }
@@ -203,7 +329,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const istioChartVersion = optionalString("istioChartVersion", checkPinnedVersion);
 
     const caTTL = optionalString("caTTL", checkDuration);
-    const federationRefreshHint = optionalString("federationRefreshHint", checkDuration);
+    const federationRefreshHint = optionalString("federationRefreshHint", checkRefreshHint);
     const caMs = parseDuration(caTTL);
     const hintMs = parseDuration(federationRefreshHint);
     if (caMs !== undefined && hintMs !== undefined && caMs > 0 && hintMs > 0) {
@@ -220,10 +346,21 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const caSubjectCountry = optionalString("caSubjectCountry", (v) =>
         /^[A-Z]{2}$/.test(v) ? undefined : 'is not a two-letter ISO 3166 country code, e.g. "US"',
     );
-    const caSubjectOrganization = optionalString("caSubjectOrganization", (v) =>
-        v.trim().length > 0 ? undefined : 'is empty; expected an organization name, e.g. "SPIRE"',
+    const caSubjectOrganization = optionalString("caSubjectOrganization", (v) => checkX509SubjectAttribute(v, "organization"));
+    const caSubjectCommonName = optionalString("caSubjectCommonName", (v) =>
+        v === "" ? undefined : checkX509SubjectAttribute(v, "commonName"),
     );
-    const caSubjectCommonName = optionalString("caSubjectCommonName");
+    // An empty common name is the trust domain (components/spire.ts), which may be longer than X.509 allows.
+    if (caSubjectCommonName === "" && checkTrustDomain(trustDomain) === undefined) {
+        const defaultProblem = checkX509SubjectAttribute(trustDomain, "commonName");
+        if (defaultProblem !== undefined) {
+            report(
+                "caSubjectCommonName",
+                caSubjectCommonName,
+                `means the trust domain (${quote(trustDomain)}), which ${defaultProblem}; set caSubjectCommonName to a shorter name`,
+            );
+        }
+    }
 
     const bundleEndpointServiceType = optionalString("bundleEndpointServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
     const bundleEndpointUrl = optionalString("bundleEndpointUrl", (v) =>
@@ -276,11 +413,11 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     const mtlsMode = optionalString("mtlsMode", oneOf(["STRICT", "PERMISSIVE"] as const)) as MtlsMode;
 
     const optionalBoolean = (key: "nativeSidecars" | "observability" | "observabilityGrafana" | "protectSpire"): boolean => {
-        const text = read(key);
-        if (text === undefined || text === "true" || text === "false") {
-            return text === undefined ? CONFIG_DEFAULTS[key] : text === "true";
+        const value = read(key) === undefined ? undefined : text(key, "boolean");
+        if (value === undefined || value === "true" || value === "false") {
+            return value === undefined ? CONFIG_DEFAULTS[key] : value === "true";
         }
-        report(key, text, 'is not a boolean; expected "true" or "false"');
+        report(key, value, 'is not a boolean; expected "true" or "false"');
         return CONFIG_DEFAULTS[key];
     };
     const nativeSidecars = optionalBoolean("nativeSidecars");
@@ -290,10 +427,28 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
     if (observabilityGrafana && !observability) {
         report("observabilityGrafana", "true", "needs observability (Grafana reads the Prometheus it installs); set observability to true");
     }
+    const observabilityAccess = optionalString("observabilityAccess", oneOf(OBSERVABILITY_ACCESS_LEVELS)) as ObservabilityAccess;
+    if (observabilityAccess === "edit" && !observability) {
+        report("observabilityAccess", observabilityAccess, "needs observability (it is the access to Kiali and Grafana); set observability to true");
+    }
 
     const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
     const peers = parsePeers(json("peers"), problems);
+    peers.forEach(({ stack }, i) => {
+        // A stack federating with itself: found here, before its own outputs come back through the reference.
+        if (context.stack !== undefined && stack === context.stack) {
+            report(`peers[${i}].stack`, stack, "is this stack itself; list the other stacks to federate with, not this one");
+        }
+    });
     const samples = parseSamples(json("samples"), problems);
+    if (samples.includes("bookinfo") && checkTrustDomain(trustDomain) === undefined) {
+        // Peers reach this stack's Bookinfo as bookinfo.<trust domain>, a host Istio's Gateway, VirtualService and
+        // ServiceEntry validation takes (checkHostname): a long trust domain or an all-numeric last label fails there.
+        const hostProblem = checkHostname(bookinfoHost(trustDomain));
+        if (hostProblem !== undefined) {
+            report("trustDomain", trustDomain, `makes the Bookinfo host ${quote(bookinfoHost(trustDomain))} (samples: "bookinfo"), which ${hostProblem}`);
+        }
+    }
     const samplesNamespace = optionalString("samplesNamespace", checkDnsLabel);
     if (samples.length > 0 && !enrolledNamespaces.includes(samplesNamespace)) {
         report(
@@ -334,6 +489,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = []):
         samplesNamespace,
         observability,
         observabilityGrafana,
+        observabilityAccess,
         protectSpire,
     };
 }
@@ -438,11 +594,20 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
     return peers;
 }
 
-/** Reads this stack's configuration from Pulumi config (project namespace) and validates it. */
+/**
+ * Reads this stack's configuration from Pulumi config (project namespace) and validates it, with every key the stack
+ * sets (Pulumi hands the program all of them, `<namespace>:<key>`; keys a stack file writes without a namespace are
+ * already in the project's, pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject) and the
+ * stack's own fully qualified name; the stack's Kubernetes settings (`kubernetes:context`, see kubernetes.ts) are
+ * checked in the same error.
+ */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): StackConfig {
     const prefix = `${PROJECT_NAME}:`;
-    const setKeys = Object.keys(pulumi.runtime.allConfig())
-        .filter((key) => key.startsWith(prefix))
-        .map((key) => key.slice(prefix.length));
-    return parseStackConfig((key) => config.get(key), setKeys);
+    const keys = Object.keys(pulumi.runtime.allConfig());
+    const setKeys = keys.filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+    const otherKeys = keys.filter((key) => !key.startsWith(prefix));
+    const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const kubernetes = new pulumi.Config("kubernetes");
+    const otherProblems = kubernetesConfigProblems((key) => kubernetes.get(key));
+    return parseStackConfig((key) => config.get(key), setKeys, { stack, otherKeys, otherProblems });
 }

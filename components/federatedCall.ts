@@ -65,7 +65,9 @@ export function istioPrincipal(spiffeId: string): string {
 
 /**
  * Checks a host name a client calls and a gateway serves: a lowercase DNS name of at least two labels, each an
- * RFC 1123 label, no wildcard, port, scheme or path.
+ * RFC 1123 label, no wildcard, port, scheme or path, and a last label that is not all digits (Istio 1.30.3
+ * pkg/config/validation/agent/validation.go ValidateDNS1123Labels, which Gateway, VirtualService and ServiceEntry
+ * hosts go through: "top level domain cannot be all-numeric").
  */
 export function checkHostname(value: unknown): string | undefined {
     const example = 'e.g. "bookinfo.cluster2.demo"';
@@ -100,6 +102,10 @@ export function checkHostname(value: unknown): string | undefined {
             `has the label ${quote(bad)}; each label is 1 to 63 lowercase letters, digits and "-", ` +
             `starting and ending with a letter or digit, ${example}`
         );
+    }
+    const topLevel = labels[labels.length - 1];
+    if (/^[0-9]+$/.test(topLevel)) {
+        return `ends in the all-numeric label ${quote(topLevel)}, which Istio refuses as a host's top-level domain, ${example}`;
     }
     return undefined;
 }

@@ -7,6 +7,7 @@ export * from "./installation";
 export * from "./istio";
 export * from "./istioOperator";
 export * from "./istioResources";
+export * from "./kubernetes";
 export * from "./observability";
 export * from "./peerSamples";
 export * from "./registration";

@@ -2,7 +2,6 @@
 // and the values for Istio's Helm charts (base, istiod, gateway) derived from that one spec. Pure functions: the
 // stack exports the IstioOperator so reviewers see it in diffs and can feed it to `istioctl install -f`.
 
-import { stringify } from "yaml";
 import { SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "./spire";
 import { SPIRE_MANAGED_IDENTITY_LABEL } from "./registration";
 import { Values, canonical } from "./values";
@@ -14,7 +13,12 @@ export const ISTIO_VERSION = "1.30.3";
 
 /** Name of the injection template that gives sidecars the SPIRE agent socket. */
 export const SPIRE_TEMPLATE = "spire";
-/** Name of the injection template that gives gateways the SPIRE agent socket (gateway proxies are never native). */
+/**
+ * The former gateway template's name, kept as a second name of the `spire` template (the same text): pods created
+ * with `inject.istio.io/templates: gateway,spire-gateway` (the ingress gateway's pods before this program used
+ * `gateway,spire`, and anyone's extra gateways) are still injected; Istio refuses a pod naming a template it does not
+ * have ("requested template not found", inject.go RunTemplate).
+ */
 export const SPIRE_GATEWAY_TEMPLATE = "spire-gateway";
 /** The pod volume every stock Istio template mounts for the Workload API socket. */
 export const WORKLOAD_SOCKET_VOLUME = "workload-socket";
@@ -68,7 +72,10 @@ export interface IstioOperatorSettings {
     namespace: string;
     /** Istio version (the charts' version). */
     version: string;
-    /** Run istio-proxy as a Kubernetes native sidecar (an init container with restartPolicy Always). */
+    /**
+     * Istio's default proxy mode (istiod's ENABLE_NATIVE_SIDECARS): istio-proxy as a Kubernetes native sidecar (an init
+     * container with restartPolicy Always). A pod overrides it with the `sidecar.istio.io/nativeSidecar` annotation.
+     */
     nativeSidecars: boolean;
     gateway: {
         name: string;
@@ -78,54 +85,65 @@ export interface IstioOperatorSettings {
     };
 }
 
+/** The pod annotation that overrides the native sidecar mode per pod (Istio's `sidecar` template reads it). */
+export const NATIVE_SIDECAR_ANNOTATION = "sidecar.istio.io/nativeSidecar";
+/** The pod annotation naming the injection templates to apply instead of the default ones. */
+export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
+
 /**
- * The `spire` injection template: swaps the source of the `workload-socket` volume every stock template mounts to
- * the SPIFFE CSI driver (the stock templates declare it with a null emptyDir, which a CSI source replaces), mounts
- * it read-only at /run/secrets/workload-spiffe-uds, and labels the pod so the workload ClusterSPIFFEID selects it.
- * The label goes under `metadata`: Istio merges a template onto the Pod and decodes the result as a Pod
- * (pkg/kube/inject/webhook.go applyOverlayYAML), so a top-level `labels` key, as some runbooks write it, is dropped.
+ * The `spire` injection template, a Go template Istio evaluates per pod (pkg/kube/inject/inject.go 1.30.3
+ * `RunTemplate`, the same data for every template of the pod, each output merged onto the pod in turn as a
+ * strategic merge patch, where containers merge by name). It swaps the source of the `workload-socket` volume every
+ * stock template mounts to the SPIFFE CSI driver (the stock templates declare it with a null emptyDir, which a CSI
+ * source replaces) and mounts it read-only at /run/secrets/workload-spiffe-uds in the proxy. Sidecar pods are also
+ * labelled so the workload ClusterSPIFFEID selects them. The label goes under `metadata`: Istio merges a template
+ * onto the Pod and decodes the result as a Pod (pkg/kube/inject/webhook.go applyOverlayYAML), so a top-level
+ * `labels` key, as some runbooks write it, is dropped.
  *
- * The proxy container is patched where the stock sidecar template puts it: `initContainers` for native sidecars,
- * `containers` otherwise. Patching the other list would add a second, image-less istio-proxy and the pod is
- * rejected ("init container istio-proxy already exists", istio/istio#56455).
+ * The proxy is patched where the template that creates it puts it. Patching the other list adds a second, image-less
+ * istio-proxy, which Kubernetes rejects ("init container istio-proxy already exists", istio/istio#56455); in a gateway
+ * with native sidecars on, istiod also moves the gateway's proxy into initContainers first (inject.go RunTemplate),
+ * where it is no native sidecar and the pod never starts (test/injection.test.ts shows both):
+ * - with the `gateway` template (`inject.istio.io/templates: gateway,spire`, Istio's documented form for extra
+ *   gateways; files/gateway-injection-template.yaml), the proxy is always a regular container;
+ * - with the `sidecar` template, it is an init container when `$nativeSidecar` holds, a container otherwise. The
+ *   condition is copied from Istio 1.30.3's own template (manifests/charts/istio-control/istio-discovery/files/
+ *   injection-template.yaml): the pod's `sidecar.istio.io/nativeSidecar` annotation if set, else `.NativeSidecars`,
+ *   which the webhook derives from istiod's ENABLE_NATIVE_SIDECARS (pinned through `pilot.env`, webhook.go
+ *   DetectNativeSidecar); anything but "false" means native.
+ * Istio's own tests use both forms: pkg/kube/inject/testdata/inject/gateway-spire.yaml (`gateway,spire`, the spire
+ * template patching `containers`) and inject_test.go TestNativeSidecarAnnotationOverride (this condition in a custom
+ * template choosing `initContainers` or `containers`).
+ * Template names are read the way Istio selects them (inject.go selectTemplates: split at commas, spaces trimmed; no
+ * template aliases are configured, so the names are the templates). Without the annotation the pod gets the default
+ * templates, `sidecar` and `spire`.
  */
-export function spireSidecarTemplate(nativeSidecars: boolean): string {
-    const proxyList = nativeSidecars ? "initContainers" : "containers";
-    return templateYaml({
-        metadata: { labels: { [SPIRE_MANAGED_IDENTITY_LABEL]: "true" } },
-        spec: {
-            [proxyList]: [proxyPatch()],
-            volumes: [csiSocketVolume()],
-        },
-    });
-}
-
-/**
- * The `spire-gateway` injection template. Gateway proxies are always regular containers, so the patch targets
- * `containers`; the CSI source replaces the stock gateway template's emptyDir (istio/istio#46988).
- */
-export function spireGatewayTemplate(): string {
-    return templateYaml({
-        spec: {
-            containers: [proxyPatch()],
-            volumes: [csiSocketVolume()],
-        },
-    });
-}
-
-function proxyPatch() {
-    return {
-        name: "istio-proxy",
-        volumeMounts: [{ name: WORKLOAD_SOCKET_VOLUME, mountPath: WORKLOAD_SOCKET_DIR, readOnly: true }],
-    };
-}
-
-function csiSocketVolume() {
-    return { name: WORKLOAD_SOCKET_VOLUME, csi: { driver: SPIFFE_CSI_DRIVER, readOnly: true } };
-}
-
-function templateYaml(template: object): string {
-    return stringify(canonical(template), { lineWidth: 0 });
+export function spireSidecarTemplate(): string {
+    const mount = { name: WORKLOAD_SOCKET_VOLUME, mountPath: WORKLOAD_SOCKET_DIR, readOnly: true };
+    return [
+        "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `" + NATIVE_SIDECAR_ANNOTATION + "` | default (printf \"%t\" .NativeSidecars)) \"false\" }}",
+        "{{- $templates := list }}",
+        "{{- range splitList \",\" (index .ObjectMeta.Annotations `" + INJECT_TEMPLATES_ANNOTATION + "` | default \"\") }}{{ $templates = append $templates (trim .) }}{{ end }}",
+        "{{- $gateway := has \"gateway\" $templates }}",
+        "{{- if not $gateway }}",
+        "metadata:",
+        "  labels:",
+        `    ${SPIRE_MANAGED_IDENTITY_LABEL}: "true"`,
+        "{{- end }}",
+        "spec:",
+        "  {{ if and $nativeSidecar (not $gateway) }}initContainers{{ else }}containers{{ end }}:",
+        "  - name: istio-proxy",
+        "    volumeMounts:",
+        `    - mountPath: ${mount.mountPath}`,
+        `      name: ${mount.name}`,
+        "      readOnly: true",
+        "  volumes:",
+        "  - csi:",
+        `      driver: ${SPIFFE_CSI_DRIVER}`,
+        "      readOnly: true",
+        `    name: ${WORKLOAD_SOCKET_VOLUME}`,
+        "",
+    ].join("\n");
 }
 
 /** Builds the IstioOperator for a SPIRE-backed mesh. Deterministic: the same settings give the same object. */
@@ -148,15 +166,16 @@ export function buildIstioOperator(settings: IstioOperatorSettings): IstioOperat
             values: {
                 global: { istioNamespace: settings.namespace },
                 pilot: {
-                    // Pinned rather than "auto" (on with kubelets >= 1.33), so the spire template matches the mode.
+                    // Pinned rather than "auto" (on with kubelets >= 1.33): the mode does not change with the nodes.
+                    // The spire template follows whatever mode the sidecar template picks for each pod.
                     env: { ENABLE_NATIVE_SIDECARS: String(settings.nativeSidecars) },
                 },
                 sidecarInjectorWebhook: {
                     // Every injected pod gets the SPIRE socket; no per-Deployment annotation needed.
                     defaultTemplates: ["sidecar", SPIRE_TEMPLATE],
                     templates: {
-                        [SPIRE_TEMPLATE]: spireSidecarTemplate(settings.nativeSidecars),
-                        [SPIRE_GATEWAY_TEMPLATE]: spireGatewayTemplate(),
+                        [SPIRE_TEMPLATE]: spireSidecarTemplate(),
+                        [SPIRE_GATEWAY_TEMPLATE]: spireSidecarTemplate(),
                     },
                 },
             },
@@ -170,7 +189,8 @@ export function buildIstioOperator(settings: IstioOperatorSettings): IstioOperat
                         enabled: true,
                         label: { app: settings.gateway.name, istio: settings.gateway.istioLabel },
                         k8s: {
-                            podAnnotations: { "inject.istio.io/templates": `gateway,${SPIRE_GATEWAY_TEMPLATE}` },
+                            // Istio's documented form for gateways; the spire template sees `gateway` and patches the container.
+                            podAnnotations: { [INJECT_TEMPLATES_ANNOTATION]: `gateway,${SPIRE_TEMPLATE}` },
                             service: { type: settings.gateway.serviceType },
                         },
                     },

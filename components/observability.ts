@@ -3,6 +3,12 @@
 // and `values-*.yaml` at tag 1.30.3), so Kiali's graph shows the sidecars' traffic and its mTLS padlocks as soon as
 // workloads talk. Nothing is exposed outside the cluster: every Service is ClusterIP, reached with
 // `kubectl port-forward`.
+//
+// Locked down, unlike Istio's addons: anonymous users of Kiali and Grafana can only look (`access: "view"`, the
+// default; `"edit"` is an explicit opt-in), and NetworkPolicies let in-cluster clients reach the addons only where
+// one addon needs another (Kiali and Grafana query Prometheus, Prometheus scrapes Kiali's metrics, Kiali reads
+// Grafana). The addons run outside the mesh (not injected), so the mesh's STRICT mTLS and AuthorizationPolicies do
+// not protect them: without these policies any pod of the cluster could use Kiali to edit Istio's security policy.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -45,6 +51,45 @@ export const GRAFANA_PORT = 3000;
  * the chart from generating a new random key (and restarting Kiali) on every upgrade.
  */
 export const KIALI_UNUSED_SIGNING_KEY = "CHANGEME00000000";
+
+/**
+ * What anonymous users of Kiali and Grafana may do. Both are reached without a login (port-forward), so this is what
+ * anyone who can port-forward in the Istio namespace gets.
+ * - `view`: Kiali in view-only mode (its UI and API refuse every change, and the chart binds it the `kiali-viewer`
+ *   ClusterRole, which reads and port-forwards to proxies to read their config), Grafana's anonymous users are
+ *   `Viewer`s (dashboards, no editing);
+ * - `edit`: Kiali may change Istio and Kubernetes objects (the chart's full `kiali` ClusterRole), Grafana's anonymous
+ *   users are `Editor`s (edit dashboards, use Explore).
+ * Grafana administration (data sources, users, settings) is never anonymous: log in as `admin` with the password the
+ * chart keeps in Secret `grafana` (key `admin-password`).
+ */
+export type ObservabilityAccess = "view" | "edit";
+export const OBSERVABILITY_ACCESS_LEVELS: readonly ObservabilityAccess[] = ["view", "edit"];
+
+/** Grafana organization role of anonymous users for each access level (Grafana's roles: Viewer, Editor, Admin). */
+export const GRAFANA_ANONYMOUS_ROLE: Readonly<Record<ObservabilityAccess, string>> = { view: "Viewer", edit: "Editor" };
+
+/** Kiali's own metrics port (kiali-server chart `server.observability.metrics.port`), which Prometheus scrapes. */
+export const KIALI_METRICS_PORT = 9090;
+
+/**
+ * Labels of each addon's pods, as the pinned charts set them: each Deployment's `spec.selector.matchLabels` (immutable,
+ * so they always hold for its pods). The NetworkPolicies select pods with them; test/charts.test.ts checks each against
+ * the rendered Deployments.
+ */
+export const PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = {
+    "app.kubernetes.io/name": "prometheus",
+    "app.kubernetes.io/instance": PROMETHEUS_RELEASE_NAME,
+    "app.kubernetes.io/component": "server",
+};
+export const KIALI_POD_LABELS: Readonly<Record<string, string>> = {
+    "app.kubernetes.io/name": "kiali",
+    "app.kubernetes.io/instance": KIALI_RELEASE_NAME,
+};
+export const GRAFANA_POD_LABELS: Readonly<Record<string, string>> = {
+    "app.kubernetes.io/name": "grafana",
+    "app.kubernetes.io/instance": GRAFANA_RELEASE_NAME,
+};
 
 /** Keeps Istio's injector off a pod: the addons run outside the mesh, as Istio's do. */
 const NOT_INJECTED = { "sidecar.istio.io/inject": "false" };
@@ -126,6 +171,9 @@ export function prometheusChartValues(passThrough: Values = {}): Values {
             global: { scrape_interval: "15s" },
             image: { repository: "docker.io/prom/prometheus" },
         },
+        // The Observability component declares the addons' NetworkPolicies; policies add up, so a chart's own (which
+        // would let more in) stays off.
+        networkPolicy: { enabled: false },
     };
     return canonical(deepMerge(passThrough, decided));
 }
@@ -136,6 +184,8 @@ export interface KialiChartSettings {
     namespace: string;
     /** Whether the Grafana of this component is installed (Kiali links to its dashboards). */
     grafana: boolean;
+    /** What anonymous users may do. @default "view" (view-only mode) */
+    access?: ObservabilityAccess;
 }
 
 /**
@@ -154,7 +204,13 @@ export function kialiChartValues(settings: KialiChartSettings, passThrough: Valu
             ingress: { enabled: false },
             pod_labels: { ...NOT_INJECTED },
             image_pull_policy: "IfNotPresent",
+            // The chart's policy admits every pod on 20001 and 9090; the component declares a narrower one.
             network_policy: { enabled: false },
+            // kiali/kiali config/config.go DeploymentConfig.ViewOnlyMode (`view_only_mode`): the server refuses every
+            // write. With the anonymous strategy the chart then binds the `kiali-viewer` ClusterRole (no write but the
+            // port-forwards Kiali reads proxies' config through) instead of `kiali` (kiali-server templates/
+            // role-viewer.yaml, role.yaml, rolebinding.yaml), so Kubernetes refuses Kiali's writes too.
+            view_only_mode: (settings.access ?? "view") === "view",
         },
         server: { port: KIALI_PORT, web_root: KIALI_WEB_ROOT },
         external_services: {
@@ -175,6 +231,8 @@ export interface GrafanaChartSettings {
     namespace: string;
     /** Base URL Istio's dashboard files are downloaded from (see istioDashboardsBaseUrl). */
     dashboardsBaseUrl: string;
+    /** What anonymous users may do. @default "view" (anonymous Viewer) */
+    access?: ObservabilityAccess;
 }
 
 /**
@@ -207,8 +265,17 @@ export function grafanaChartValues(settings: GrafanaChartSettings, passThrough: 
         rbac: { create: false, pspEnabled: false },
         testFramework: { enabled: false },
         podLabels: { ...NOT_INJECTED },
-        // Reachable only through `kubectl port-forward`: anonymous users get the addon's Admin role.
-        env: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Admin", GF_AUTH_BASIC_ENABLED: "false" },
+        // Reachable only through `kubectl port-forward`. Anonymous users get Viewer (or Editor with access "edit"),
+        // never the addon's Admin; the admin logs in with the chart's Secret `grafana`. Set as environment variables,
+        // which override grafana.ini (Grafana docs, "Override configuration with environment variables"), so a
+        // grafana.ini in pass-through values cannot raise the role.
+        env: {
+            GF_AUTH_ANONYMOUS_ENABLED: "true",
+            GF_AUTH_ANONYMOUS_ORG_ROLE: GRAFANA_ANONYMOUS_ROLE[settings.access ?? "view"],
+            GF_AUTH_BASIC_ENABLED: "false",
+        },
+        // The component declares Grafana's NetworkPolicy (policies add up; the chart's would let more in).
+        networkPolicy: { enabled: false },
         service: { type: "ClusterIP", port: GRAFANA_PORT },
         ingress: { enabled: false },
         route: { main: { enabled: false } },
@@ -235,6 +302,62 @@ export function grafanaChartValues(settings: GrafanaChartSettings, passThrough: 
     return canonical(deepMerge(passThrough, decided));
 }
 
+/** A NetworkPolicy manifest (networking.k8s.io/v1), as declared. */
+export interface NetworkPolicyManifest {
+    apiVersion: "networking.k8s.io/v1";
+    kind: "NetworkPolicy";
+    metadata: { name: string; namespace: string };
+    spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: ["Ingress"];
+        ingress: {
+            from: { podSelector: { matchLabels: Record<string, string> } }[];
+            ports: { protocol: "TCP"; port: number }[];
+        }[];
+    };
+}
+
+/** Names of the NetworkPolicies, one per addon. */
+export const PROMETHEUS_NETWORK_POLICY = "prometheus-access";
+export const KIALI_NETWORK_POLICY = "kiali-access";
+export const GRAFANA_NETWORK_POLICY = "grafana-access";
+
+/**
+ * The addons' NetworkPolicies: ingress to each addon's pods only from the addon pods that need it, on the one port
+ * they use, and from nothing else in the cluster (`policyTypes: [Ingress]`; egress stays open, so Prometheus scrapes
+ * every pod and Kiali reads the API server and istiod):
+ * - Prometheus (9090) from Kiali and Grafana, their data source;
+ * - Kiali from Prometheus on its metrics port only (the chart annotates Kiali's pods `prometheus.io/scrape`, and the
+ *   prometheus chart's `kubernetes-pods` job scrapes them); its UI and API port 20001 from no pod at all;
+ * - Grafana (3000) from Kiali, which finds Istio's dashboards through its API (`external_services.grafana`).
+ *
+ * `kubectl port-forward` keeps working: the container runtime dials the port on `localhost` inside the pod's network
+ * namespace (containerd internal/cri/server/sandbox_portforward_linux.go), which never crosses the pod's interface
+ * where policies apply; and NetworkPolicy cannot block a pod's loopback or its own node (kubernetes/website
+ * content/en/docs/concepts/services-networking/network-policies.md, "What you can't do with network policies"), so the
+ * kubelet's probes pass too. A CNI that enforces NetworkPolicy is needed; without one they are stored and do nothing.
+ */
+export function observabilityNetworkPolicies(namespace: string, grafana: boolean): NetworkPolicyManifest[] {
+    type Labels = Readonly<Record<string, string>>;
+    const pods = (labels: Labels) => ({ podSelector: { matchLabels: { ...labels } } });
+    const policy = (name: string, target: Labels, from: Labels[], port: number): NetworkPolicyManifest => ({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name, namespace },
+        spec: {
+            podSelector: { matchLabels: { ...target } },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: from.map(pods), ports: [{ protocol: "TCP", port }] }],
+        },
+    });
+    const prometheusClients = grafana ? [KIALI_POD_LABELS, GRAFANA_POD_LABELS] : [KIALI_POD_LABELS];
+    return [
+        policy(PROMETHEUS_NETWORK_POLICY, PROMETHEUS_POD_LABELS, prometheusClients, PROMETHEUS_PORT),
+        policy(KIALI_NETWORK_POLICY, KIALI_POD_LABELS, [PROMETHEUS_POD_LABELS], KIALI_METRICS_PORT),
+        ...(grafana ? [policy(GRAFANA_NETWORK_POLICY, GRAFANA_POD_LABELS, [KIALI_POD_LABELS], GRAFANA_PORT)] : []),
+    ];
+}
+
 /** One pinned chart, as a release of it is declared. */
 interface HelmChart {
     chart: string;
@@ -250,6 +373,8 @@ export interface ObservabilityArgs {
     istiodRelease: pulumi.Resource;
     /** Install Grafana with Istio's dashboards too. @default false */
     grafana?: boolean;
+    /** What anonymous users of Kiali and Grafana may do (see ObservabilityAccess). @default "view" */
+    access?: ObservabilityAccess;
     /** Istio version whose Grafana dashboards are installed. @default ISTIO_VERSION ("1.30.3") */
     istioVersion?: string;
     /**
@@ -261,15 +386,19 @@ export interface ObservabilityArgs {
     graphNamespaces?: string[];
     /** Chart repositories (a mirror works). @default the official ones (PROMETHEUS_/KIALI_/GRAFANA_CHART_REPOSITORY) */
     repositories?: { prometheus?: string; kiali?: string; grafana?: string };
-    /** Extra values per chart, merged under the ones this component sets. @default {} */
+    /**
+     * Extra values per chart, merged under the ones this component sets (so they cannot change the access level, the
+     * Service types or the charts' own NetworkPolicies). @default {}
+     */
     values?: { prometheus?: Values; kiali?: Values; grafana?: Values };
     /** Helm wait timeout in seconds. @default 600 */
     timeoutSeconds?: number;
 }
 
 /**
- * Prometheus and Kiali (Grafana optional) in Istio's namespace, outside the mesh, reachable only by port-forward.
- * Installed after istiod; Kiali after Prometheus, Grafana after Prometheus.
+ * Prometheus and Kiali (Grafana optional) in Istio's namespace, outside the mesh, reachable only by port-forward and
+ * by each other (NetworkPolicies). Installed after istiod; each addon after the NetworkPolicy that selects its pods (no
+ * pod ever runs unrestricted); Kiali after Prometheus, Grafana after Prometheus.
  */
 export class Observability extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
@@ -287,6 +416,12 @@ export class Observability extends pulumi.ComponentResource {
     public readonly prometheus: k8s.helm.v3.Release;
     public readonly kiali: k8s.helm.v3.Release;
     public readonly grafana?: k8s.helm.v3.Release;
+    /** The NetworkPolicies restricting who reaches each addon, by addon. */
+    public readonly networkPolicies: {
+        prometheus: k8s.networking.v1.NetworkPolicy;
+        kiali: k8s.networking.v1.NetworkPolicy;
+        grafana?: k8s.networking.v1.NetworkPolicy;
+    };
     /** The exact values handed to each chart. */
     public readonly chartValues: { prometheus: Values; kiali: Values; grafana?: Values };
 
@@ -294,16 +429,31 @@ export class Observability extends pulumi.ComponentResource {
         super("istio-spire:observability:Observability", name, {}, opts);
         const namespace = args.namespace ?? "istio-system";
         const withGrafana = args.grafana ?? false;
+        const access = args.access ?? "view";
         const timeout = args.timeoutSeconds ?? 600;
         const dashboardsBaseUrl =
             args.grafanaDashboardsBaseUrl ?? istioDashboardsBaseUrl(args.istioVersion ?? ISTIO_VERSION);
 
         this.chartValues = {
             prometheus: prometheusChartValues(args.values?.prometheus),
-            kiali: kialiChartValues({ namespace, grafana: withGrafana }, args.values?.kiali),
+            kiali: kialiChartValues({ namespace, grafana: withGrafana, access }, args.values?.kiali),
             ...(withGrafana
-                ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl }, args.values?.grafana) }
+                ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl, access }, args.values?.grafana) }
                 : {}),
+        };
+
+        // After istiod, whose release follows the creation of the namespace.
+        const [prometheusPolicy, kialiPolicy, grafanaPolicy] = observabilityNetworkPolicies(namespace, withGrafana).map(
+            (manifest) =>
+                new k8s.networking.v1.NetworkPolicy(`${name}-${manifest.metadata.name}`, manifest, {
+                    parent: this,
+                    dependsOn: [args.istiodRelease],
+                }),
+        );
+        this.networkPolicies = {
+            prometheus: prometheusPolicy,
+            kiali: kialiPolicy,
+            ...(grafanaPolicy ? { grafana: grafanaPolicy } : {}),
         };
 
         const release = (suffix: string, chart: HelmChart, values: Values, dependsOn: pulumi.Resource[]) =>
@@ -331,7 +481,7 @@ export class Observability extends pulumi.ComponentResource {
                 repository: repositories.prometheus ?? PROMETHEUS_CHART_REPOSITORY,
             },
             this.chartValues.prometheus,
-            [args.istiodRelease],
+            [args.istiodRelease, prometheusPolicy],
         );
         this.kiali = release(
             "kiali",
@@ -343,7 +493,7 @@ export class Observability extends pulumi.ComponentResource {
             },
             this.chartValues.kiali,
             // Kiali reads Istio's CRDs and istiod, and Prometheus from its first graph on.
-            [args.istiodRelease, this.prometheus],
+            [args.istiodRelease, this.prometheus, kialiPolicy],
         );
         if (this.chartValues.grafana !== undefined) {
             this.grafana = release(
@@ -355,7 +505,7 @@ export class Observability extends pulumi.ComponentResource {
                     repository: repositories.grafana ?? GRAFANA_CHART_REPOSITORY,
                 },
                 this.chartValues.grafana,
-                [args.istiodRelease, this.prometheus],
+                [args.istiodRelease, this.prometheus, grafanaPolicy],
             );
         }
 

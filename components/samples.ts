@@ -281,6 +281,42 @@ export function bookinfoVirtualServiceSpec(gateway: string, hosts: string[]): Vi
     };
 }
 
+/**
+ * The resource types of the objects in bookinfo.yaml@1.30.3 (4 Services, 4 ServiceAccounts, 6 Deployments), all
+ * namespaced: the objects inNamespace may place.
+ */
+export const BOOKINFO_MANIFEST_TYPES: readonly string[] = ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ServiceAccount"];
+
+/**
+ * A `transforms` option putting every object of a manifest (a ConfigFile v2) in `namespace`.
+ *
+ * ConfigFile v2 is a multi-language component: pulumi-kubernetes registers its objects, after giving each namespaced
+ * object without a namespace the provider's default namespace (provider/pkg/provider/yaml/v2/yaml.go Normalize). The
+ * engine runs a component's transforms on every resource registered under it, its own first, then its ancestors'
+ * (pulumi/pulumi pkg/resource/deploy/source_eval.go RegisterResource: a remote component's transforms are kept for its
+ * construction and looked up along the parent chain), so this sets the namespace the provider chose. The resource name
+ * pulumi-kubernetes gave the object (`<name>-manifest:<default namespace>/<object>`) keeps that default namespace.
+ *
+ * Only objects of `namespacedTypes` are placed; an object of any other type fails the deployment with a message
+ * naming it rather than land in the provider's default namespace or get a namespace it must not have. The component
+ * itself (`kubernetes:yaml/v2:ConfigFile`) passes unchanged.
+ */
+export function inNamespace(namespace: string, namespacedTypes: readonly string[]): pulumi.ResourceTransform {
+    return (args) => {
+        if (!args.custom) {
+            return undefined;
+        }
+        if (!namespacedTypes.includes(args.type)) {
+            throw new Error(
+                `${args.type} ${JSON.stringify(args.name)} is not one of the manifest's known namespaced types (${namespacedTypes.join(", ")}); ` +
+                    `it cannot be placed in namespace ${JSON.stringify(namespace)}`,
+            );
+        }
+        const metadata = (args.props.metadata ?? {}) as Record<string, unknown>;
+        return { props: { ...args.props, metadata: { ...metadata, namespace } }, opts: args.opts };
+    };
+}
+
 export interface BookinfoArgs extends SampleArgs {
     /** Istio release whose published Bookinfo manifest is deployed (an exact version). @default ISTIO_VERSION */
     istioVersion?: string;
@@ -290,13 +326,6 @@ export interface BookinfoArgs extends SampleArgs {
     gatewayPort?: number;
     /** Hosts Bookinfo answers for on the gateway. @default ["*"] (as upstream) */
     hosts?: string[];
-    /**
-     * The Kubernetes provider the published manifest is applied with. Its objects carry no namespace, and
-     * ConfigFile v2 has no namespace argument: they land in the provider's default namespace, so this provider's
-     * `namespace` must be `namespace`. @default a provider of its own with `namespace` set and the stack's
-     * `kubernetes:context` and `kubernetes:kubeconfig`, so it reaches the same cluster as the default provider
-     */
-    provider?: k8s.Provider;
 }
 
 /** Checks Bookinfo's arguments; throws one ValidationError naming each bad argument and its value. */
@@ -325,8 +354,9 @@ export function validateBookinfoArgs(name: string, args: BookinfoArgs): void {
 
 /**
  * Istio's Bookinfo at the pinned Istio release: its published manifest (not a copy in this repository), applied with
- * `kubernetes:yaml/v2:ConfigFile`, plus the `bookinfo-gateway` Gateway and `bookinfo` VirtualService exposing it
- * through the ingress gateway.
+ * `kubernetes:yaml/v2:ConfigFile` and placed in `namespace` (inNamespace), plus the `bookinfo-gateway` Gateway and
+ * `bookinfo` VirtualService exposing it through the ingress gateway. All three go through the Kubernetes provider
+ * Bookinfo inherits (its `provider`/`providers` option, or its parent's): it declares none of its own.
  *
  * The manifest's pods carry no `spiffe.io/spire-managed-identity` label, which the workload ClusterSPIFFEID selects:
  * they get it from the `spire` injection template, one of the mesh's default templates, which must set it under
@@ -343,8 +373,6 @@ export class Bookinfo extends pulumi.ComponentResource {
     public readonly productpageSpiffeId: pulumi.Output<string>;
     /** The Gateway's Kubernetes name. */
     public readonly gatewayName: pulumi.Output<string>;
-    /** The provider the manifest is applied with. */
-    public readonly provider: k8s.Provider;
     public readonly manifest: k8s.yaml.v2.ConfigFile;
 
     constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -356,26 +384,13 @@ export class Bookinfo extends pulumi.ComponentResource {
         const prerequisites = args.prerequisites ?? [];
         const url = bookinfoManifestUrl(version);
 
-        if (args.provider !== undefined) {
-            this.provider = args.provider;
-        } else {
-            const kubernetes = new pulumi.Config("kubernetes");
-            const kubeconfig = kubernetes.getSecret("kubeconfig");
-            this.provider = new k8s.Provider(
-                `${name}-provider`,
-                {
-                    namespace: ns,
-                    ...optional("context", kubernetes.get("context")),
-                    // A kubeconfig holds credentials: read as a secret, so it stays encrypted in the provider's state.
-                    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-                },
-                { parent: this },
-            );
-        }
+        // The manifest goes through the provider Bookinfo inherits, like its Gateway and VirtualService: one cluster for
+        // the whole sample. Its objects carry no namespace; ConfigFile v2 has no namespace argument and gives them the
+        // provider's default namespace, so a transform places them in `namespace` (see inNamespace).
         this.manifest = new k8s.yaml.v2.ConfigFile(
             `${name}-manifest`,
             { file: url },
-            { parent: this, provider: this.provider, dependsOn: prerequisites },
+            { parent: this, dependsOn: prerequisites, transforms: [inNamespace(ns, BOOKINFO_MANIFEST_TYPES)] },
         );
 
         const gatewayName = "bookinfo-gateway";
@@ -411,10 +426,6 @@ export class Bookinfo extends pulumi.ComponentResource {
     }
 }
 
-/** `{ key: value }` when value is set, `{}` otherwise: unset settings are omitted, never sent as undefined. */
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-    return value === undefined || value === "" ? {} : ({ [key]: value } as { [P in K]?: string });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // curl-greeter (the federation seed's client, step 4.1)

@@ -46,10 +46,21 @@ export function quote(value: unknown): string {
 
 const TRUST_DOMAIN_CHARS = /^[a-z0-9._-]+$/;
 const MAX_TRUST_DOMAIN_LENGTH = 255;
+/** Istio's DNS label (pkg/config/labels/instance.go IsDNS1123Label: dns1123LabelFmt, DNS1123LabelMaxLength 63). */
+const ISTIO_DNS1123_LABEL = /^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const MAX_DNS_LABEL_LENGTH = 63;
 
 /**
- * Checks a SPIFFE trust domain name (SPIFFE ID specification, section 2.1): 1 to 255 characters from lowercase
- * letters, digits, dots, dashes and underscores; no scheme, path, port or user info.
+ * Checks a trust domain as both of its consumers take it, since SPIRE and Istio's `meshConfig.trustDomain` get the
+ * same value (and peers get it as `trustDomainAliases`):
+ * - the SPIFFE ID specification (section 2.1), which SPIRE enforces: 1 to 255 characters from lowercase letters,
+ *   digits, ".", "-" and "_"; no scheme, path, port or user info;
+ * - Istio 1.30.3, pkg/config/validation/agent/validation.go ValidateTrustDomain (istiod refuses a mesh config that
+ *   fails it): the value split at "." must be DNS labels (pkg/config/labels IsDNS1123Label: 1 to 63 letters, digits
+ *   and "-", alphanumeric at both ends), so no "_", no empty label (".demo", "a..b"), no label starting or ending
+ *   with "-", none over 63 characters. Istio allows one trailing dot ("istio.io."); this program does not: a peer
+ *   names its ClusterFederatedTrustDomain after the trust domain (federation.ts federatedTrustDomainName) and a
+ *   Kubernetes object name (apimachinery IsDNS1123Subdomain) cannot end with a dot.
  */
 export function checkTrustDomain(value: unknown): string | undefined {
     const example = 'e.g. "cluster1.demo"';
@@ -83,6 +94,29 @@ export function checkTrustDomain(value: unknown): string | undefined {
     if (!TRUST_DOMAIN_CHARS.test(value)) {
         const bad = [...value].find((c) => !TRUST_DOMAIN_CHARS.test(c));
         return `contains ${quote(bad)}; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", ${example}`;
+    }
+    // From here on the value is a valid SPIFFE trust domain: what Istio (and Kubernetes object names) add.
+    const istio = "Istio's meshConfig.trustDomain takes only dot-separated DNS labels";
+    if (value.includes("_")) {
+        return `contains "_", which SPIFFE allows but ${istio} (letters, digits and "-"), ${example}`;
+    }
+    if (value.endsWith(".")) {
+        return (
+            'ends with "."; a peer names its ClusterFederatedTrustDomain after the trust domain and a Kubernetes name cannot end with ".", ' +
+            `so write it without the trailing dot, e.g. ${quote(value.replace(/\.+$/, "") || "cluster1.demo")}`
+        );
+    }
+    const labels = value.split(".");
+    if (labels.some((label) => label === "")) {
+        return `has an empty label (it starts with "." or contains ".."); ${istio}, ${example}`;
+    }
+    const long = labels.find((label) => label.length > MAX_DNS_LABEL_LENGTH);
+    if (long !== undefined) {
+        return `has a label of ${long.length} characters; ${istio} of at most ${MAX_DNS_LABEL_LENGTH} characters each, ${example}`;
+    }
+    const dashed = labels.find((label) => !ISTIO_DNS1123_LABEL.test(label));
+    if (dashed !== undefined) {
+        return `has the label ${quote(dashed)}, which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, ${example}`;
     }
     return undefined;
 }
@@ -154,52 +188,206 @@ export function checkDnsLabel(value: unknown): string | undefined {
     return undefined;
 }
 
-const DURATION_UNITS_MS: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    "µs": 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
+/** Nanoseconds per unit of Go's time.ParseDuration (src/time/format.go unitMap; "µs" is U+00B5, "μs" U+03BC). */
+const GO_DURATION_UNITS_NS: Record<string, bigint> = {
+    ns: 1n,
+    us: 1_000n,
+    "µs": 1_000n,
+    "μs": 1_000n,
+    ms: 1_000_000n,
+    s: 1_000_000_000n,
+    m: 60_000_000_000n,
+    h: 3_600_000_000_000n,
 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+const TWO_TO_63 = 1n << 63n;
+/** The longest duration Go represents: time.Duration is an int64 of nanoseconds (1<<63 - 1 ns). */
+export const MAX_GO_DURATION = "2562047h47m16.854775807s";
+
+/** What Go's time.ParseDuration makes of a text: nanoseconds, or its error ("invalid duration", an overflow too). */
+export type GoDuration = { ns: bigint } | { error: string };
+
+/**
+ * Go's time.ParseDuration, ported line by line (golang/go src/time/format.go: ParseDuration, leadingInt,
+ * leadingFraction), which is how SPIRE reads `ca_ttl` and `refresh_hint` (spiffe/spire cmd/spire-server/cli/run/run.go).
+ * The grammar is `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+` or "0"; a value over 1<<63-1 ns is "invalid duration".
+ */
+export function parseGoDuration(text: string): GoDuration {
+    const invalid = { error: "invalid duration" };
+    let s = text;
+    let d = 0n;
+    let neg = false;
+    if (s !== "" && (s[0] === "-" || s[0] === "+")) {
+        neg = s[0] === "-";
+        s = s.slice(1);
+    }
+    if (s === "0") {
+        return { ns: 0n };
+    }
+    if (s === "") {
+        return invalid;
+    }
+    const isDigit = (c: string) => c >= "0" && c <= "9";
+    while (s !== "") {
+        if (!(s[0] === "." || isDigit(s[0]))) {
+            return invalid;
+        }
+        // leadingInt: [0-9]*, failing when it passes 1<<63.
+        let v = 0n;
+        let i = 0;
+        for (; i < s.length && isDigit(s[i]); i++) {
+            if (v > TWO_TO_63 / 10n) {
+                return invalid;
+            }
+            v = v * 10n + BigInt(s.charCodeAt(i) - 48);
+            if (v > TWO_TO_63) {
+                return invalid;
+            }
+        }
+        const pre = i > 0;
+        s = s.slice(i);
+        // leadingFraction: (\.[0-9]*)?, which stops adding precision instead of overflowing.
+        let f = 0n;
+        let scale = 1;
+        let post = false;
+        if (s !== "" && s[0] === ".") {
+            s = s.slice(1);
+            let j = 0;
+            let overflow = false;
+            for (; j < s.length && isDigit(s[j]); j++) {
+                if (overflow) {
+                    continue;
+                }
+                if (f > (TWO_TO_63 - 1n) / 10n) {
+                    overflow = true;
+                    continue;
+                }
+                const y = f * 10n + BigInt(s.charCodeAt(j) - 48);
+                if (y > TWO_TO_63) {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10;
+            }
+            post = j > 0;
+            s = s.slice(j);
+        }
+        if (!pre && !post) {
+            return invalid;
+        }
+        let u = 0;
+        while (u < s.length && !(s[u] === "." || isDigit(s[u]))) {
+            u++;
+        }
+        if (u === 0) {
+            return { error: "missing unit in duration" };
+        }
+        const unitName = s.slice(0, u);
+        s = s.slice(u);
+        const unit = GO_DURATION_UNITS_NS[unitName];
+        if (unit === undefined) {
+            return { error: `unknown unit ${JSON.stringify(unitName)} in duration` };
+        }
+        if (v > TWO_TO_63 / unit) {
+            return invalid;
+        }
+        v *= unit;
+        if (f > 0n) {
+            // float64(f) * (float64(unit) / scale), truncated, as Go computes it.
+            v += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+            if (v > TWO_TO_63) {
+                return invalid;
+            }
+        }
+        d += v;
+        if (d > TWO_TO_63) {
+            return invalid;
+        }
+    }
+    if (neg) {
+        return { ns: -d };
+    }
+    if (d > TWO_TO_63 - 1n) {
+        return invalid;
+    }
+    return { ns: d };
+}
 
 /**
  * Parses a Go duration ("720h", "5m", "1h30m", "90s"), the format SPIRE and its chart take, into milliseconds.
- * Returns undefined when the text is not a duration.
+ * Returns undefined when Go's time.ParseDuration refuses the text.
  */
 export function parseDuration(text: string): number | undefined {
-    if (text.length === 0) {
-        return undefined;
-    }
-    let total = 0;
-    DURATION_PART.lastIndex = 0;
-    let offset = 0;
-    while (offset < text.length) {
-        DURATION_PART.lastIndex = offset;
-        const match = DURATION_PART.exec(text);
-        if (match === null) {
-            return undefined;
-        }
-        total += Number(match[1]) * DURATION_UNITS_MS[match[2]];
-        offset = DURATION_PART.lastIndex;
-    }
-    return total;
+    const parsed = parseGoDuration(text);
+    return "ns" in parsed ? Number(parsed.ns) / 1e6 : undefined;
 }
 
-/** Checks a positive Go duration. */
+const DURATION_EXPECTED = 'expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)';
+
+/** Checks a positive Go duration that Go's time.ParseDuration (and so SPIRE) accepts. */
 export function checkDuration(value: unknown): string | undefined {
-    const expected = 'expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)';
     if (typeof value !== "string") {
-        return `is not a string; ${expected}`;
+        return `is not a string; ${DURATION_EXPECTED}`;
     }
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-        return `is not a duration; ${expected}`;
+    if (value === "") {
+        return `is empty; ${DURATION_EXPECTED}`;
     }
-    if (ms <= 0) {
-        return `is not a positive duration; ${expected}`;
+    const parsed = parseGoDuration(value);
+    if ("error" in parsed) {
+        // Well-formed but too long: Go answers "invalid duration" for an overflow too; say which it is.
+        const wellFormed = /^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$/.test(value) && /[0-9]/.test(value);
+        return wellFormed
+            ? `is longer than a Go duration can be (at most ${quote(MAX_GO_DURATION)}; time.ParseDuration: "invalid duration"); ${DURATION_EXPECTED}`
+            : `is not a duration; ${DURATION_EXPECTED}`;
+    }
+    if (parsed.ns <= 0n) {
+        return `is not a positive duration; ${DURATION_EXPECTED}`;
+    }
+    return undefined;
+}
+
+/**
+ * The smallest refresh hint SPIRE honours: spiffe/spire pkg/common/bundleutil/refreshhint.go MinimumRefreshHint
+ * (one minute). A smaller `refresh_hint` only makes the server warn "Bundle endpoint refresh hint set too low. SPIRE
+ * will not refresh more often than 1 minute" (cmd/spire-server/cli/run/run.go), and peers still refresh once a minute.
+ */
+export const MIN_REFRESH_HINT = "1m";
+
+/** Checks the federation refresh hint: a Go duration of at least MIN_REFRESH_HINT. */
+export function checkRefreshHint(value: unknown): string | undefined {
+    const problem = checkDuration(value);
+    if (problem !== undefined) {
+        return problem;
+    }
+    if ((parseDuration(value as string) as number) < (parseDuration(MIN_REFRESH_HINT) as number)) {
+        return (
+            `is shorter than ${quote(MIN_REFRESH_HINT)}, SPIRE's minimum refresh hint (peers never refresh a bundle more often than once a minute); ` +
+            'expected at least "1m", e.g. "5m"'
+        );
+    }
+    return undefined;
+}
+
+/** RFC 5280 appendix A.1 upper bounds of the X.509 subject attributes this program sets. */
+export const X509_SUBJECT_UPPER_BOUNDS = { commonName: 64, organization: 64 } as const;
+
+/**
+ * Checks an X.509 subject attribute of the SPIRE CA: non-empty and within RFC 5280's upper bound
+ * (ub-common-name and ub-organization-name are both 64 characters).
+ */
+export function checkX509SubjectAttribute(value: unknown, attribute: keyof typeof X509_SUBJECT_UPPER_BOUNDS): string | undefined {
+    const name = attribute === "commonName" ? "common name (CN)" : "organization (O)";
+    const bound = X509_SUBJECT_UPPER_BOUNDS[attribute];
+    const ub = attribute === "commonName" ? "ub-common-name" : "ub-organization-name";
+    if (typeof value !== "string") {
+        return `is not a string; expected an X.509 ${name} of 1 to ${bound} characters`;
+    }
+    if (value.trim().length === 0) {
+        return `is empty; expected an X.509 ${name} of 1 to ${bound} characters`;
+    }
+    const length = [...value].length;
+    if (length > bound) {
+        return `is ${length} characters long; RFC 5280 (${ub}) allows an X.509 ${name} of at most ${bound} characters`;
     }
     return undefined;
 }
@@ -218,55 +406,284 @@ export function checkPinnedVersion(value: unknown): string | undefined {
     return undefined;
 }
 
-/** Checks a Helm chart repository address: an https:// URL or an oci:// reference, without credentials. */
-export function checkChartRepository(value: unknown): string | undefined {
-    const expected = 'expected an "https://" chart repository URL or an "oci://" registry reference without credentials';
+/** What Go's url.Parse makes of a URL: the parts the checks below read, or Go's error. */
+export type GoUrl =
+    | { scheme: string; opaque: string; hasUser: boolean; host: string; path: string; error?: undefined }
+    | { error: string };
+
+/** Go net/url shouldEscape for the modes Parse validates (host, zone, user info, path, fragment). */
+function goShouldEscape(c: string, mode: "host" | "zone" | "userPassword" | "path" | "fragment"): boolean {
+    if (/[A-Za-z0-9]/.test(c)) {
+        return false;
+    }
+    if ((mode === "host" || mode === "zone") && "!$&'()*+,;=:[]<>\"".includes(c)) {
+        return false;
+    }
+    if ("-_.~".includes(c)) {
+        return false;
+    }
+    if ("$&+,/:;=?@".includes(c)) {
+        switch (mode) {
+            case "path":
+                return c === "?";
+            case "userPassword":
+                return c === "@" || c === "/" || c === "?" || c === ":";
+            case "fragment":
+                return false;
+        }
+    }
+    if (mode === "fragment" && "!()*".includes(c)) {
+        return false;
+    }
+    return true;
+}
+
+/** Go net/url unescape's validation: undefined when `s` is well escaped for the mode, else Go's error text. */
+function goUnescapeError(s: string, mode: "host" | "zone" | "userPassword" | "path" | "fragment"): string | undefined {
+    const ishex = (c: string | undefined) => c !== undefined && /[0-9A-Fa-f]/.test(c);
+    for (let i = 0; i < s.length; ) {
+        if (s[i] === "%") {
+            if (i + 2 >= s.length || !ishex(s[i + 1]) || !ishex(s[i + 2])) {
+                return `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`;
+            }
+            // RFC 3986: in a host, %-encoding is only for non-ASCII bytes (and %25 for IPv6 zones, RFC 6874).
+            if (mode === "host" && parseInt(s[i + 1], 16) < 8 && s.slice(i, i + 3) !== "%25") {
+                return `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`;
+            }
+            if (mode === "zone") {
+                const v = String.fromCharCode(parseInt(s.slice(i + 1, i + 3), 16));
+                if (s.slice(i, i + 3) !== "%25" && v !== " " && goShouldEscape(v, "host")) {
+                    return `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`;
+                }
+            }
+            i += 3;
+        } else {
+            if ((mode === "host" || mode === "zone") && s.charCodeAt(i) < 0x80 && goShouldEscape(s[i], mode)) {
+                return `invalid character ${JSON.stringify(s[i])} in host name`;
+            }
+            i++;
+        }
+    }
+    return undefined;
+}
+
+/** Go net/url validOptionalPort: "" or ":" followed by digits only. */
+function goValidOptionalPort(port: string): boolean {
+    return port === "" || /^:[0-9]*$/.test(port);
+}
+
+/**
+ * Go net/url parseHost, as of Go 1.25.2/1.24.8 and later (the bracket rules of CVE-2025-47912, and for http and
+ * https a port that starts at the first colon, go.dev/issue/75223): undefined when `host` (host[:port], no user info)
+ * is acceptable, else Go's error text (the netip error inside "invalid host" is summarised).
+ */
+function goParseHostError(scheme: string, host: string): string | undefined {
+    const openBracket = host.lastIndexOf("[");
+    if (openBracket > 0) {
+        return "invalid IP-literal";
+    }
+    if (openBracket === 0) {
+        const closeBracket = host.lastIndexOf("]");
+        if (closeBracket < 0) {
+            return "missing ']' in host";
+        }
+        const colonPort = host.slice(closeBracket + 1);
+        if (!goValidOptionalPort(colonPort)) {
+            return `invalid port ${JSON.stringify(colonPort)} after host`;
+        }
+        const hostname = host.slice(1, closeBracket);
+        const zone = hostname.indexOf("%25");
+        const escapeError =
+            zone >= 0
+                ? goUnescapeError(hostname.slice(0, zone), "host") ?? goUnescapeError(hostname.slice(zone), "zone")
+                : goUnescapeError(hostname, "host");
+        if (escapeError !== undefined) {
+            return escapeError;
+        }
+        // Only an IPv6 address may be bracketed (netip.ParseAddr, and not Is4()).
+        const address = hostname.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+        const family = isIP(address);
+        if (family === 4) {
+            return "invalid IP-literal";
+        }
+        return family === 6 ? undefined : `invalid host: ${JSON.stringify(address)} is not an IP address`;
+    }
+    const first = host.indexOf(":");
+    if (first !== -1) {
+        const i = scheme === "http" || scheme === "https" ? first : host.lastIndexOf(":");
+        if (!goValidOptionalPort(host.slice(i))) {
+            return `invalid port ${JSON.stringify(host.slice(i))} after host`;
+        }
+    }
+    return goUnescapeError(host, "host");
+}
+
+/**
+ * Go's url.Parse, ported for what it accepts and refuses (golang/go src/net/url/url.go: Parse, parse, getScheme,
+ * parseAuthority, parseHost, validUserinfo, unescape, setPath, setFragment; parseHost as of the Go releases of late
+ * 2025, which refuse more, so a URL refused by any Go the controller manager may be built with is refused here). SPIRE and the spire-controller-manager
+ * read every bundle endpoint URL with it (spire-controller-manager pkg/spireapi/types.go ValidateBundleEndpointURL,
+ * spiffe/spire pkg/server/api/trustdomain.go), and Helm its repository URLs. It differs from the WHATWG parser of
+ * JavaScript's `URL`: it strips no whitespace (a leading space leaves no scheme, and a rootless path whose first
+ * segment holds a colon is an error), refuses every ASCII control character, does not turn "\" into "/", reads
+ * "https:///path" and "https:host" as URLs without a host, and gives "https://@host" an (empty) user.
+ */
+export function parseGoUrl(rawUrl: string): GoUrl {
+    const hash = rawUrl.indexOf("#");
+    const u = hash === -1 ? rawUrl : rawUrl.slice(0, hash);
+    const frag = hash === -1 ? "" : rawUrl.slice(hash + 1);
+    // stringContainsCTLByte: any byte < 0x20 or 0x7f.
+    if (/[\x00-\x1f\x7f]/.test(u)) {
+        return { error: "net/url: invalid control character in URL" };
+    }
+    const result = { scheme: "", opaque: "", hasUser: false, host: "", path: "" };
+    if (u === "*") {
+        return { ...result, path: "*" };
+    }
+    // getScheme: [a-zA-Z][a-zA-Z0-9+-.]* before the first ":", else no scheme.
+    let rest = u;
+    for (let i = 0; i < u.length; i++) {
+        const c = u[i];
+        if (/[a-zA-Z]/.test(c)) {
+            continue;
+        }
+        if (/[0-9+.-]/.test(c)) {
+            if (i === 0) {
+                break;
+            }
+            continue;
+        }
+        if (c === ":") {
+            if (i === 0) {
+                return { error: "missing protocol scheme" };
+            }
+            result.scheme = u.slice(0, i).toLowerCase();
+            rest = u.slice(i + 1);
+        }
+        break;
+    }
+    if (rest.endsWith("?") && rest.split("?").length === 2) {
+        rest = rest.slice(0, -1);
+    } else if (rest.includes("?")) {
+        rest = rest.slice(0, rest.indexOf("?"));
+    }
+    if (!rest.startsWith("/")) {
+        if (result.scheme !== "") {
+            // A rootless path after a scheme is opaque: no authority, no host.
+            return { ...result, opaque: rest };
+        }
+        if (rest.split("/")[0].includes(":")) {
+            return { error: "first path segment in URL cannot contain colon" };
+        }
+    }
+    if ((result.scheme !== "" || !rest.startsWith("///")) && rest.startsWith("//")) {
+        let authority = rest.slice(2);
+        rest = "";
+        const slash = authority.indexOf("/");
+        if (slash >= 0) {
+            rest = authority.slice(slash);
+            authority = authority.slice(0, slash);
+        }
+        const at = authority.lastIndexOf("@");
+        const host = at < 0 ? authority : authority.slice(at + 1);
+        const hostError = goParseHostError(result.scheme, host);
+        if (hostError !== undefined) {
+            return { error: hostError };
+        }
+        if (at >= 0) {
+            const userinfo = authority.slice(0, at);
+            // validUserinfo: RFC 3986 unreserved, sub-delims, ":", "%" and "@".
+            if (!/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(userinfo)) {
+                return { error: "net/url: invalid userinfo" };
+            }
+            const colon = userinfo.indexOf(":");
+            const userError = (colon < 0 ? [userinfo] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)])
+                .map((part) => goUnescapeError(part, "userPassword"))
+                .find((e) => e !== undefined);
+            if (userError !== undefined) {
+                return { error: userError };
+            }
+            result.hasUser = true;
+        }
+        result.host = host;
+    }
+    const pathError = goUnescapeError(rest, "path") ?? goUnescapeError(frag, "fragment");
+    if (pathError !== undefined) {
+        return { error: pathError };
+    }
+    return { ...result, path: rest };
+}
+
+/** Go's URL.Hostname() and URL.Port() (splitHostPort): the host without a valid port and IPv6 brackets, and the port. */
+export function goSplitHostPort(hostPort: string): { hostname: string; port: string } {
+    let hostname = hostPort;
+    let port = "";
+    const colon = hostname.lastIndexOf(":");
+    if (colon !== -1 && goValidOptionalPort(hostname.slice(colon))) {
+        port = hostname.slice(colon + 1);
+        hostname = hostname.slice(0, colon);
+    }
+    if (hostname.startsWith("[") && hostname.endsWith("]")) {
+        hostname = hostname.slice(1, -1);
+    }
+    return { hostname, port };
+}
+
+/**
+ * The checks shared by the https URLs of this program, as Go reads them: leading or trailing whitespace (which the
+ * WHATWG parser would strip and Go does not), a URL Go refuses, a scheme outside `schemes`, user info, no host, and a
+ * port outside 1-65535 (Go accepts any digits; no TCP connection can be made to them).
+ */
+function checkGoUrl(value: unknown, schemes: string[], expected: string, userInfo: string): string | undefined {
     if (typeof value !== "string") {
         return `is not a string; ${expected}`;
     }
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
+    if (value === "") {
+        return `is empty; ${expected}`;
+    }
+    if (/^\s|\s$/.test(value)) {
+        return `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`;
+    }
+    const url = parseGoUrl(value);
+    if (url.error !== undefined) {
+        return `is not a URL (Go's url.Parse: ${url.error}); ${expected}`;
+    }
+    if (url.scheme === "") {
         return `is not a URL; ${expected}`;
     }
-    if (url.protocol !== "https:" && url.protocol !== "oci:") {
-        return `uses ${quote(url.protocol.replace(/:$/, ""))}; ${expected}`;
+    if (!schemes.includes(url.scheme)) {
+        return `uses ${quote(url.scheme)}; ${expected}`;
     }
-    if (url.username !== "" || url.password !== "") {
-        return `contains credentials; ${expected}`;
+    if (url.hasUser) {
+        return `${userInfo}; ${expected}`;
     }
-    if (url.hostname === "") {
+    const { hostname, port } = goSplitHostPort(url.host);
+    if (hostname === "") {
         return `has no host; ${expected}`;
+    }
+    if (port !== "" && !(Number(port) >= 1 && Number(port) <= 65535)) {
+        return `has port ${quote(port)}; a TCP port is 1 to 65535; ${expected}`;
     }
     return undefined;
 }
 
 /**
- * Checks a federation bundle endpoint URL as SPIRE and the controller manager's webhook require: https, a host,
- * no user info.
+ * Checks a Helm chart repository address: an https:// URL or an oci:// reference, without credentials, as Go's
+ * url.Parse reads it (Helm's repository and registry clients parse it with Go's net/url).
+ */
+export function checkChartRepository(value: unknown): string | undefined {
+    const expected = 'expected an "https://" chart repository URL or an "oci://" registry reference without credentials';
+    return checkGoUrl(value, ["https", "oci"], expected, "contains credentials");
+}
+
+/**
+ * Checks a federation bundle endpoint URL as Go's url.Parse reads it and as the spire-controller-manager's webhook
+ * (pkg/spireapi/types.go ValidateBundleEndpointURL) and SPIRE's trust domain API require: scheme "https", a host
+ * (Go's URL.Host non-empty: "https:///path" has none), no user info (Go's URL.User nil: "https://@host" has one).
  */
 export function checkBundleEndpointUrl(value: unknown): string | undefined {
     const expected = 'expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"';
-    if (typeof value !== "string") {
-        return `is not a string; ${expected}`;
-    }
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        return `is not a URL; ${expected}`;
-    }
-    if (url.protocol !== "https:") {
-        return `uses ${quote(url.protocol.replace(/:$/, ""))}; ${expected}`;
-    }
-    if (url.username !== "" || url.password !== "") {
-        return `contains user info; ${expected}`;
-    }
-    if (url.hostname === "") {
-        return `has no host; ${expected}`;
-    }
-    return undefined;
+    return checkGoUrl(value, ["https"], expected, "contains user info");
 }
 
 /** Checks a DNS name (RFC 1123 subdomain: dot-separated labels, at most 253 characters), such as a service host. */
@@ -292,6 +709,60 @@ export function checkNetworkAddress(value: unknown): string | undefined {
     return checkDnsName(value) === undefined
         ? undefined
         : 'is neither an IP address nor a DNS name; expected a load balancer address such as "203.0.113.20" or "gw.example.com"';
+}
+
+/**
+ * Namespaces Kubernetes itself creates and owns (kubernetes/kubernetes pkg/controlplane/controller/systemnamespaces:
+ * kube-system, kube-public, kube-node-lease; and "default", which the API server recreates). The program creates its
+ * SPIRE and Istio namespaces as resources: it cannot create these (they exist), and `pulumi destroy` would delete
+ * what it adopted. Kubernetes also reserves the "kube-" prefix for system namespaces.
+ */
+export const KUBERNETES_OWNED_NAMESPACES: readonly string[] = ["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/** Checks a namespace this program creates and owns: never one of Kubernetes' own (see KUBERNETES_OWNED_NAMESPACES). */
+export function checkOwnedNamespace(value: unknown): string | undefined {
+    const problem = checkDnsLabel(value);
+    if (problem !== undefined) {
+        return problem;
+    }
+    const name = value as string;
+    if (KUBERNETES_OWNED_NAMESPACES.includes(name) || name.startsWith("kube-")) {
+        return (
+            `is a namespace Kubernetes owns; this program creates its namespace and deletes it on \`pulumi destroy\`, ` +
+            'so give it one of its own, e.g. "spire-server" or "istio-system"'
+        );
+    }
+    return undefined;
+}
+
+/** Levenshtein distance between two strings (insertions, deletions and substitutions). */
+export function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+/**
+ * Checks the namespace of a config key (`<namespace>:<key>`) against the project's: a namespace one or two edits
+ * away from it (`istio-spyre`, `Istio-Spire`, `istio_spire`) is a typo whose keys nothing reads, since Pulumi hands
+ * every key to the program and the program reads only its own namespace. Other namespaces (`kubernetes`, `pulumi`,
+ * `random`, ...) belong to providers and are not this program's to judge.
+ */
+export function checkConfigNamespace(namespace: string, project: string): string | undefined {
+    if (namespace === project) {
+        return undefined;
+    }
+    const distance = editDistance(namespace.toLowerCase(), project);
+    if (namespace.toLowerCase() === project || distance <= 2) {
+        return `is in namespace ${quote(namespace)}, not this project's ${quote(project)}, so nothing reads it`;
+    }
+    return undefined;
 }
 
 /** Returns the first of `values` that occurs more than once, or undefined. */

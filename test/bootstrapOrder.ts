@@ -74,7 +74,8 @@ export function loadProjectStacks(projectDir: string, project: string = PROJECT)
         const file = `Pulumi.${name}.yaml`;
         const document: unknown = parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
         const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-        const entries = config[`${project}:peers`] ?? [];
+        // `peers:` without the namespace is the project's key too (Pulumi namespaces it: sdk/go/common/workspace/loaders.go).
+        const entries = config[`${project}:peers`] ?? config.peers ?? [];
         if (!Array.isArray(entries)) {
             throw new Error(`${file}: ${project}:peers must be a list of {stack: "<org>/${project}/<stack>"}`);
         }

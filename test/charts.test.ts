@@ -15,6 +15,7 @@ import {
     BUNDLE_ENDPOINT_PORT,
     GRAFANA_PORT,
     GRAFANA_SERVICE,
+    KIALI_METRICS_PORT,
     KIALI_PORT,
     KIALI_SERVICE,
     KIALI_WEB_ROOT,
@@ -29,6 +30,7 @@ import {
     controllerClassNameFor,
     deepMerge,
     parseStackConfig,
+    spireSidecarTemplate,
 } from "../components";
 import { requireArtifact, requireUpstream } from "./artifacts";
 import {
@@ -80,6 +82,8 @@ interface Expected {
     /** The Istio Gateways the program declares (by name) that must select the ingress gateway pods. */
     istioGateways: string[];
     grafana: boolean;
+    /** observabilityAccess: what anonymous users of Kiali and Grafana may do. */
+    access: "view" | "edit";
 }
 
 interface Case {
@@ -125,10 +129,11 @@ const CASES: Case[] = [
             },
             istioGateways: [],
             grafana: false,
+            access: "view",
         },
     },
     {
-        title: "non-default stack (classic sidecars, own namespaces and gateway, Grafana, own CA, peers, samples)",
+        title: "non-default stack (classic sidecars, own namespaces and gateway, Grafana, edit access, own CA, peers, samples)",
         stack: "west",
         config: {
             trustDomain: "west.example",
@@ -141,6 +146,7 @@ const CASES: Case[] = [
             ingressGatewayServiceType: "NodePort",
             observability: true,
             observabilityGrafana: true,
+            observabilityAccess: "edit",
             caTTL: "96h",
             caSubjectCountry: "DE",
             caSubjectOrganization: "Example Org",
@@ -173,6 +179,7 @@ const CASES: Case[] = [
             gateway: { name: "istio-edge-gateway", serviceAccount: "edge-gateway-sa", istioLabel: "edge-gateway", serviceType: "NodePort" },
             istioGateways: ["bookinfo-gateway"],
             grafana: true,
+            access: "edit",
         },
     },
 ];
@@ -513,16 +520,13 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(Object.keys(config.templates).sort()).to.deep.equal(
                         ["agentgateway", "gateway", "grpc-agent", "grpc-simple", "kube-gateway", "sidecar", "spire", "spire-gateway", "waypoint"].sort(),
                     );
-                    const socketVolume = { name: "workload-socket", csi: { driver: SPIFFE_CSI_DRIVER, readOnly: true } };
-                    const proxy = { name: PROXY_CONTAINER, volumeMounts: [{ name: "workload-socket", mountPath: WORKLOAD_SOCKET_DIR, readOnly: true }] };
-                    // The proxy is an init container for native sidecars, a container otherwise.
-                    expect(parse(config.templates[SPIRE_TEMPLATE])).to.deep.equal({
-                        metadata: { labels: { "spiffe.io/spire-managed-identity": "true" } },
-                        spec: { [e.nativeSidecars ? "initContainers" : "containers"]: [proxy], volumes: [socketVolume] },
-                    });
-                    expect(parse(config.templates[SPIRE_GATEWAY_TEMPLATE])).to.deep.equal({ spec: { containers: [proxy], volumes: [socketVolume] } });
+                    // The chart passes the templates through as the program wrote them: Go templates Istio evaluates per
+                    // pod (evaluated for real in test/injection.test.ts), the same text under both names.
+                    expect(config.templates[SPIRE_TEMPLATE]).to.equal(spireSidecarTemplate());
+                    expect(config.templates[SPIRE_GATEWAY_TEMPLATE]).to.equal(spireSidecarTemplate());
                     // The CSI driver the templates mount is the one the spire chart registers.
-                    expect(objectsOf(spire, "CSIDriver").map((o) => o.metadata.name)).to.deep.equal([socketVolume.csi.driver]);
+                    expect(config.templates[SPIRE_TEMPLATE]).to.include(`\n      driver: ${SPIFFE_CSI_DRIVER}\n`);
+                    expect(objectsOf(spire, "CSIDriver").map((o) => o.metadata.name)).to.deep.equal([SPIFFE_CSI_DRIVER]);
                     expect(WORKLOAD_SOCKET_DIR).to.equal("/run/secrets/workload-spiffe-uds");
                 });
 
@@ -602,13 +606,13 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(theObject(gateway, "ServiceAccount", e.gateway.serviceAccount, e.istioNamespace).metadata.name).to.equal(e.gateway.serviceAccount);
                 });
 
-                it("the gateway pods are injected with the gateway and spire-gateway templates, both in the injector", () => {
+                it("the gateway pods are injected with the gateway and spire templates, both in the injector", () => {
                     const annotation = podTemplateOf(deployment)!.metadata!.annotations!["inject.istio.io/templates"];
-                    expect(annotation).to.equal("gateway,spire-gateway");
-                    expect(annotation).to.equal(`gateway,${SPIRE_GATEWAY_TEMPLATE}`);
+                    expect(annotation).to.equal("gateway,spire");
+                    expect(annotation).to.equal(`gateway,${SPIRE_TEMPLATE}`);
                     const config = parse(theObject(istiod, "ConfigMap", "istio-sidecar-injector", e.istioNamespace).data.config);
                     expect(annotation.split(",").filter((t: string) => config.templates[t] === undefined)).to.deep.equal([]);
-                    // The chart's own pod template has the proxy container the spire-gateway template patches.
+                    // The chart's own pod template has the proxy container the spire template patches in a gateway.
                     expect(containerOf(deployment, PROXY_CONTAINER).name).to.equal(PROXY_CONTAINER);
                 });
 
@@ -667,6 +671,137 @@ describe("charts: what the pinned charts render from the program's values", func
                         `Deployment ${e.istioNamespace}/kiali kiali:20001`,
                         ...(e.grafana ? [`Deployment ${e.istioNamespace}/grafana grafana:3000`] : []),
                     ]);
+                });
+            });
+
+            describe("observability access and NetworkPolicies", () => {
+                /** The rendered (non-hook) workloads whose pod template labels a selector matches, in a namespace. */
+                const workloadsSelectedBy = (selector: LabelSelector, namespace: string) =>
+                    all.filter(
+                        (o) =>
+                            !isHelmHook(o) &&
+                            ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind) &&
+                            o.metadata.namespace === namespace &&
+                            matchesSelector(selector, podTemplateOf(o)!.metadata?.labels ?? {}),
+                    );
+                const policies = () => declaredOfType(run.declared, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((d) => d.inputs);
+
+                it("Kiali's ConfigMap has view_only_mode on for view access (off for edit), and the chart binds the matching ClusterRole", () => {
+                    const kiali = renderOf(renders, "kiali-server").objects;
+                    // kiali-server templates/configmap.yaml: the server reads config.yaml (kiali config.go DeploymentConfig.ViewOnlyMode).
+                    const config = parse(theObject(kiali, "ConfigMap", KIALI_SERVICE, e.istioNamespace).data["config.yaml"]);
+                    expect(config.deployment.view_only_mode).to.equal(e.access === "view");
+                    expect(config.auth.strategy).to.equal("anonymous");
+                    const role = e.access === "view" ? "kiali-viewer" : "kiali";
+                    expect(objectsOf(kiali, "ClusterRoleBinding").map((b) => [b.metadata.name, b.roleRef.name, b.subjects.map((x: any) => x.name)])).to.deep.equal([
+                        [role, role, [KIALI_SERVICE]],
+                    ]);
+                    // What the bound role lets Kiali's service account change in the cluster.
+                    const writes = theObject(kiali, "ClusterRole", role)
+                        .rules.filter((r: any) => r.verbs.some((v: string) => ["create", "update", "patch", "delete", "deletecollection"].includes(v)))
+                        .flatMap((r: any) => r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g === "" ? "core" : g}/${res}`)));
+                    if (e.access === "view") {
+                        // Only what reading needs: port-forwarding to proxies (Envoy config dumps) and token reviews.
+                        expect(writes.sort()).to.deep.equal(["authentication.k8s.io/tokenreviews", "core/pods/portforward"]);
+                    } else {
+                        // Istio's security and traffic policy, and namespaces' labels (injection) included.
+                        expect(writes).to.include.members(["security.istio.io/*", "networking.istio.io/*", "core/namespaces"]);
+                    }
+                });
+
+                it("Grafana's anonymous users get Viewer (Editor for edit access), never Admin, in the rendered pod and no grafana.ini says otherwise", () => {
+                    if (!e.grafana) {
+                        expect(renders.filter((r) => r.chart === "grafana")).to.deep.equal([]);
+                        return;
+                    }
+                    const grafana = renderOf(renders, "grafana").objects;
+                    const env = Object.fromEntries(
+                        (containerOf(theObject(grafana, "Deployment", GRAFANA_SERVICE, e.istioNamespace), "grafana").env ?? [])
+                            .filter((v) => v.name.startsWith("GF_AUTH_"))
+                            .map((v) => [v.name, v.value]),
+                    );
+                    expect(env).to.deep.equal({
+                        GF_AUTH_ANONYMOUS_ENABLED: "true",
+                        GF_AUTH_ANONYMOUS_ORG_ROLE: e.access === "view" ? "Viewer" : "Editor",
+                        GF_AUTH_BASIC_ENABLED: "false",
+                    });
+                    // grafana chart templates/_config.tpl renders grafana.ini into ConfigMap grafana; the environment overrides
+                    // it, and it sets nothing about authentication anyway.
+                    const ini: string = theObject(grafana, "ConfigMap", GRAFANA_SERVICE, e.istioNamespace).data["grafana.ini"];
+                    expect(ini).to.include("[paths]");
+                    expect(ini).not.to.match(/\[auth/);
+                    // The admin password the README points to: the chart's Secret grafana, key admin-password.
+                    expect(Object.keys(theObject(grafana, "Secret", GRAFANA_SERVICE, e.istioNamespace).data)).to.include.members(["admin-user", "admin-password"]);
+                });
+
+                it("no chart renders a NetworkPolicy of its own (policies add up: a chart's would let more in)", () => {
+                    expect(all.filter((o) => o.kind === "NetworkPolicy").map(describeObject)).to.deep.equal([]);
+                });
+
+                it("each NetworkPolicy selects exactly its addon's rendered pods, and no other workload of the Istio namespace", () => {
+                    const selected = policies().map((p) => {
+                        expect(p.metadata.namespace, p.metadata.name).to.equal(e.istioNamespace);
+                        return `${p.metadata.name}: ${workloadsSelectedBy(p.spec.podSelector, e.istioNamespace).map(describeObject).join(", ")}`;
+                    });
+                    expect(selected.sort()).to.deep.equal(
+                        [
+                            `kiali-access: Deployment ${e.istioNamespace}/kiali`,
+                            `prometheus-access: Deployment ${e.istioNamespace}/prometheus`,
+                            ...(e.grafana ? [`grafana-access: Deployment ${e.istioNamespace}/grafana`] : []),
+                        ].sort(),
+                    );
+                });
+
+                it("admits exactly Kiali and Grafana to Prometheus, Prometheus to Kiali's metrics, Kiali to Grafana, on container ports", () => {
+                    const admitted: string[] = [];
+                    for (const p of policies()) {
+                        expect(p.spec.policyTypes, p.metadata.name).to.deep.equal(["Ingress"]);
+                        const [target] = workloadsSelectedBy(p.spec.podSelector, e.istioNamespace);
+                        for (const rule of p.spec.ingress) {
+                            for (const port of rule.ports) {
+                                // The policy port is the pod's container port (a Service's port is translated before policies apply).
+                                const container = (podTemplateOf(target)!.spec.containers as Container[]).find((c) =>
+                                    (c.ports ?? []).some((cp) => cp.containerPort === port.port),
+                                );
+                                expect(container, `${p.metadata.name}: port ${port.port} of ${describeObject(target)}`).not.to.equal(undefined);
+                                for (const peer of rule.from) {
+                                    // Only pods of this namespace: no namespaceSelector, no ipBlock.
+                                    expect(Object.keys(peer), p.metadata.name).to.deep.equal(["podSelector"]);
+                                    for (const source of workloadsSelectedBy(peer.podSelector, e.istioNamespace)) {
+                                        admitted.push(`${source.metadata.name} -> ${target.metadata.name} ${container!.name}:${port.protocol}/${port.port}`);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    expect(admitted.sort()).to.deep.equal(
+                        [
+                            "kiali -> prometheus prometheus-server:TCP/9090",
+                            "prometheus -> kiali kiali:TCP/9090",
+                            ...(e.grafana ? ["grafana -> prometheus prometheus-server:TCP/9090", "kiali -> grafana grafana:TCP/3000"] : []),
+                        ].sort(),
+                    );
+                });
+
+                it("the ports admitted are the ones used: Kiali's and Grafana's data source URL, Kiali's scrape annotation, Kiali's Grafana URL", () => {
+                    const kiali = renderOf(renders, "kiali-server").objects;
+                    const kialiPod = podTemplateOf(theObject(kiali, "Deployment", KIALI_SERVICE, e.istioNamespace))!;
+                    // The prometheus chart's kubernetes-pods job scrapes pods annotated prometheus.io/scrape at prometheus.io/port.
+                    expect([kialiPod.metadata!.annotations!["prometheus.io/scrape"], Number(kialiPod.metadata!.annotations!["prometheus.io/port"])]).to.deep.equal([
+                        "true",
+                        KIALI_METRICS_PORT,
+                    ]);
+                    const config = parse(theObject(kiali, "ConfigMap", KIALI_SERVICE, e.istioNamespace).data["config.yaml"]);
+                    const prometheus = resolvePortForward(all, { namespace: e.istioNamespace, service: PROMETHEUS_SERVICE, localPort: 0, servicePort: PROMETHEUS_PORT });
+                    expect(config.external_services.prometheus.url).to.equal(`http://${PROMETHEUS_SERVICE}.${e.istioNamespace}:${PROMETHEUS_PORT}`);
+                    expect(prometheus.containerPort).to.equal(PROMETHEUS_PORT);
+                    if (e.grafana) {
+                        const grafana = resolvePortForward(all, { namespace: e.istioNamespace, service: GRAFANA_SERVICE, localPort: 0, servicePort: GRAFANA_PORT });
+                        expect(config.external_services.grafana.internal_url).to.equal(`http://${GRAFANA_SERVICE}.${e.istioNamespace}:${GRAFANA_PORT}`);
+                        expect(grafana.containerPort).to.equal(GRAFANA_PORT);
+                        const datasources = parse(theObject(renderOf(renders, "grafana").objects, "ConfigMap", GRAFANA_SERVICE, e.istioNamespace).data["datasources.yaml"]);
+                        expect(datasources.datasources.map((d: { url: string }) => d.url)).to.deep.equal([`http://${PROMETHEUS_SERVICE}.${e.istioNamespace}:${PROMETHEUS_PORT}`]);
+                    }
                 });
             });
 

@@ -3,8 +3,8 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_DEFAULTS, ValidationError, parseStackConfig } from "../components";
-import { runProgramExpectingError } from "./harness";
+import { CONFIG_DEFAULTS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
+import { configText, runProgramExpectingError } from "./harness";
 import { removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -45,10 +45,20 @@ describe("stack configuration", () => {
             ]);
         });
 
+        it("gives anonymous users of Kiali and Grafana view access unless edit is asked for", () => {
+            expect(CONFIG_DEFAULTS.observabilityAccess).to.equal("view");
+            expect(parseWith({ ...CLUSTER1, observability: "true" }).observabilityAccess).to.equal("view");
+            expect(parseWith({ ...CLUSTER1, observability: "true", observabilityAccess: "edit" }).observabilityAccess).to.equal("edit");
+        });
+
         it("declares every default in Pulumi.yaml with the same value, a type and a description", () => {
             const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
             expect(project.name).to.equal("istio-spire");
-            const declared = project.config as Record<string, { type: string; default?: unknown; description: string; items?: unknown }>;
+            // The project's own keys; settings of other namespaces (pulumi:disable-default-providers) are checked in provider.test.ts.
+            const declared = Object.fromEntries(Object.entries(project.config).filter(([key]) => !key.includes(":"))) as Record<
+                string,
+                { type: string; default?: unknown; description: string; items?: unknown }
+            >;
             // peers is a list of objects, which Pulumi's project config types cannot declare (see Pulumi.yaml).
             const { peers, ...withDefaults } = CONFIG_DEFAULTS;
             expect(peers).to.deep.equal([]);
@@ -79,7 +89,7 @@ describe("stack configuration", () => {
                 parsed: parseStackConfig(
                     (key) => {
                         const value = config[`istio-spire:${key}`];
-                        return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+                        return value === undefined ? undefined : configText(value);
                     },
                     keys.map((key) => key.slice("istio-spire:".length)),
                 ),
@@ -230,7 +240,7 @@ describe("stack configuration", () => {
             [
                 "samples that are not a list",
                 { ...CLUSTER1, samples: "bookinfo" },
-                'Invalid configuration: samples: "bookinfo" is not valid JSON; set it with `pulumi config set --path` or edit the stack file',
+                'Invalid configuration: samples: "bookinfo" is not a list; expected a list of "sleep-httpbin", "bookinfo", "curl-greeter"',
             ],
             [
                 "a sample listed twice",
@@ -251,6 +261,16 @@ describe("stack configuration", () => {
                 "a non-boolean observability",
                 { ...CLUSTER1, observability: "yes" },
                 'Invalid configuration: observability: "yes" is not a boolean; expected "true" or "false"',
+            ],
+            [
+                "an observability access level that does not exist",
+                { ...CLUSTER1, observability: "true", observabilityAccess: "admin" },
+                'Invalid configuration: observabilityAccess: "admin" is not one of "view", "edit"',
+            ],
+            [
+                "edit access without observability",
+                { ...CLUSTER1, observabilityAccess: "edit" },
+                'Invalid configuration: observabilityAccess: "edit" needs observability (it is the access to Kiali and Grafana); set observability to true',
             ],
             [
                 "a peer that is not a fully qualified stack",
@@ -338,6 +358,37 @@ describe("stack configuration", () => {
                         '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
                     ].join("\n"),
                 );
+        });
+
+        it("judges the kind of a raw value before the key's own checks (checkConfigValueKind)", () => {
+            expect(checkConfigValueKind("trustDomain", "cluster1.demo", "string")).to.equal(undefined);
+            expect(checkConfigValueKind("trustDomain", "", "string")).to.equal('trustDomain: "" is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"');
+            expect(checkConfigValueKind("bundleEndpointUrl", "", "string")).to.equal(undefined); // empty is its default
+            expect(checkConfigValueKind("bundleEndpointUrl", "null", "string")).to.equal(
+                'bundleEndpointUrl: "null" is a YAML null (a key written without a value); expected an "https://" URL (empty: the load balancer address), or remove the key for the default ""',
+            );
+            expect(checkConfigValueKind("samples", '["bookinfo"]', "list")).to.equal(undefined);
+            expect(checkConfigValueKind("mtlsMode", '{"mode":"STRICT"}', "string")).to.equal(
+                'mtlsMode: {"mode":"STRICT"} is a mapping, not a string; expected one of "STRICT", "PERMISSIVE"',
+            );
+            expect(checkConfigValueKind("trustDomain", "[cluster1.demo", "string")).to.equal(undefined); // not JSON: a string
+        });
+
+        it("refuses a peer that is the stack itself, given the stack's name", () => {
+            const read = (key: string) => ({ ...CLUSTER1, peers: '[{"stack":"organization/istio-spire/cluster1"}]' } as Record<string, string>)[key];
+            expect(() => parseStackConfig(read, [], { stack: "organization/istio-spire/cluster1" })).to.throw(
+                'Invalid configuration: peers[0].stack: "organization/istio-spire/cluster1" is this stack itself; list the other stacks to federate with, not this one',
+            );
+            // Another organization's stack of the same name is another stack.
+            expect(parseStackConfig(read, [], { stack: "acme/istio-spire/cluster1" }).peers).to.deep.equal([{ stack: "organization/istio-spire/cluster1" }]);
+        });
+
+        it("refuses keys of a namespace one or two typos from the project's, and leaves providers' keys alone", () => {
+            const read = (key: string) => (CLUSTER1 as Record<string, string>)[key];
+            expect(() => parseStackConfig(read, [], { otherKeys: ["kubernetes:context", "pulumi:template", "random:seed", "istio-spire2:caTTL"] })).to.throw(
+                'Invalid configuration: istio-spire2:caTTL: is in namespace "istio-spire2", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:caTTL"?',
+            );
+            expect(parseStackConfig(read, [], { otherKeys: ["kubernetes:context", "pulumi:template", "random:seed"] }).trustDomain).to.equal("cluster1.demo");
         });
 
         it("lists every problem at once, one per line, when several keys are wrong", () => {

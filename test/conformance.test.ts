@@ -23,7 +23,9 @@ import {
     spireProxyConfigSecretText,
     valuePathProblems,
 } from "./upstream";
-import { requireUpstream } from "./artifacts";
+import { requireArtifact, requireUpstream } from "./artifacts";
+import { ensureHelm } from "./helm";
+import { runTemplates } from "./injection";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<unknown> = require("../index");
@@ -254,18 +256,22 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
     });
 
     describe("injection templates against the SPIRE agent and the SPIFFE CSI driver", () => {
-        const templates = (): Record<string, InjectionTemplate> => {
-            const raw = objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook.templates");
-            const parsed: Record<string, InjectionTemplate> = {};
-            for (const name of ["spire", "spire-gateway"]) {
-                const text = raw[name];
-                if (typeof text !== "string") {
-                    throw new Error(`template ${name} is not a string`);
-                }
-                parsed[name] = parse(text) as InjectionTemplate;
-            }
-            return parsed;
-        };
+        // The templates are Go templates Istio evaluates per pod: each is executed here by Helm's Go template engine
+        // (test/injection.ts) for the pod it is meant for, with native sidecars on as istiod's env pins them: `spire`
+        // for an application pod, `spire-gateway` for a gateway pod naming it (test/injection.test.ts covers every mode).
+        let evaluated: Record<string, InjectionTemplate>;
+        before(async function () {
+            const helm = await ensureHelm();
+            requireArtifact(this, helm.found, () => `pending: no Helm 3 to evaluate the injection templates with (${helm.found ? "" : helm.reason})`);
+            const raw = objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook.templates") as Record<string, string>;
+            const data = (annotations: Record<string, string>) => ({ ObjectMeta: { Annotations: annotations, Labels: {} }, NativeSidecars: true });
+            const out = await runTemplates((helm as { binary: string }).binary, raw, [
+                { id: "spire", template: "spire", data: data({}) },
+                { id: "spire-gateway", template: "spire-gateway", data: data({ "inject.istio.io/templates": "gateway,spire-gateway" }) },
+            ]);
+            evaluated = { spire: parse(out.spire) as InjectionTemplate, "spire-gateway": parse(out["spire-gateway"]) as InjectionTemplate };
+        });
+        const templates = (): Record<string, InjectionTemplate> => evaluated;
         const csiPluginName = (): string => {
             const name = spireChartDefaults().subcharts["spiffe-csi-driver"].pluginName;
             if (typeof name !== "string") {
@@ -321,11 +327,9 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
             expect(parsed["spire-gateway"].spec.containers?.map((c) => c.name)).to.deep.equal(["istio-proxy"]);
         });
 
-        it("applies the templates: spire by default to sidecars, spire-gateway through the gateway's pod annotation", () => {
+        it("applies the templates: spire by default to sidecars, and through the gateway's pod annotation to the gateway", () => {
             expect(objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook").defaultTemplates).to.deep.equal(["sidecar", "spire"]);
-            expect(objectAt(valuesOf(run.declared, "gateway"), "podAnnotations")["inject.istio.io/templates"]).to.equal(
-                "gateway,spire-gateway",
-            );
+            expect(objectAt(valuesOf(run.declared, "gateway"), "podAnnotations")["inject.istio.io/templates"]).to.equal("gateway,spire");
         });
     });
 

@@ -398,7 +398,7 @@ describe("peer data is untrusted input", () => {
     it("refuses a bundle endpoint URL without a host", () =>
         refuse(
             exportOf(2, { bundleEndpointUrl: "https://:8443/bundle" }),
-            `${prefix}bundleEndpointUrl: "https://:8443/bundle" is not a URL; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"`,
+            `${prefix}bundleEndpointUrl: "https://:8443/bundle" has no host; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"`,
         ));
 
     it("refuses an endpoint SPIFFE ID outside the peer's trust domain", () =>

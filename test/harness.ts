@@ -9,6 +9,9 @@ import { unmappedPulumiDebugStacks } from "./debugStacks";
 
 // Drains the SDK's queue of outstanding resource registrations (exported by the SDK, not declared in its typings).
 const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
+// The SDK's run state (where it keeps which engine features are supported, and its callback server).
+const getStore: () => { supportsTransforms: boolean; callbacks: unknown } = require("@pulumi/pulumi/runtime/state").getStore;
+const { Callback } = require("@pulumi/pulumi/proto/callback_pb");
 
 /** The organization of every run (pulumi.getOrganization()). */
 export const ORGANIZATION = "acme";
@@ -37,6 +40,11 @@ export interface Declared {
     retainOnDelete: boolean;
     /** The provider reference (`<provider urn>::<provider id>`), "" for the default provider or a component. */
     provider: string;
+    /**
+     * The `transforms` resource option: what the engine runs on this resource and on every resource registered under
+     * it, including the children a multi-language component's provider registers (see transformedUnder).
+     */
+    transforms: pulumi.ResourceTransform[];
     /** True for a read of an existing object (`Resource.get`). */
     read: boolean;
     /** The id a read was given (UNKNOWN when it was not known yet). */
@@ -44,7 +52,7 @@ export interface Declared {
 }
 
 /** The options of a registration that sets none: what hand-made records in tests start from. */
-export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "" };
+export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "", transforms: [] };
 
 /** What a test can choose about the world the program runs against. */
 export interface World {
@@ -75,6 +83,21 @@ export interface World {
      * assigns a new uid to every object it creates, so a recreated namespace is modelled by giving it another.
      */
     namespaceUids?: Record<string, string>;
+    /** The organization of the stack (pulumi.getOrganization()). @default ORGANIZATION */
+    organization?: string;
+}
+
+/**
+ * The text Pulumi hands a program for a value of a stack file's `config:` block: a string as it is, a YAML null as
+ * "" (pulumi/pulumi sdk/go/common/workspace/loaders.go checkForEmptyConfig: "No value for configuration key ... is
+ * currently treated as an empty string"; TestEmptyValueWarning), and anything else, lists, mappings, numbers and
+ * booleans, as its JSON (sdk/go/common/resource/config/object.go MarshalString).
+ */
+export function configText(value: unknown): string {
+    if (typeof value === "string") {
+        return value;
+    }
+    return value === null || value === undefined ? "" : JSON.stringify(value);
 }
 
 /**
@@ -147,11 +170,35 @@ function kindOf(type: string): string | undefined {
     return match ? match[1].replace(/Patch$/, "") : undefined;
 }
 
+/**
+ * Stands in for the SDK's callback server, which serves `transforms` to the engine over gRPC: the SDK sends each
+ * transform as a callback token in the registration, and this keeps the function behind each token so the recorded
+ * registration can name it. (The mock runtime otherwise refuses the `transforms` option as unsupported.)
+ */
+class RecordingCallbacks {
+    public readonly transforms = new Map<string, pulumi.ResourceTransform>();
+
+    async registerTransform(transform: pulumi.ResourceTransform): Promise<unknown> {
+        const token = `transform-${this.transforms.size}`;
+        this.transforms.set(token, transform);
+        const callback = new Callback();
+        callback.setTarget("harness");
+        callback.setToken(token);
+        return callback;
+    }
+
+    async awaitStackRegistrations(): Promise<void> {}
+
+    shutdown(): void {}
+}
+
 class RecordingMonitor extends MockMonitor {
     public readonly declared: Declared[] = [];
     /** Objects this run creates: Kubernetes objects it declares and the objects of the Helm releases it installs. */
     public readonly created = new Map<string, Record<string, unknown>>();
     private readonly urnNames = new Map<string, string>();
+
+    public readonly callbacks = new RecordingCallbacks();
 
     constructor(mocks: Mocks, private readonly world: World) {
         super(mocks);
@@ -193,6 +240,7 @@ class RecordingMonitor extends MockMonitor {
             protect: read ? false : req.getProtect() === true,
             retainOnDelete: read ? false : req.getRetainondelete() === true,
             provider: req.getProvider(),
+            transforms: read ? [] : req.getTransformsList().map((cb: any) => this.callbacks.transforms.get(cb.getToken())!),
             read,
             id: read ? req.getId() : "",
         });
@@ -250,8 +298,8 @@ function readObject(args: MockResourceArgs, world: World, created: Map<string, R
 }
 
 /** The fully qualified name of the stack a run deploys (runProgram's organization and project). */
-export function runningStack(stack: string): string {
-    return `${ORGANIZATION}/istio-spire/${stack}`;
+export function runningStack(stack: string, organization = ORGANIZATION): string {
+    return `${organization}/istio-spire/${stack}`;
 }
 
 /**
@@ -274,7 +322,7 @@ function mockState(args: MockResourceArgs, world: World, created: Map<string, Re
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
             // The stack being deployed exists, with the outputs of its last deployment (none if it has none).
-            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack) ? {} : undefined);
+            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack, world.organization) ? {} : undefined);
             if (outputs === undefined) {
                 throw new Error(unknownStackError(inputs.name));
             }
@@ -354,10 +402,15 @@ function withoutUndefined(value: unknown): unknown {
     return value;
 }
 
+/** The stack's kube context key, which runProgram sets to the stack's name unless the config names it. */
+const TEST_KUBE_CONTEXT_KEY = "kubernetes:context";
+
 /**
  * Sets config and mocks, runs `program`, waits until every resource registration has finished, and returns what
  * was declared. `config` keys are in the project namespace (`trustDomain`, not `istio-spire:trustDomain`), except keys
- * that name their namespace (`kubernetes:context`).
+ * that name their namespace (`kubernetes:context`); a key whose value is undefined is left unset. Every stack has a
+ * kube context: `kubernetes:context` is the stack's name unless `config` has the key (`{"kubernetes:context":
+ * undefined}` runs without one).
  */
 export async function runProgram<T>(
     program: () => Promise<T>,
@@ -374,12 +427,19 @@ export async function runProgram<T>(
     };
     const monitor = new RecordingMonitor(mocks, world);
     created = monitor.created;
-    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, ORGANIZATION);
-    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, ORGANIZATION);
+    const organization = world.organization ?? ORGANIZATION;
+    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, organization);
+    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, organization);
+    // The engine supports `transforms` (Pulumi CLI >= 3.115); the mock runtime says it does not.
+    getStore().supportsTransforms = true;
+    getStore().callbacks = monitor.callbacks;
     const allConfig: Record<string, string> = {};
-    for (const [key, value] of Object.entries(config)) {
+    for (const [key, value] of Object.entries({ [TEST_KUBE_CONTEXT_KEY]: stack, ...config })) {
+        if (value === undefined) {
+            continue; // a key the test leaves unset on purpose
+        }
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.
-        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = configText(value);
     }
     pulumi.runtime.setAllConfig(allConfig);
 
@@ -433,4 +493,31 @@ export function named(declared: Declared[], name: string): Declared {
         throw new Error(`expected one resource named ${name}, found ${found.length}: ${declared.map((d) => d.name).join(", ")}`);
     }
     return found[0];
+}
+
+/**
+ * What the engine makes of `props` registered as a child of `parent` (a declared resource, for example a ConfigFile v2
+ * whose objects its provider registers): the child's props after the transforms of the parent, then of each ancestor
+ * up to the stack, in that order (pulumi/pulumi pkg/resource/deploy/source_eval.go RegisterResource); the child
+ * itself has none. Returns the props and the transforms that ran.
+ */
+export async function transformedUnder(
+    declared: Declared[],
+    parent: Declared,
+    child: { type: string; name: string; props: Record<string, unknown> },
+): Promise<{ props: Record<string, unknown>; ran: number }> {
+    let props = child.props;
+    let opts: pulumi.ResourceOptions = {};
+    let ran = 0;
+    for (let at: Declared | undefined = parent; at !== undefined; at = at.parent === "" ? undefined : named(declared, at.parent)) {
+        for (const transform of at.transforms) {
+            const result = await transform({ custom: true, type: child.type, name: child.name, props, opts });
+            ran++;
+            if (result !== undefined) {
+                props = result.props as Record<string, unknown>;
+                opts = result.opts;
+            }
+        }
+    }
+    return { props, ran };
 }

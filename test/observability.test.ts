@@ -6,6 +6,7 @@ import {
     KIALI_CHART_REPOSITORY,
     KIALI_CHART_VERSION,
     Observability,
+    ObservabilityAccess,
     ObservabilityArgs,
     PROMETHEUS_CHART_REPOSITORY,
     PROMETHEUS_CHART_VERSION,
@@ -13,6 +14,7 @@ import {
     istioDashboardsBaseUrl,
     kialiChartValues,
     kialiGraphUrl,
+    observabilityNetworkPolicies,
     portForwardCommand,
     prometheusChartValues,
 } from "../components/observability";
@@ -20,6 +22,7 @@ import { Values } from "../components/values";
 import { Declared, ProgramRun, named, ofType, runProgram } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const DASHBOARDS_1_30_3 = "https://raw.githubusercontent.com/istio/istio/1.30.3/manifests/addons/dashboards";
 
 /** Istio's values-prometheus.yaml (1.30.3), plus the explicit ClusterIP / no-ingress settings of this program. */
@@ -40,9 +43,10 @@ const PROMETHEUS_VALUES = {
         route: { main: { enabled: false } },
         service: { servicePort: 9090, type: "ClusterIP" },
     },
+    networkPolicy: { enabled: false },
 };
 
-const kialiValues = (namespace: string, grafana: Values) => ({
+const kialiValues = (namespace: string, grafana: Values, viewOnly = true) => ({
     auth: { strategy: "anonymous" },
     deployment: {
         image_pull_policy: "IfNotPresent",
@@ -50,6 +54,7 @@ const kialiValues = (namespace: string, grafana: Values) => ({
         network_policy: { enabled: false },
         pod_labels: { "sidecar.istio.io/inject": "false" },
         service_type: "ClusterIP",
+        view_only_mode: viewOnly,
     },
     external_services: {
         grafana,
@@ -62,7 +67,7 @@ const kialiValues = (namespace: string, grafana: Values) => ({
 
 const dashboard = (base: string, file: string) => ({ curlOptions: "-sSfL", url: `${base}/${file}` });
 
-const grafanaValues = (namespace: string, base: string) => ({
+const grafanaValues = (namespace: string, base: string, anonymousRole = "Viewer") => ({
     dashboardProviders: {
         "dashboardproviders.yaml": {
             apiVersion: 1,
@@ -116,8 +121,9 @@ const grafanaValues = (namespace: string, base: string) => ({
             ],
         },
     },
-    env: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Admin", GF_AUTH_BASIC_ENABLED: "false" },
+    env: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: anonymousRole, GF_AUTH_BASIC_ENABLED: "false" },
     ingress: { enabled: false },
+    networkPolicy: { enabled: false },
     podLabels: { "sidecar.istio.io/inject": "false" },
     rbac: { create: false, pspEnabled: false },
     route: { main: { enabled: false } },
@@ -142,6 +148,13 @@ function runObservability(args: Omit<ObservabilityArgs, "istiodRelease"> = {}): 
         };
     }, {});
 }
+
+/** Manifests sorted by name (registration order is not the declaration order). */
+const byName = <T extends { metadata: { name: string } }>(manifests: T[]): T[] =>
+    [...manifests].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+
+/** The declared NetworkPolicies' manifests, by name. */
+const policiesOf = (run: ProgramRun<any>) => byName(ofType(run.declared, NETWORK_POLICY).map((d) => d.inputs));
 
 /** The component's releases, as [name, chart, version, repository, namespace] rows. */
 function releaseRows(run: ProgramRun<any>): string[][] {
@@ -226,10 +239,82 @@ describe("observability chart values", () => {
         expect(grafana.persistence).to.deep.equal({ enabled: true });
     });
 
+    it("merges pass-through values underneath: they cannot raise anonymous access or turn on a chart's wider NetworkPolicy", () => {
+        const raising = {
+            deployment: { view_only_mode: false, network_policy: { enabled: true } },
+            env: { GF_AUTH_ANONYMOUS_ORG_ROLE: "Admin", GF_AUTH_ANONYMOUS_ENABLED: "true" },
+            networkPolicy: { enabled: true },
+        };
+        const kiali = kialiChartValues({ namespace: "istio-system", grafana: false }, raising) as any;
+        const grafana = grafanaChartValues({ namespace: "istio-system", dashboardsBaseUrl: DASHBOARDS_1_30_3 }, raising) as any;
+        const prometheus = prometheusChartValues(raising) as any;
+        expect([kiali.deployment.view_only_mode, kiali.deployment.network_policy]).to.deep.equal([true, { enabled: false }]);
+        expect([grafana.env.GF_AUTH_ANONYMOUS_ORG_ROLE, grafana.networkPolicy]).to.deep.equal(["Viewer", { enabled: false }]);
+        expect(prometheus.networkPolicy).to.deep.equal({ enabled: false });
+    });
+
     it("serialises the same values identically whatever the key order of the pass-through values", () => {
         const a = prometheusChartValues({ server: { retention: "7d", extraFlags: ["web.enable-lifecycle"] }, rbac: { create: true } });
         const b = prometheusChartValues({ rbac: { create: true }, server: { extraFlags: ["web.enable-lifecycle"], retention: "7d" } });
         expect(JSON.stringify(a)).to.equal(JSON.stringify(b));
+    });
+});
+
+describe("observability access levels", () => {
+    const kiali = (access?: ObservabilityAccess) => (kialiChartValues({ namespace: "istio-system", grafana: true, access }) as any).deployment.view_only_mode;
+    const grafanaRole = (access?: ObservabilityAccess) =>
+        (grafanaChartValues({ namespace: "istio-system", dashboardsBaseUrl: DASHBOARDS_1_30_3, access }) as any).env.GF_AUTH_ANONYMOUS_ORG_ROLE;
+
+    it("defaults to view: Kiali in view-only mode, anonymous Grafana users are Viewers (never the addon's Admin)", () => {
+        expect([kiali(), grafanaRole()]).to.deep.equal([true, "Viewer"]);
+        expect([kiali("view"), grafanaRole("view")]).to.deep.equal([true, "Viewer"]);
+    });
+
+    it("edit, the explicit opt-in, turns Kiali's view-only mode off and makes anonymous Grafana users Editors", () => {
+        expect([kiali("edit"), grafanaRole("edit")]).to.deep.equal([false, "Editor"]);
+        expect(kialiChartValues({ namespace: "istio-system", grafana: false, access: "edit" })).to.deep.equal(
+            kialiValues("istio-system", { enabled: false }, false),
+        );
+        expect(grafanaChartValues({ namespace: "istio-system", dashboardsBaseUrl: DASHBOARDS_1_30_3, access: "edit" })).to.deep.equal(
+            grafanaValues("istio-system", DASHBOARDS_1_30_3, "Editor"),
+        );
+    });
+});
+
+describe("observability NetworkPolicies", () => {
+    const KIALI = { "app.kubernetes.io/instance": "kiali", "app.kubernetes.io/name": "kiali" };
+    const GRAFANA = { "app.kubernetes.io/instance": "grafana", "app.kubernetes.io/name": "grafana" };
+    const PROMETHEUS = { "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus", "app.kubernetes.io/name": "prometheus" };
+    const policy = (name: string, namespace: string, target: Record<string, string>, from: Record<string, string>[], port: number) => ({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name, namespace },
+        spec: {
+            podSelector: { matchLabels: target },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: from.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [{ protocol: "TCP", port }] }],
+        },
+    });
+
+    it("without Grafana: Prometheus (9090) admits only Kiali; Kiali admits only Prometheus, on its metrics port 9090", () => {
+        expect(observabilityNetworkPolicies("istio-system", false)).to.deep.equal([
+            policy("prometheus-access", "istio-system", PROMETHEUS, [KIALI], 9090),
+            policy("kiali-access", "istio-system", KIALI, [PROMETHEUS], 9090),
+        ]);
+    });
+
+    it("with Grafana: Prometheus admits Kiali and Grafana; Grafana (3000) admits only Kiali", () => {
+        expect(observabilityNetworkPolicies("mesh-system", true)).to.deep.equal([
+            policy("prometheus-access", "mesh-system", PROMETHEUS, [KIALI, GRAFANA], 9090),
+            policy("kiali-access", "mesh-system", KIALI, [PROMETHEUS], 9090),
+            policy("grafana-access", "mesh-system", GRAFANA, [KIALI], 3000),
+        ]);
+    });
+
+    it("restricts ingress only (no egress rules: Prometheus scrapes every pod, Kiali reads the API server and istiod)", () => {
+        for (const p of observabilityNetworkPolicies("istio-system", true)) {
+            expect([p.spec.policyTypes, (p.spec as any).egress], p.metadata.name).to.deep.equal([["Ingress"], undefined]);
+        }
     });
 });
 
@@ -260,12 +345,14 @@ describe("the Observability component (Grafana off, the default)", () => {
         expect([PROMETHEUS_CHART_VERSION, KIALI_CHART_VERSION, GRAFANA_CHART_VERSION]).to.deep.equal(["28.13.0", "2.26.0", "9.2.2"]);
     });
 
-    it("declares the component and its two releases and nothing else; no Grafana", () => {
+    it("declares the component, its two releases and their two NetworkPolicies and nothing else; no Grafana", () => {
         const summary = run.declared.filter((d) => d.name !== "istio-istiod").map((d) => `${d.type} ${d.name} <${d.parent}`);
         expect(summary.sort()).to.deep.equal([
             "istio-spire:observability:Observability observability <",
             `${RELEASE} observability-kiali <observability`,
             `${RELEASE} observability-prometheus <observability`,
+            `${NETWORK_POLICY} observability-kiali-access <observability`,
+            `${NETWORK_POLICY} observability-prometheus-access <observability`,
         ]);
         expect(ofType(run.declared, RELEASE).filter((r) => r.inputs.chart === "grafana")).to.deep.equal([]);
     });
@@ -275,9 +362,20 @@ describe("the Observability component (Grafana off, the default)", () => {
         expect(named(run.declared, "observability-kiali").inputs.values).to.deep.equal(kialiValues("istio-system", { enabled: false }));
     });
 
-    it("installs Prometheus after istiod, and Kiali after istiod and Prometheus", () => {
-        expect(named(run.declared, "observability-prometheus").dependsOn).to.deep.equal(["istio-istiod"]);
-        expect([...named(run.declared, "observability-kiali").dependsOn].sort()).to.deep.equal(["istio-istiod", "observability-prometheus"]);
+    it("declares exactly the NetworkPolicies of its pure function, in the Istio namespace", () => {
+        expect(policiesOf(run)).to.deep.equal(byName(observabilityNetworkPolicies("istio-system", false)));
+    });
+
+    it("declares the NetworkPolicies after istiod (its namespace exists), and each addon after the policy selecting its pods", () => {
+        for (const p of ofType(run.declared, NETWORK_POLICY)) {
+            expect(p.dependsOn, p.name).to.deep.equal(["istio-istiod"]);
+        }
+        expect([...named(run.declared, "observability-prometheus").dependsOn].sort()).to.deep.equal(["istio-istiod", "observability-prometheus-access"]);
+        expect([...named(run.declared, "observability-kiali").dependsOn].sort()).to.deep.equal([
+            "istio-istiod",
+            "observability-kiali-access",
+            "observability-prometheus",
+        ]);
     });
 
     it("waits for every release (no skipAwait) with the project's 600 s timeout", () => {
@@ -322,8 +420,21 @@ describe("the Observability component with Grafana, another namespace and mirror
         ]);
     });
 
-    it("installs Grafana after istiod and Prometheus", () => {
-        expect([...named(run.declared, "observability-grafana").dependsOn].sort()).to.deep.equal(["istio-istiod", "observability-prometheus"]);
+    it("installs Grafana after istiod, Prometheus and Grafana's NetworkPolicy", () => {
+        expect([...named(run.declared, "observability-grafana").dependsOn].sort()).to.deep.equal([
+            "istio-istiod",
+            "observability-grafana-access",
+            "observability-prometheus",
+        ]);
+    });
+
+    it("declares Grafana's NetworkPolicy too, and lets Grafana reach Prometheus", () => {
+        expect(policiesOf(run)).to.deep.equal(byName(observabilityNetworkPolicies("mesh-system", true)));
+        expect(ofType(run.declared, NETWORK_POLICY).map((d) => `${d.name} <${d.parent}`).sort()).to.deep.equal([
+            "observability-grafana-access <observability",
+            "observability-kiali-access <observability",
+            "observability-prometheus-access <observability",
+        ]);
     });
 
     it("gives Grafana the dashboards of the configured Istio version, the namespace's Prometheus and the pass-through values", () => {
@@ -361,5 +472,18 @@ describe("the Observability component with Grafana, another namespace and mirror
             "https://kiali.org/helm-charts",
             "https://grafana.github.io/helm-charts",
         ]);
+    });
+});
+
+describe("the Observability component with access edit (the explicit opt-in)", () => {
+    let run: ProgramRun<any>;
+    before(async () => {
+        run = await runObservability({ grafana: true, access: "edit" });
+    });
+
+    it("hands Kiali view_only_mode false and Grafana the anonymous Editor role; the NetworkPolicies stay the same", () => {
+        expect(named(run.declared, "observability-kiali").inputs.values.deployment.view_only_mode).to.equal(false);
+        expect(named(run.declared, "observability-grafana").inputs.values.env.GF_AUTH_ANONYMOUS_ORG_ROLE).to.equal("Editor");
+        expect(policiesOf(run)).to.deep.equal(byName(observabilityNetworkPolicies("istio-system", true)));
     });
 });

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { parse } from "yaml";
 import { Declared, ProgramRun, UNKNOWN, named, ofType, runProgram } from "./harness";
 
 const program: () => Promise<any> = require("../index");
@@ -57,6 +56,7 @@ describe("the cluster1 program (no peers)", () => {
                     `${CLUSTER_SPIFFE_ID} registration-gateway`,
                     `${CLUSTER_SPIFFE_ID} registration-workloads`,
                     "kubernetes:security.istio.io/v1:PeerAuthentication istio-mtls",
+                    "pulumi:providers:kubernetes cluster",
                     // The stack's own outputs of its last deployment, and the id of its SPIRE installation.
                     "pulumi:pulumi:StackReference previous-deployment",
                     "random:index/randomUuid:RandomUuid federation-installation-id",
@@ -219,42 +219,46 @@ describe("the cluster1 program (no peers)", () => {
             expect(istiod.sidecarInjectorWebhook.defaultTemplates).to.deep.equal(["sidecar", "spire"]);
         });
 
-        it("writes the spire template for native sidecars: it patches initContainers, never containers", () => {
-            const template = parse(istiod.sidecarInjectorWebhook.templates.spire);
-            expect(template).to.deep.equal({
-                metadata: { labels: { "spiffe.io/spire-managed-identity": "true" } },
-                spec: {
-                    initContainers: [
-                        {
-                            name: "istio-proxy",
-                            volumeMounts: [{ name: "workload-socket", mountPath: "/run/secrets/workload-spiffe-uds", readOnly: true }],
-                        },
-                    ],
-                    volumes: [{ name: "workload-socket", csi: { driver: "csi.spiffe.io", readOnly: true } }],
-                },
-            });
+        it("writes the spire template as a Go template that picks the proxy's list per pod, as Istio's sidecar template does", () => {
+            // Evaluated for real, per pod, in test/injection.test.ts; here the exact text the chart receives.
+            expect(istiod.sidecarInjectorWebhook.templates.spire).to.equal(
+                [
+                    "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf \"%t\" .NativeSidecars)) \"false\" }}",
+                    "{{- $templates := list }}",
+                    "{{- range splitList \",\" (index .ObjectMeta.Annotations `inject.istio.io/templates` | default \"\") }}{{ $templates = append $templates (trim .) }}{{ end }}",
+                    "{{- $gateway := has \"gateway\" $templates }}",
+                    "{{- if not $gateway }}",
+                    "metadata:",
+                    "  labels:",
+                    '    spiffe.io/spire-managed-identity: "true"',
+                    "{{- end }}",
+                    "spec:",
+                    "  {{ if and $nativeSidecar (not $gateway) }}initContainers{{ else }}containers{{ end }}:",
+                    "  - name: istio-proxy",
+                    "    volumeMounts:",
+                    "    - mountPath: /run/secrets/workload-spiffe-uds",
+                    "      name: workload-socket",
+                    "      readOnly: true",
+                    "  volumes:",
+                    "  - csi:",
+                    "      driver: csi.spiffe.io",
+                    "      readOnly: true",
+                    "    name: workload-socket",
+                    "",
+                ].join("\n"),
+            );
         });
 
-        it("gives the gateway its own template that patches the proxy container with the CSI volume", () => {
-            const template = parse(istiod.sidecarInjectorWebhook.templates["spire-gateway"]);
-            expect(template).to.deep.equal({
-                spec: {
-                    containers: [
-                        {
-                            name: "istio-proxy",
-                            volumeMounts: [{ name: "workload-socket", mountPath: "/run/secrets/workload-spiffe-uds", readOnly: true }],
-                        },
-                    ],
-                    volumes: [{ name: "workload-socket", csi: { driver: "csi.spiffe.io", readOnly: true } }],
-                },
-            });
+        it("keeps spire-gateway, the former gateway template's name, as the same template for pods that still name it", () => {
+            expect(Object.keys(istiod.sidecarInjectorWebhook.templates).sort()).to.deep.equal(["spire", "spire-gateway"]);
+            expect(istiod.sidecarInjectorWebhook.templates["spire-gateway"]).to.equal(istiod.sidecarInjectorWebhook.templates.spire);
         });
 
-        it("installs the gateway with the spire-gateway template, its service account and a LoadBalancer Service", () => {
+        it("installs the gateway with the gateway and spire templates, its service account and a LoadBalancer Service", () => {
             expect(release(run, "gateway").inputs.values).to.deep.equal({
                 name: "istio-ingressgateway",
                 labels: { app: "istio-ingressgateway", istio: "ingressgateway" },
-                podAnnotations: { "inject.istio.io/templates": "gateway,spire-gateway" },
+                podAnnotations: { "inject.istio.io/templates": "gateway,spire" },
                 service: { type: "LoadBalancer" },
                 serviceAccount: { create: true, name: "istio-ingressgateway-service-account" },
             });
@@ -381,8 +385,8 @@ describe("observability", () => {
         const run = await runProgram(program, { ...CLUSTER1, observability: "true" });
         const releases = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability");
         expect(releases.map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace, [...r.dependsOn].sort()])).to.deep.equal([
-            ["prometheus", "prometheus", "28.13.0", "istio-system", ["istio-istiod"]],
-            ["kiali", "kiali-server", "2.26.0", "istio-system", ["istio-istiod", "observability-prometheus"]],
+            ["prometheus", "prometheus", "28.13.0", "istio-system", ["istio-istiod", "observability-prometheus-access"]],
+            ["kiali", "kiali-server", "2.26.0", "istio-system", ["istio-istiod", "observability-kiali-access", "observability-prometheus"]],
         ]);
         expect(run.outputs.observability).to.deep.equal({
             kialiPortForward: "kubectl -n istio-system port-forward svc/kiali 20001:20001",
@@ -397,16 +401,28 @@ describe("observability", () => {
         expect(charts).to.deep.equal(["prometheus", "kiali-server", "grafana"]);
         expect(run.outputs.observability.grafanaPortForward).to.equal("kubectl -n istio-system port-forward svc/grafana 3000:3000");
     });
+
+    it("locks Kiali and Grafana to view access unless observabilityAccess is edit", async () => {
+        const access = async (config: Record<string, string>) => {
+            const run = await runProgram(program, { ...CLUSTER1, observability: "true", observabilityGrafana: "true", ...config });
+            return [
+                named(run.declared, "observability-kiali").inputs.values.deployment.view_only_mode,
+                named(run.declared, "observability-grafana").inputs.values.env.GF_AUTH_ANONYMOUS_ORG_ROLE,
+                ofType(run.declared, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((d) => d.inputs.metadata.name).sort(),
+            ];
+        };
+        const policies = ["grafana-access", "kiali-access", "prometheus-access"];
+        expect(await access({})).to.deep.equal([true, "Viewer", policies]);
+        expect(await access({ observabilityAccess: "edit" })).to.deep.equal([false, "Editor", policies]);
+    });
 });
 
 describe("configuration choices", () => {
-    it("patches the proxy container, not an init container, when native sidecars are turned off", async () => {
-        const run = await runProgram(program, { ...CLUSTER1, nativeSidecars: "false" });
-        const istiod = release(run, "istiod").inputs.values;
-        expect(istiod.env).to.deep.equal({ ENABLE_NATIVE_SIDECARS: "false" });
-        const template = parse(istiod.sidecarInjectorWebhook.templates.spire);
-        expect(Object.keys(template.spec).sort()).to.deep.equal(["containers", "volumes"]);
-        expect(template.spec.containers[0].name).to.equal("istio-proxy");
+    it("turns native sidecars off in istiod only: the spire templates are the same, the mode is picked per pod", async () => {
+        const off = release(await runProgram(program, { ...CLUSTER1, nativeSidecars: "false" }), "istiod").inputs.values;
+        const on = release(await runProgram(program, CLUSTER1), "istiod").inputs.values;
+        expect([off.env, on.env]).to.deep.equal([{ ENABLE_NATIVE_SIDECARS: "false" }, { ENABLE_NATIVE_SIDECARS: "true" }]);
+        expect(off.sidecarInjectorWebhook).to.deep.equal(on.sidecarInjectorWebhook);
     });
 
     it("passes namespaces, CA settings, versions and gateway settings through to every place that uses them", async () => {

@@ -8,7 +8,21 @@ import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
 import { NO_OPTIONS, runProgramExpectingError } from "./harness";
-import { StackRender, StackSource, failedStacks, loadStackSources, objectFileName, parseArguments, renderFiles, renderStacks, renderedPeers, withPlaceholders, writeStack } from "./render";
+import {
+    StackRender,
+    StackSource,
+    failedStacks,
+    loadStackSources,
+    objectFileName,
+    parseArguments,
+    readStackFile,
+    renderCommandLine,
+    renderFiles,
+    renderStacks,
+    renderedPeers,
+    withPlaceholders,
+    writeStack,
+} from "./render";
 import { crdSpecValidator, isObject, validationProblems } from "./upstream";
 import { requireUpstream } from "./artifacts";
 import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";
@@ -34,6 +48,13 @@ async function renderProject(projectDir: string): Promise<Map<string, string>> {
         }
     }
     return all;
+}
+
+/** `npm run render -- <argv>` in this process (test/render.ts main is this function): exit code and output. */
+async function renderInProcess(projectDir: string, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    const run = { status: -1, stdout: "", stderr: "" };
+    run.status = await renderCommandLine(projectDir, argv, { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) });
+    return run;
 }
 
 function tempDir(): string {
@@ -76,7 +97,7 @@ describe("npm run render", () => {
         files = await renderProject(project);
     });
 
-    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys only", () => {
+    it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys apart from the others", () => {
         const dir = testProject({ b: TEST_STACK_FILES.cluster2, a: TEST_STACK_FILES.cluster1 });
         try {
             fs.writeFileSync(path.join(dir, "notes.yaml"), "config: {}\n");
@@ -90,10 +111,12 @@ describe("npm run render", () => {
                         samples: ["sleep-httpbin", "curl-greeter"],
                         observability: true,
                     },
+                    otherConfig: { "kubernetes:context": "cluster1" },
                 },
                 {
                     stack: "b",
                     config: { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }], samples: ["bookinfo"], observability: true },
+                    otherConfig: { "kubernetes:context": "cluster2" },
                 },
             ]);
         } finally {
@@ -102,6 +125,23 @@ describe("npm run render", () => {
         expect(loadStackSources(project).map((s) => s.stack)).to.deep.equal(["cluster1", "cluster2"]);
         expect(files.has("cluster1/summary.md")).to.equal(true);
         expect(files.has("cluster2/summary.md")).to.equal(true);
+    });
+
+    it("reads a key written without a namespace as the project's, as Pulumi does, and keeps other namespaces apart", () => {
+        // pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject; the null is "" once the
+        // program gets it (harness configText).
+        const dir = testProject({ a: "config:\n  trustDomain: cluster1.demo\n  istio-spire:clusterName: cluster1\n  mtlsMode: PERMISSIVE\n  istio-spyre:caTTL: 24h\n  samples:\n" });
+        try {
+            expect(loadStackSources(dir)).to.deep.equal([
+                {
+                    stack: "a",
+                    config: { trustDomain: "cluster1.demo", clusterName: "cluster1", mtlsMode: "PERMISSIVE", samples: null },
+                    otherConfig: { "istio-spyre:caTTL": "24h" },
+                },
+            ]);
+        } finally {
+            removeTestProject(dir);
+        }
     });
 
     it("writes one file per Kubernetes object, per Helm release, the IstioOperator, the outputs and a summary", () => {
@@ -130,6 +170,8 @@ describe("npm run render", () => {
             "cluster1/objects/default/ServiceAccount-httpbin.yaml",
             "cluster1/objects/default/ServiceAccount-sleep.yaml",
             "cluster1/objects/default/ServiceEntry-federated-bookinfo-cluster2-demo.yaml",
+            "cluster1/objects/istio-system/NetworkPolicy-kiali-access.yaml",
+            "cluster1/objects/istio-system/NetworkPolicy-prometheus-access.yaml",
             "cluster1/objects/istio-system/PeerAuthentication-default.yaml",
             "cluster1/objects/spire-server/ConfigMap-spire-bundle.patch.yaml",
             "cluster1/objects/spire-server/Service-spire-server-bundle-endpoint.yaml",
@@ -149,6 +191,8 @@ describe("npm run render", () => {
             "cluster2/objects/default/VirtualService-bookinfo.yaml",
             "cluster2/objects/istio-system/AuthorizationPolicy-federated-bookinfo-cluster2-demo.yaml",
             "cluster2/objects/istio-system/Gateway-federated-bookinfo-cluster2-demo.yaml",
+            "cluster2/objects/istio-system/NetworkPolicy-kiali-access.yaml",
+            "cluster2/objects/istio-system/NetworkPolicy-prometheus-access.yaml",
             "cluster2/objects/istio-system/PeerAuthentication-default.yaml",
             "cluster2/objects/istio-system/VirtualService-federated-bookinfo-cluster2-demo.yaml",
             "cluster2/objects/spire-server/ConfigMap-spire-bundle.patch.yaml",
@@ -338,13 +382,13 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 40 resources, 29 files in .*\ncluster2: 36 resources, 25 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        expect(run1.stdout).to.match(/^cluster1: 43 resources, 31 files in .*\ncluster2: 38 resources, 27 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
-        expect(results.map((r) => writeStack(second, r))).to.deep.equal([29, 25]);
+        expect(results.map((r) => writeStack(second, r))).to.deep.equal([31, 27]);
         const tree = readTree(first);
-        expect(tree.size).to.equal(54);
+        expect(tree.size).to.equal(58);
         expect([...readTree(second)]).to.deep.equal([...tree]);
     });
 
@@ -365,7 +409,7 @@ describe("the render command", () => {
 
     it("fails on bad config with the program's own message and leaves no stale render of that stack", function () {
         this.timeout(60000);
-        const badProject = testProject({ bad: "config:\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
+        const badProject = testProject({ bad: "config:\n  kubernetes:context: bad\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
         const out = path.join(badProject, "rendered");
         fs.mkdirSync(path.join(out, "bad", "objects"), { recursive: true });
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
@@ -436,6 +480,126 @@ describe("rendering one stack, or stacks with bad config", () => {
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
         expect(writeStack(out, { stack: "bad", ok: false, error: "x" })).to.equal(0);
         expect(fs.existsSync(path.join(out, "bad"))).to.equal(false);
+    });
+});
+
+describe("rendering named stacks: `npm run render -- cluster2`", () => {
+    it("renders a named stack with its peers, so its federation resolves as in a render of every stack", async () => {
+        const all = await renderStacks(program, loadStackSources(project));
+        const named = await renderStacks(program, loadStackSources(project), undefined, ["cluster2"]);
+        expect(named.map((r) => r.stack)).to.deep.equal(["cluster2"]);
+        const files = renderFiles(okRender(named[0]));
+        expect(files.has("objects/_cluster/ClusterFederatedTrustDomain-cluster1.demo.yaml")).to.equal(true);
+        expect(JSON.parse(files.get("outputs.json")!).pendingPeers).to.deep.equal([]);
+        expect([...files]).to.deep.equal([...renderFiles(okRender(all[1]))]);
+        let refused = "";
+        await renderStacks(program, loadStackSources(project), undefined, ["cluster9"]).catch((e: Error) => (refused = e.message));
+        expect(refused).to.equal('No stack "cluster9" among the stacks to render (cluster1, cluster2)');
+    });
+
+    it("writes only the named stack, byte-identical to a full render's, and leaves the other stacks' renders alone", async () => {
+        const full = tempDir();
+        for (const r of await renderStacks(program, loadStackSources(project))) {
+            writeStack(full, r);
+        }
+        const out = tempDir();
+        fs.mkdirSync(path.join(out, "cluster1"));
+        fs.writeFileSync(path.join(out, "cluster1", "outputs.json"), "an earlier render\n");
+        const run = await renderInProcess(project, ["--no-charts", "--out", out, "cluster2"]);
+        expect([run.status, run.stderr]).to.deep.equal([0, ""]);
+        expect(run.stdout).to.match(/^cluster2: 38 resources, 27 files in .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/);
+        expect([...readTree(path.join(out, "cluster2"))]).to.deep.equal([...readTree(path.join(full, "cluster2"))]);
+        expect([...readTree(path.join(out, "cluster1"))]).to.deep.equal([["outputs.json", "an earlier render\n"]]);
+    });
+});
+
+describe("malformed stack files", () => {
+    /** A project with the test stacks and one more stack file, written as given. */
+    const projectWithFile = (stack: string, text: string) => testProject({ ...TEST_STACK_FILES, [stack]: text });
+
+    it("are refused as the Pulumi CLI refuses them, naming the file", () => {
+        const cases: [string, string][] = [
+            ["config:\n  istio-spire:trustDomain: [unclosed\n", "Pulumi.bad.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1"],
+            ["config:\n  istio-spire:trustDomain: a.demo\n  istio-spire:trustDomain: b.demo\n", "Pulumi.bad.yaml: not valid YAML: Map keys must be unique at line 3, column 3"],
+            ["config:\n\tistio-spire:trustDomain: a.demo\n", "Pulumi.bad.yaml: not valid YAML: Tabs are not allowed as indentation at line 2, column 1"],
+            ["- config\n", 'Pulumi.bad.yaml: the file holds a list; expected a mapping (a stack file is "config:" and other settings)'],
+            ["just text\n", 'Pulumi.bad.yaml: the file holds a string; expected a mapping (a stack file is "config:" and other settings)'],
+            ["config: cluster1\n", 'Pulumi.bad.yaml: "config" is a string; expected a mapping of "<namespace>:<key>" to values'],
+            ["config:\n  - istio-spire:trustDomain: a.demo\n", 'Pulumi.bad.yaml: "config" is a list; expected a mapping of "<namespace>:<key>" to values'],
+            ["config:\n  istio-spire:x:trustDomain: a.demo\n", 'Pulumi.bad.yaml: config key "istio-spire:x:trustDomain" is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. "istio-spire:trustDomain"'],
+        ];
+        for (const [text, message] of cases) {
+            const dir = testProject({ bad: text });
+            try {
+                expect(() => readStackFile(dir, "bad"), text).to.throw(message);
+                expect(loadStackSources(dir), text).to.deep.equal([{ stack: "bad", config: {}, error: message }]);
+            } finally {
+                removeTestProject(dir);
+            }
+        }
+    });
+
+    it("accepts what Pulumi accepts: an empty file or config, the old <namespace>:config:<name> keys, other namespaces", () => {
+        const dir = testProject({ empty: "", bare: "config:\n", old: "config:\n  istio-spire:config:trustDomain: a.demo\n  kubernetes:context: k\n" });
+        try {
+            expect(loadStackSources(dir)).to.deep.equal([
+                { stack: "bare", config: {}, otherConfig: {} },
+                { stack: "empty", config: {}, otherConfig: {} },
+                { stack: "old", config: { trustDomain: "a.demo" }, otherConfig: { "kubernetes:context": "k" } },
+            ]);
+        } finally {
+            removeTestProject(dir);
+        }
+    });
+
+    it("fail only their stack's render, which names the file, remove its old render and exit 1", async () => {
+        const dir = projectWithFile("broken", "config:\n  istio-spire:trustDomain: [unclosed\n");
+        const out = path.join(dir, "rendered");
+        fs.mkdirSync(path.join(out, "broken", "objects"), { recursive: true });
+        fs.writeFileSync(path.join(out, "broken", "outputs.json"), "{}\n");
+        try {
+            const run = await renderInProcess(dir, ["--no-charts"]);
+            expect(run.status).to.equal(1);
+            expect(run.stderr).to.equal(
+                "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
+            );
+            expect(run.stdout).to.match(/^cluster1: 43 resources, 31 files in rendered\/cluster1\/\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
+        } finally {
+            removeTestProject(dir);
+        }
+    });
+
+    it("fail a named stack's render when its peer's file is malformed: the peer is named, pending, and its old render removed", async () => {
+        const dir = testProject({ cluster1: "config: [\n", cluster2: TEST_STACK_FILES.cluster2 });
+        const out = path.join(dir, "rendered");
+        fs.mkdirSync(path.join(out, "cluster1"), { recursive: true });
+        fs.writeFileSync(path.join(out, "cluster1", "outputs.json"), "{}\n");
+        try {
+            const run = await renderInProcess(dir, ["--no-charts", "cluster2"]);
+            expect(run.status).to.equal(1);
+            expect(run.stderr).to.match(/^cluster1: error \(rendered as a peer of cluster2\): Pulumi\.cluster1\.yaml: not valid YAML: /);
+            expect(run.stdout).to.include('  warning: Peer stack "organization/istio-spire/cluster1" has no "federation" output yet');
+            expect(run.stdout).to.match(/Rendered 1 of 2 stacks in /);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2"]);
+            expect(JSON.parse(fs.readFileSync(path.join(out, "cluster2", "outputs.json"), "utf8")).pendingPeers).to.deep.equal(["organization/istio-spire/cluster1"]);
+        } finally {
+            removeTestProject(dir);
+        }
+    });
+
+    it("fails the stack whose config the program refuses, and only that stack (a stack listing itself as a peer)", async () => {
+        const self: StackSource = { stack: "self", config: { trustDomain: "self.demo", clusterName: "self", peers: [{ stack: "organization/istio-spire/self" }] } };
+        const results = await renderStacks(program, [...loadStackSources(project), self]);
+        expect(results.map((r) => [r.stack, r.ok])).to.deep.equal([
+            ["cluster1", true],
+            ["cluster2", true],
+            ["self", false],
+        ]);
+        // Refused by the program, in the first pass (config validation) or the second (peer data): either way this
+        // stack's render fails, with a message naming the stack it lists.
+        expect(!results[2].ok && results[2].error).to.include('"organization/istio-spire/self"');
+        expect(failedStacks(results)).to.deep.equal(["self"]);
     });
 });
 

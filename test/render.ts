@@ -6,9 +6,11 @@
 // the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
-// a first pass renders every stack alone (its peers created, with no outputs), a second feeds each stack its peers' outputs (`federation`, `samples`). Values that
-// only exist once a stack is deployed (the load balancer address, the live trust bundle) are written as
-// `<deploy-time: ...>` placeholders, never as made-up data.
+// a first pass renders every stack alone (its peers created, with no outputs), a second feeds each stack its peers'
+// outputs (`federation`, `samples`). Named stacks (`npm run render -- cluster2`) are rendered with their peers in the
+// first pass, so they resolve the same way; only the named stacks are written. Values that only exist once a stack is
+// deployed (the load balancer address, the live trust bundle) are written as `<deploy-time: ...>` placeholders, never
+// as made-up data. A stack file Pulumi would not load fails that stack's render only, naming the file.
 
 import * as fs from "fs";
 import * as path from "path";
@@ -23,14 +25,82 @@ import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles,
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
 export const PROJECT = "istio-spire";
 const CONFIG_PREFIX = `${PROJECT}:`;
+/** The organization of every stack on Pulumi's local (self-managed) backend. */
+export const LOCAL_BACKEND_ORGANIZATION = "organization";
+/** The stack file key of the stack's kube context, which the program's Kubernetes provider takes. */
+const KUBE_CONTEXT_KEY = "kubernetes:context";
 
-/** A stack's config file, keys in the project namespace without the prefix (`trustDomain`). */
+/**
+ * A stack's config file, keys in the project namespace without the prefix (`trustDomain`). `error`: the file cannot be
+ * read as Pulumi reads a stack file (readStackFile); the stack's render then fails with it, and only that stack's.
+ */
 export interface StackSource {
     stack: string;
     config: Record<string, unknown>;
+    error?: string;
+    /**
+     * Keys of other namespaces, with theirs (`kubernetes:context`, or a misspelt `istio-spyre:mtlsMode`). A stack file
+     * without `kubernetes:context` runs without one, which the program refuses, as `pulumi preview` would. Left out
+     * (a source a test builds), the stack runs on a context named after it (test/harness.ts runProgram).
+     */
+    otherConfig?: Record<string, unknown>;
 }
 
-/** Reads `Pulumi.<stack>.yaml` files of a project directory, sorted by stack name; `only` limits and orders them. */
+/** What a YAML value is, for messages. */
+function shapeOf(value: unknown): string {
+    return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a mapping" : `a ${typeof value}`;
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` as the Pulumi CLI loads a stack file, or throws an error naming the file. Pulumi
+ * unmarshals it into a ProjectStack (pulumi/pulumi sdk/go/common/workspace/loaders.go projectStackLoader.load): invalid
+ * YAML, a document that is not a mapping, or a `config` that is not a mapping fail the CLI's load; an empty file or an
+ * empty `config` is a stack without configuration. Each config key must be `<namespace>:<name>` (or the old
+ * `<namespace>:config:<name>`), else Pulumi refuses the file (sdk/go/common/resource/config/key.go ParseKey).
+ */
+export function readStackFile(projectDir: string, stack: string): StackSource {
+    const file = `Pulumi.${stack}.yaml`;
+    const fail = (reason: string): never => {
+        throw new Error(`${file}: ${reason}`);
+    };
+    let document: unknown;
+    try {
+        document = parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
+    } catch (error) {
+        // The yaml parser's message, first line (the rest is a source excerpt).
+        fail(`not valid YAML: ${(error instanceof Error ? error.message : String(error)).split("\n")[0].replace(/:$/, "")}`);
+    }
+    if (document !== null && document !== undefined && shapeOf(document) !== "a mapping") {
+        fail(`the file holds ${shapeOf(document)}; expected a mapping (a stack file is "config:" and other settings)`);
+    }
+    const settings: unknown = (document as Record<string, unknown> | null | undefined)?.config ?? {};
+    if (shapeOf(settings) !== "a mapping") {
+        fail(`"config" is ${shapeOf(settings)}; expected a mapping of "<namespace>:<key>" to values`);
+    }
+    const config: Record<string, unknown> = {};
+    const otherConfig: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+        // A key written without a namespace is the project's: Pulumi namespaces it so when it loads the stack file
+        // (pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject).
+        const namespaced = key.includes(":") ? key : `${CONFIG_PREFIX}${key}`;
+        const parts = namespaced.split(":");
+        if (!(parts.length === 2 || (parts.length === 3 && parts[1] === "config"))) {
+            fail(`config key ${JSON.stringify(key)} is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. ${JSON.stringify(`${CONFIG_PREFIX}${parts[parts.length - 1]}`)}`);
+        }
+        if (parts[0] === PROJECT) {
+            config[parts[parts.length - 1]] = value;
+        } else {
+            otherConfig[`${parts[0]}:${parts[parts.length - 1]}`] = value;
+        }
+    }
+    return { stack, config, otherConfig };
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` files of a project directory, sorted by stack name; `only` limits and orders them. A
+ * file that cannot be read gives a source with its `error` (the other stacks still render); a stack in `only`
+ * without a file throws.
+ */
 export function loadStackSources(projectDir: string, only: string[] = []): StackSource[] {
     const stacks = fs
         .readdirSync(projectDir)
@@ -43,16 +113,11 @@ export function loadStackSources(projectDir: string, only: string[] = []): Stack
         }
     }
     return (only.length > 0 ? only : stacks).map((stack) => {
-        const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-        const document: unknown = parse(fs.readFileSync(file, "utf8"));
-        const settings = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-        const config: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(settings)) {
-            if (key.startsWith(CONFIG_PREFIX)) {
-                config[key.slice(CONFIG_PREFIX.length)] = value;
-            }
+        try {
+            return readStackFile(projectDir, stack);
+        } catch (error) {
+            return { stack, config: {}, error: error instanceof Error ? error.message : String(error) };
         }
-        return { stack, config };
     });
 }
 
@@ -104,8 +169,21 @@ async function renderOne(
     source: StackSource,
     stackOutputs: Record<string, Record<string, unknown>>,
 ): Promise<StackRender> {
+    if (source.error !== undefined) {
+        return { stack: source.stack, ok: false, error: source.error };
+    }
     try {
-        const run = await runProgram(program as () => Promise<Record<string, unknown>>, source.config, { preview: true, stackOutputs }, source.stack);
+        // The program sees every key, as under Pulumi, in the organization of the local backend that the README's
+        // stack files name their peers with (`organization/istio-spire/<stack>`). A file without a kube context runs
+        // without one (runProgram would otherwise give it a context named after the stack); a source built without
+        // `otherConfig` (a test's) keeps that default.
+        const config = source.otherConfig === undefined ? source.config : { [KUBE_CONTEXT_KEY]: undefined, ...source.config, ...source.otherConfig };
+        const run = await runProgram(
+            program as () => Promise<Record<string, unknown>>,
+            config,
+            { preview: true, stackOutputs, organization: LOCAL_BACKEND_ORGANIZATION },
+            source.stack,
+        );
         const policy = await checkRun(policies, run);
         return {
             stack: source.stack,
@@ -124,18 +202,32 @@ async function renderOne(
 }
 
 /**
- * Renders every stack twice: alone (the bootstrap's first runs, where every stack exists but no peer has exported
+ * Renders stacks twice: alone (the bootstrap's first runs, where every stack exists but no peer has exported
  * anything yet), then with the outputs of the peers rendered in the first pass (the bootstrap's converged state).
  * `created` are the stacks that exist (the procedure creates every stack of the project before the first `pulumi
- * up`; default: the rendered ones): a peer among them that is not rendered has no outputs; a peer not among them
- * fails the stack's render with the engine's "unknown stack" error, as its preview would.
+ * up`; default: the given ones): a peer among them that is not given has no outputs; a peer not among them fails the
+ * stack's render with the engine's "unknown stack" error, as its preview would.
+ *
+ * `only` (default: every given stack) names the stacks wanted: each is rendered with its peers among `sources`
+ * rendered in the first pass, so its federation resolves exactly as in a render of every stack. The result holds the
+ * wanted stacks' renders, in `only`'s order, then the failures of the peers rendered for them (a peer that fails has
+ * no outputs, so the wanted stack shows it pending, and the render as a whole has failed).
  */
 export async function renderStacks(
     program: () => Promise<unknown>,
     sources: StackSource[],
     created: string[] = sources.map((s) => s.stack),
+    only: string[] = sources.map((s) => s.stack),
 ): Promise<StackRender[]> {
     const existing = [...new Set([...created, ...sources.map((s) => s.stack)])];
+    const byName = new Map(sources.map((s) => [s.stack, s]));
+    const wanted = only.map((stack) => {
+        const source = byName.get(stack);
+        if (source === undefined) {
+            throw new Error(`No stack ${JSON.stringify(stack)} among the stacks to render (${sources.map((s) => s.stack).join(", ")})`);
+        }
+        return source;
+    });
     /** The peers of a stack that exist, each with no outputs. */
     const createdPeers = (source: StackSource) => {
         const outputs: Record<string, Record<string, unknown>> = {};
@@ -144,21 +236,29 @@ export async function renderStacks(
         }
         return outputs;
     };
-    const first: StackRender[] = [];
-    for (const source of sources) {
-        first.push(await renderOne(program, source, createdPeers(source)));
+    // The first pass: the wanted stacks and their peers that can be rendered, in source order.
+    const firstPass = new Set(wanted.map((s) => s.stack));
+    for (const source of wanted) {
+        for (const peer of renderedPeers(source, [...byName.keys()]).values()) {
+            firstPass.add(peer);
+        }
+    }
+    const first = new Map<string, StackRender>();
+    for (const source of sources.filter((s) => firstPass.has(s.stack))) {
+        first.set(source.stack, await renderOne(program, source, createdPeers(source)));
     }
     // A stack reference sees every output of the peer stack: `federation`, and `samples` for the federated call.
     const outputsOf = new Map<string, Record<string, unknown>>();
-    for (const r of first) {
+    for (const r of first.values()) {
         if (r.ok) {
             outputsOf.set(r.stack, r.outputs);
         }
     }
     const results: StackRender[] = [];
-    for (const [i, source] of sources.entries()) {
-        if (!first[i].ok) {
-            results.push(first[i]);
+    for (const source of wanted) {
+        const alone = first.get(source.stack)!;
+        if (!alone.ok) {
+            results.push(alone);
             continue;
         }
         const stackOutputs = createdPeers(source);
@@ -166,6 +266,11 @@ export async function renderStacks(
             stackOutputs[name] = outputsOf.get(stack)!;
         }
         results.push(await renderOne(program, source, stackOutputs));
+    }
+    for (const r of first.values()) {
+        if (!r.ok && !only.includes(r.stack)) {
+            results.push(r);
+        }
     }
     return results;
 }
@@ -422,35 +527,50 @@ export function failedStacks(results: StackRender[]): string[] {
     return results.filter((r) => !r.ok || r.policy.violations.length > 0).map((r) => r.stack);
 }
 
-async function main(): Promise<number> {
+/** Where the command's lines go (console.log and console.error for `npm run render`). */
+export interface RenderOutput {
+    stdout: (line: string) => void;
+    stderr: (line: string) => void;
+}
+
+/** `npm run render -- <argv>` in a project directory: renders, writes, reports; returns the exit code. */
+export async function renderCommandLine(projectDir: string, argv: string[], output: RenderOutput): Promise<number> {
     const started = Date.now();
-    // npm runs scripts in the project root; the stacks are that project's.
-    const projectDir = process.cwd();
-    const args = parseArguments(process.argv.slice(2), projectDir);
-    const sources = loadStackSources(projectDir, args.stacks);
+    const args = parseArguments(argv, projectDir);
+    // Every stack file is read (a named stack's peers render with it, so its federation resolves as in a render of
+    // every stack); every stack of the project exists (README: they are all created before the first `pulumi up`).
+    const named = loadStackSources(projectDir, args.stacks).map((s) => s.stack);
+    const sources = loadStackSources(projectDir);
     const program: () => Promise<unknown> = require("../index");
-    // Every stack of the project exists (README: they are all created before the first `pulumi up`).
-    const results = await renderStacks(program, sources, loadStackSources(projectDir).map((s) => s.stack));
+    const results = await renderStacks(program, sources, sources.map((s) => s.stack), named);
     const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
     for (const r of results) {
+        // Only the named stacks are written; a peer rendered for them is written only when it failed (its old render,
+        // no longer what its file says, is removed). Other stacks' renders are left as they are.
         const count = writeStack(args.outDir, r, args.charts ? charts.get(r.stack) ?? new Map() : undefined);
-        const where = path.relative(process.cwd(), path.join(args.outDir, r.stack)) || ".";
+        const where = path.relative(projectDir, path.join(args.outDir, r.stack)) || ".";
         if (r.ok) {
-            console.log(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);
+            output.stdout(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);
             for (const warning of r.warnings) {
-                console.log(`  warning: ${warning}`);
+                output.stdout(`  warning: ${warning}`);
             }
             // Mandatory violations fail the render as they fail `pulumi preview --policy-pack policy`.
             for (const v of r.policy.violations) {
-                console.error(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
+                output.stderr(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
             }
         } else {
-            console.error(`${r.stack}: error: ${r.error}`);
+            const peerOf = named.includes(r.stack) ? "" : ` (rendered as a peer of ${named.join(", ")})`;
+            output.stderr(`${r.stack}: error${peerOf}: ${r.error}`);
         }
     }
     const rendered = results.filter((r) => r.ok).length;
-    console.log(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
+    output.stdout(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
     return failedStacks(results).length > 0 ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+    // npm runs scripts in the project root; the stacks are that project's.
+    return renderCommandLine(process.cwd(), process.argv.slice(2), { stdout: (line) => console.log(line), stderr: (line) => console.error(line) });
 }
 
 if (require.main === module) {

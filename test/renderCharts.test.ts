@@ -224,7 +224,7 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
 
     it("runs as `npm run render`: writes the chart objects beside each release's values", function () {
         this.timeout(120000);
-        const project = testProject({ east: { "istio-spire:trustDomain": "east.example", "istio-spire:clusterName": "east" } });
+        const project = testProject({ east: { "kubernetes:context": "east", "istio-spire:trustDomain": "east.example", "istio-spire:clusterName": "east" } });
         try {
             const run = renderCommand(project, []);
             expect(run.status, run.stderr).to.equal(0);

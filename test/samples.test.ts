@@ -32,7 +32,7 @@ import {
     validateFederatedServiceAccessArgs,
     validateFederatedServiceClientArgs,
 } from "../components";
-import { Declared, ProgramRun, named, runProgram } from "./harness";
+import { Declared, ProgramRun, named, runProgram, transformedUnder } from "./harness";
 
 const GATEWAY = "kubernetes:networking.istio.io/v1:Gateway";
 const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -222,10 +222,8 @@ describe("the Bookinfo sample", () => {
     let bookinfo: Bookinfo;
     before(async () => {
         run = await declare((istiod) => {
-            pulumi.runtime.setConfig("kubernetes:context", "cluster2");
             bookinfo = new Bookinfo("bookinfo", { namespace: "default", trustDomain: "cluster2.demo", prerequisites: [istiod] });
         });
-        pulumi.runtime.setConfig("kubernetes:context", "");
     });
 
     it("applies Istio's published manifest pinned to 1.30.3 as one yaml/v2 ConfigFile, not a copy in this repository", () => {
@@ -239,35 +237,51 @@ describe("the Bookinfo sample", () => {
         });
     });
 
-    it("hands its provider the stack's kubeconfig too, so it reaches the same cluster as the default provider", async () => {
-        const withKubeconfig = await runProgram(
-            async () => {
-                new Bookinfo("bookinfo", { namespace: "default", trustDomain: "cluster2.demo" });
-                return {};
-            },
-            { "kubernetes:context": "cluster2", "kubernetes:kubeconfig": "apiVersion: v1\nkind: Config\n" },
+    it("puts the manifest's objects in its namespace with a transform, whatever namespace the provider gave them", async () => {
+        const inApps = await declare(() => new Bookinfo("b", { namespace: "apps", trustDomain: "cluster2.demo" }));
+        const manifest = named(inApps.declared, "b-manifest");
+        // As pulumi-kubernetes registers bookinfo.yaml's objects under the ConfigFile: a namespaced object without a
+        // namespace has the provider's default one (yaml/v2 Normalize), here the kubeconfig's "default".
+        const deployment = {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "productpage-v1", namespace: "default", labels: { app: "productpage", version: "v1" } },
+            spec: { replicas: 1 },
+        };
+        const placed = await transformedUnder(inApps.declared, manifest, { type: "kubernetes:apps/v1:Deployment", name: "b-manifest:default/productpage-v1", props: deployment });
+        expect(placed).to.deep.equal({ props: { ...deployment, metadata: { ...deployment.metadata, namespace: "apps" } }, ran: 1 });
+        for (const [type, kind] of [["kubernetes:core/v1:Service", "Service"], ["kubernetes:core/v1:ServiceAccount", "ServiceAccount"]]) {
+            const object = { apiVersion: "v1", kind, metadata: { name: "details" } };
+            const { props } = await transformedUnder(inApps.declared, manifest, { type, name: "b-manifest:details", props: object });
+            expect(props, kind).to.deep.equal({ ...object, metadata: { name: "details", namespace: "apps" } });
+        }
+        // The Gateway and VirtualService name their namespace themselves: no transform on them.
+        expect([named(inApps.declared, "b-gateway").transforms, named(inApps.declared, "b-routes").transforms]).to.deep.equal([[], []]);
+    });
+
+    it("refuses, naming it, a manifest object of a type it does not know to be namespaced", async () => {
+        const manifest = named(run.declared, "bookinfo-manifest");
+        const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "reader" } };
+        let error: Error | undefined;
+        try {
+            await transformedUnder(run.declared, manifest, { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name: "bookinfo-manifest:reader", props: role });
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message).to.equal(
+            'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole "bookinfo-manifest:reader" is not one of the manifest\'s known namespaced types ' +
+                '(kubernetes:apps/v1:Deployment, kubernetes:core/v1:Service, kubernetes:core/v1:ServiceAccount); it cannot be placed in namespace "default"',
         );
-        const inputs = named(withKubeconfig.declared, "bookinfo-provider").inputs;
-        expect(inputs).to.deep.equal({ namespace: "default", context: "cluster2", kubeconfig: "apiVersion: v1\nkind: Config\n" });
     });
 
-    it("puts the manifest's objects in the namespace through a provider of its own whose default namespace it is", () => {
-        const provider = named(run.declared, "bookinfo-provider");
-        expect(provider.type).to.equal("pulumi:providers:kubernetes");
-        expect(provider.inputs).to.deep.equal({ namespace: "default", context: "cluster2" });
-        expect(bookinfo.manifest.getProvider("kubernetes:yaml/v2:ConfigFile")).to.equal(bookinfo.provider);
-    });
-
-    it("declares the manifest, the provider, the Gateway and the VirtualService, and nothing else", () => {
+    it("declares the manifest, the Gateway and the VirtualService, and nothing else (no provider of its own)", () => {
         expect(summary(run)).to.deep.equal([
             "istio-spire:samples:Bookinfo bookinfo",
             `${GATEWAY} bookinfo-gateway`,
             `${VIRTUAL_SERVICE} bookinfo-routes`,
             "kubernetes:yaml/v2:ConfigFile bookinfo-manifest",
-            "pulumi:providers:kubernetes bookinfo-provider",
         ]);
         expect(graph(run, "bookinfo")).to.deep.equal({
-            "bookinfo-provider": ["bookinfo", []],
             "bookinfo-manifest": ["bookinfo", ["istiod"]],
             "bookinfo-gateway": ["bookinfo", ["istiod"]],
             "bookinfo-routes": ["bookinfo", ["istiod"]],
@@ -333,17 +347,25 @@ describe("the Bookinfo sample", () => {
         });
     });
 
-    it("uses a given provider instead of declaring one", async () => {
+    it("puts the manifest, the Gateway and the VirtualService on the provider it inherits from the component it is composed in", async () => {
         let given: Bookinfo | undefined;
         let provider: pulumi.ProviderResource | undefined;
-        const withProvider = await declare(() => {
+        const composed = await declare(() => {
             const { Provider } = require("@pulumi/kubernetes") as typeof import("@pulumi/kubernetes");
-            provider = new Provider("apps", { namespace: "apps" });
-            given = new Bookinfo("b", { namespace: "apps", trustDomain: "cluster2.demo", istioVersion: "1.30.2", provider: provider as never });
+            provider = new Provider("apps-cluster", { context: "apps" });
+            const platform = new pulumi.ComponentResource("test:index:Platform", "platform", {}, { providers: [provider] });
+            given = new Bookinfo("b", { namespace: "apps", trustDomain: "cluster2.demo", istioVersion: "1.30.2" }, { parent: platform });
         });
-        expect(summary(withProvider).filter((s) => s.startsWith("pulumi:providers:"))).to.deep.equal(["pulumi:providers:kubernetes apps"]);
+        const providerRef = `${named(composed.declared, "apps-cluster").urn}::apps-cluster-id`;
+        const children = composed.declared.filter((d) => d.parent === "b").map((d) => [d.name, d.provider]);
+        expect(children).to.have.deep.members([
+            ["b-manifest", providerRef],
+            ["b-gateway", providerRef],
+            ["b-routes", providerRef],
+        ]);
+        expect(composed.declared.filter((d) => d.type.startsWith("pulumi:providers:")).map((d) => d.name)).to.deep.equal(["apps-cluster"]);
         expect(given!.manifest.getProvider("kubernetes:yaml/v2:ConfigFile")).to.equal(provider);
-        expect(named(withProvider.declared, "b-manifest").inputs.file).to.equal(
+        expect(named(composed.declared, "b-manifest").inputs.file).to.equal(
             "https://raw.githubusercontent.com/istio/istio/1.30.2/samples/bookinfo/platform/kube/bookinfo.yaml",
         );
     });

@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import {
     checkBundleEndpointUrl,
+    checkConfigNamespace,
+    checkOwnedNamespace,
+    checkRefreshHint,
+    checkX509SubjectAttribute,
+    editDistance,
+    parseGoDuration,
+    parseGoUrl,
     checkChartRepository,
     checkDnsLabel,
     checkDuration,
@@ -13,13 +20,15 @@ import {
 describe("validation functions", () => {
     describe("checkTrustDomain", () => {
         it("accepts the trust domains of the federation seed and the 2025 guide", () => {
-            for (const td of ["cluster1.demo", "cluster2.demo", "foo.com", "example.org", "a_b-c.9"]) {
+            for (const td of ["cluster1.demo", "cluster2.demo", "foo.com", "example.org", "a-b.c9", "9.demo", "demo"]) {
                 expect(checkTrustDomain(td), td).to.equal(undefined);
             }
         });
 
         it("accepts exactly 255 characters and refuses 256", () => {
-            expect(checkTrustDomain("a".repeat(255))).to.equal(undefined);
+            const labels63 = ["a", "b", "c", "d"].map((c) => c.repeat(63)).join(".");
+            expect(labels63.length).to.equal(255);
+            expect(checkTrustDomain(labels63)).to.equal(undefined);
             expect(checkTrustDomain("a".repeat(256))).to.equal("is 256 characters long; a SPIFFE trust domain is at most 255 characters");
         });
 
@@ -38,6 +47,38 @@ describe("validation functions", () => {
             for (const [value, reason] of cases) {
                 expect(checkTrustDomain(value), JSON.stringify(value)).to.equal(reason);
             }
+        });
+    });
+
+    describe("checkTrustDomain: what Istio's ValidateTrustDomain and Kubernetes names add to SPIFFE", () => {
+        // Each is a valid SPIFFE trust domain (SPIRE takes it) that istiod's mesh config validation refuses, or, for
+        // the trailing dot, that Istio takes but a ClusterFederatedTrustDomain named after it cannot be.
+        const istio = "Istio's meshConfig.trustDomain takes only dot-separated DNS labels";
+        const cases: [string, string][] = [
+            ["cluster_1.demo", `contains "_", which SPIFFE allows but ${istio} (letters, digits and "-"), e.g. "cluster1.demo"`],
+            ["_", `contains "_", which SPIFFE allows but ${istio} (letters, digits and "-"), e.g. "cluster1.demo"`],
+            [".demo", `has an empty label (it starts with "." or contains ".."); ${istio}, e.g. "cluster1.demo"`],
+            ["a..b", `has an empty label (it starts with "." or contains ".."); ${istio}, e.g. "cluster1.demo"`],
+            ["-cluster1.demo", `has the label "-cluster1", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`],
+            ["cluster1-.demo", `has the label "cluster1-", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`],
+            [`${"a".repeat(64)}.demo`, `has a label of 64 characters; ${istio} of at most 63 characters each, e.g. "cluster1.demo"`],
+            [
+                "cluster1.demo.",
+                'ends with "."; a peer names its ClusterFederatedTrustDomain after the trust domain and a Kubernetes name cannot end with ".", so write it without the trailing dot, e.g. "cluster1.demo"',
+            ],
+            [
+                ".",
+                'ends with "."; a peer names its ClusterFederatedTrustDomain after the trust domain and a Kubernetes name cannot end with ".", so write it without the trailing dot, e.g. "cluster1.demo"',
+            ],
+        ];
+        for (const [value, reason] of cases) {
+            it(`refuses ${JSON.stringify(value.length > 30 ? `${value.slice(0, 10)}…` : value)}`, () => {
+                expect(checkTrustDomain(value)).to.equal(reason);
+            });
+        }
+
+        it("accepts a label of exactly 63 characters", () => {
+            expect(checkTrustDomain(`${"a".repeat(63)}.demo`)).to.equal(undefined);
         });
     });
 
@@ -95,13 +136,96 @@ describe("validation functions", () => {
         });
 
         it("refuses what Go would not parse", () => {
-            for (const bad of ["", "720", "30d", "h", "5 m", "5m ", "-5m", "1h30"]) {
+            for (const bad of ["", "720", "30d", "h", "5 m", "5m ", "1h30", ".h", "-", "+", "5M", "1e3s"]) {
                 expect(parseDuration(bad), JSON.stringify(bad)).to.equal(undefined);
             }
             expect(checkDuration("30d")).to.equal('is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)');
             expect(checkDuration("0s")).to.equal(
                 'is not a positive duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
             );
+        });
+    });
+
+    describe("Go's time.ParseDuration, exactly", () => {
+        it("takes what Go takes: signs, bare fractions, both micro signs, zero", () => {
+            expect(parseGoDuration("-5m")).to.deep.equal({ ns: -300_000_000_000n });
+            expect(parseGoDuration("+5m")).to.deep.equal({ ns: 300_000_000_000n });
+            expect(parseGoDuration(".5h")).to.deep.equal({ ns: 1_800_000_000_000n });
+            expect(parseGoDuration("5.h")).to.deep.equal({ ns: 18_000_000_000_000n });
+            expect(parseGoDuration("1µs")).to.deep.equal({ ns: 1_000n });
+            expect(parseGoDuration("1μs")).to.deep.equal({ ns: 1_000n });
+            expect(parseGoDuration("0")).to.deep.equal({ ns: 0n });
+            expect(parseGoDuration("1h0.5s")).to.deep.equal({ ns: 3_600_500_000_000n });
+        });
+
+        it("stops exactly at the int64 nanosecond limit, as Go does", () => {
+            expect(parseGoDuration("2562047h47m16.854775807s")).to.deep.equal({ ns: (1n << 63n) - 1n });
+            expect(parseGoDuration("2562047h47m16.854775808s")).to.deep.equal({ error: "invalid duration" });
+            expect(parseGoDuration("9223372036854775807ns")).to.deep.equal({ ns: (1n << 63n) - 1n });
+            expect(parseGoDuration("9223372036854775808ns")).to.deep.equal({ error: "invalid duration" });
+            expect(parseGoDuration("-9223372036854775808ns")).to.deep.equal({ ns: -(1n << 63n) });
+            expect(parseGoDuration("99999999999h")).to.deep.equal({ error: "invalid duration" });
+        });
+
+        it("gives Go's errors", () => {
+            expect(parseGoDuration("5")).to.deep.equal({ error: "missing unit in duration" });
+            expect(parseGoDuration("5d")).to.deep.equal({ error: 'unknown unit "d" in duration' });
+            expect(parseGoDuration("5m ")).to.deep.equal({ error: 'unknown unit "m " in duration' });
+            expect(parseGoDuration("")).to.deep.equal({ error: "invalid duration" });
+        });
+
+        it("says when a duration is too long rather than malformed", () => {
+            expect(checkDuration("99999999999h")).to.equal(
+                'is longer than a Go duration can be (at most "2562047h47m16.854775807s"; time.ParseDuration: "invalid duration"); expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
+            );
+            expect(checkDuration("")).to.equal('is empty; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)');
+            expect(checkDuration("-5m")).to.equal('is not a positive duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)');
+        });
+    });
+
+    describe("checkRefreshHint", () => {
+        it("accepts SPIRE's one-minute minimum and refuses less", () => {
+            expect(checkRefreshHint("1m")).to.equal(undefined);
+            expect(checkRefreshHint("60s")).to.equal(undefined);
+            expect(checkRefreshHint("59s")).to.equal(
+                'is shorter than "1m", SPIRE\'s minimum refresh hint (peers never refresh a bundle more often than once a minute); expected at least "1m", e.g. "5m"',
+            );
+        });
+    });
+
+    describe("checkX509SubjectAttribute", () => {
+        it("allows RFC 5280's 64 characters and no more", () => {
+            expect(checkX509SubjectAttribute("a".repeat(64), "commonName")).to.equal(undefined);
+            expect(checkX509SubjectAttribute("a".repeat(65), "commonName")).to.equal(
+                "is 65 characters long; RFC 5280 (ub-common-name) allows an X.509 common name (CN) of at most 64 characters",
+            );
+            expect(checkX509SubjectAttribute("o".repeat(65), "organization")).to.equal(
+                "is 65 characters long; RFC 5280 (ub-organization-name) allows an X.509 organization (O) of at most 64 characters",
+            );
+            expect(checkX509SubjectAttribute(" ", "organization")).to.equal("is empty; expected an X.509 organization (O) of 1 to 64 characters");
+        });
+    });
+
+    describe("checkOwnedNamespace", () => {
+        it("refuses the namespaces Kubernetes owns and its kube- prefix", () => {
+            expect(checkOwnedNamespace("spire-server")).to.equal(undefined);
+            for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease", "kube-spire"]) {
+                expect(checkOwnedNamespace(ns), ns).to.equal(
+                    'is a namespace Kubernetes owns; this program creates its namespace and deletes it on `pulumi destroy`, so give it one of its own, e.g. "spire-server" or "istio-system"',
+                );
+            }
+        });
+    });
+
+    describe("checkConfigNamespace", () => {
+        it("refuses namespaces one or two edits from the project's and leaves providers' alone", () => {
+            for (const ns of ["istio-spyre", "istio_spire", "istiospire", "Istio-Spire", "istio-spire2", "istio-sprie", "isito-spire"]) {
+                expect(checkConfigNamespace(ns, "istio-spire"), ns).to.equal(`is in namespace ${JSON.stringify(ns)}, not this project's "istio-spire", so nothing reads it`);
+            }
+            for (const ns of ["istio-spire", "kubernetes", "pulumi", "random", "istio", "spire"]) {
+                expect(checkConfigNamespace(ns, "istio-spire"), ns).to.equal(undefined);
+            }
+            expect(editDistance("istio-spyre", "istio-spire")).to.equal(1);
         });
     });
 
@@ -139,10 +263,62 @@ describe("validation functions", () => {
                 'contains user info; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"',
             );
             expect(checkBundleEndpointUrl("203.0.113.10:8443")).to.equal(
-                'is not a URL; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"',
+                'is not a URL (Go\'s url.Parse: first path segment in URL cannot contain colon); expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"',
             );
             expect(checkBundleEndpointUrl("not a url")).to.equal(
                 'is not a URL; expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"',
+            );
+        });
+    });
+
+    describe("Go's url.Parse, where the WHATWG parser of JavaScript's URL differs", () => {
+        const expected = 'expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"';
+        // Most are URLs `new URL()` takes with a host (the WHATWG parser strips whitespace and tabs, reads "\\" as "/",
+        // skips extra slashes, decodes "%2E"); none is what the controller manager's webhook accepts, or can connect to.
+        const cases: [string, string][] = [
+            [" https://spire.example.com:8443", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`],
+            ["https://spire.example.com:8443\n", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`],
+            ["https://spire.exa\tmple.com", `is not a URL (Go's url.Parse: net/url: invalid control character in URL); ${expected}`],
+            ["https:///spire.example.com", `has no host; ${expected}`],
+            ["https:spire.example.com", `has no host; ${expected}`],
+            ["https:\\\\spire.example.com", `has no host; ${expected}`],
+            ["https://@spire.example.com", `contains user info; ${expected}`],
+            ["https://spire%2Eexample.com", `is not a URL (Go's url.Parse: invalid URL escape "%2E"); ${expected}`],
+            ["https://:8443", `has no host; ${expected}`],
+            ["https://spire.example.com:99999", `has port "99999"; a TCP port is 1 to 65535; ${expected}`],
+            ["https://spire.example.com:0", `has port "0"; a TCP port is 1 to 65535; ${expected}`],
+            ["https://spire.example.com:84a3", `is not a URL (Go's url.Parse: invalid port ":84a3" after host); ${expected}`],
+            ["https://spire example.com", `is not a URL (Go's url.Parse: invalid character " " in host name); ${expected}`],
+            ["://spire.example.com", `is not a URL (Go's url.Parse: missing protocol scheme); ${expected}`],
+            // Go 1.25.2/1.24.8 and later: only an IPv6 address in brackets, and for https the port starts at the first colon.
+            ["https://[203.0.113.10]:8443", `is not a URL (Go's url.Parse: invalid IP-literal); ${expected}`],
+            ["https://spire[1].example.com", `is not a URL (Go's url.Parse: invalid IP-literal); ${expected}`],
+            ["https://[spire.example.com]:8443", `is not a URL (Go's url.Parse: invalid host: "spire.example.com" is not an IP address); ${expected}`],
+            ["https://spire:example.com:8443", `is not a URL (Go's url.Parse: invalid port ":example.com:8443" after host); ${expected}`],
+            ["", `is empty; ${expected}`],
+        ];
+        for (const [value, reason] of cases) {
+            it(`refuses ${JSON.stringify(value)}`, () => {
+                expect(checkBundleEndpointUrl(value)).to.equal(reason);
+            });
+        }
+
+        it("accepts what Go and the webhook accept", () => {
+            for (const url of ["https://203.0.113.10:8443", "HTTPS://spire.example.com/", "https://[2001:db8::1]:8443", "https://[fe80::1%25eth0]:8443", "https://spire.example.com:8443/path?x=1#f"]) {
+                expect(checkBundleEndpointUrl(url), url).to.equal(undefined);
+            }
+        });
+
+        it("parses the parts as Go does", () => {
+            expect(parseGoUrl("https://user@h:1/p")).to.deep.equal({ scheme: "https", opaque: "", hasUser: true, host: "h:1", path: "/p" });
+            expect(parseGoUrl("https:h")).to.deep.equal({ scheme: "https", opaque: "h", hasUser: false, host: "", path: "" });
+            expect(parseGoUrl(" https://h")).to.deep.equal({ error: "first path segment in URL cannot contain colon" });
+            expect(parseGoUrl("https://h/%zz")).to.deep.equal({ error: 'invalid URL escape "%zz"' });
+        });
+
+        it("checks chart repositories the same way (Helm is Go)", () => {
+            expect(checkChartRepository("https:///charts")).to.equal(
+                'has no host; expected an "https://" chart repository URL or an "oci://" registry reference without credentials',
             );
         });
     });

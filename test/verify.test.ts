@@ -8,7 +8,8 @@ import { JsonObject, spireChartDefaults, spireConfigDump } from "./upstream";
 import { requireUpstream } from "./artifacts";
 import { loadStackSources } from "./render";
 import { TEST_STACK_FILES } from "./testStacks";
-import { USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
+import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
+import { spawnSync } from "child_process";
 import { ApiException } from "@kubernetes/client-node";
 import { ClusterReader, describeApiError, loadKubeConfig } from "./verifyCluster";
 import {
@@ -222,6 +223,33 @@ describe("npm run verify", () => {
             expect(usageErrorOf(() => parseArguments(["--stack", "a", "--peer-trust-domain", "spiffe://west.local"]))).to.equal(
                 '--peer-trust-domain "spiffe://west.local" includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"',
             );
+        });
+
+        it("prints the usage for --help or -h, whatever else is given, and exits 0 without reading a stack or a cluster", async () => {
+            expect(HELP.split("\n")[0]).to.equal(USAGE);
+            expect(HELP).to.include("  -h, --help                          print this help and exit\n");
+            const connect = () => {
+                throw new Error("connected");
+            };
+            for (const argv of [["--help"], ["-h"], ["--stack", "nope", "--help"], ["--unknown", "-h"]]) {
+                expect(await runVerify(argv, new RecordedCluster(CLUSTER1), { connect, projectDir: os.tmpdir() }), argv.join(" ")).to.deep.equal({
+                    code: 0,
+                    stdout: HELP,
+                    stderr: "",
+                    peerReads: [],
+                });
+            }
+        });
+
+        it("prints the usage and exits 0 as `npm run verify -- --help` runs it", function () {
+            this.timeout(60000);
+            // package.json: "verify": "ts-node test/verify.ts" (transpile-only here: the suite type-checks it already).
+            const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "verify.ts"), "--help"], {
+                cwd: path.join(__dirname, ".."),
+                encoding: "utf8",
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            });
+            expect([run.status, run.stdout, run.stderr]).to.deep.equal([0, HELP, ""]);
         });
     });
 
@@ -650,6 +678,15 @@ describe("npm run verify", () => {
             expect([run.code, run.stderr, run.peerReads]).to.deep.equal([0, "", ["organization/istio-spire/cluster2"]]);
             // Only Running enrolled pods and the gateway are exec'd into, never the Pending httpbin or netshoot.
             expect(cluster.execs).to.deep.equal([GATEWAY_POD, SLEEP_POD]);
+        });
+
+        it("is the sample the README shows, which says it comes from these constructed fixtures", () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const intro = "Its output on the tests' fixture cluster (`test/verify.test.ts`, which checks that this sample is what the command\nprints). The fixtures are constructed, not captured from a live cluster";
+            const at = readme.indexOf(intro);
+            expect(at, "the README introduces its sample").to.be.at.least(0);
+            const block = /```\n([\s\S]*?)```/.exec(readme.slice(at))!;
+            expect(block[1]).to.equal(ALL_PASS);
         });
 
         it("prints ASCII marks with --ascii", async () => {

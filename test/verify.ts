@@ -13,6 +13,7 @@ import { parseStackConfig } from "../components/config";
 import { FEDERATION_OUTPUT } from "../components/federation";
 import { istioSpiffeId } from "../components/registration";
 import { ValidationError, checkTrustDomain } from "../components/validation";
+import { configText } from "./harness";
 import { loadStackSources } from "./render";
 import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
 import {
@@ -52,6 +53,28 @@ import {
 // Command line
 
 export const USAGE = "usage: npm run verify -- --stack <name> [--context <kube context>] [--peer-trust-domain <trust domain>]... [--ascii]";
+
+/** What `npm run verify -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const HELP = [
+    USAGE,
+    "",
+    "Checks a deployed stack through the Kubernetes API and prints one line per check (README, \"Checking a deployed stack\").",
+    "",
+    "  --stack <name>                      the stack to check; its expectations come from Pulumi.<name>.yaml",
+    "  --context <kube context>            the kube context to use instead of the stack file's kubernetes:context",
+    "  --peer-trust-domain <trust domain>  a peer trust domain to check (repeatable), instead of reading the peer",
+    "                                      stacks' federation outputs with the Pulumi CLI",
+    "  --ascii                             [ok]/[FAIL]/[warn] instead of ✔/✘/!",
+    "  -h, --help                          print this help and exit",
+    "",
+    "Exit code: 0 when every check passes (warnings allowed), 1 when a check fails, 2 on a usage or configuration error.",
+    "",
+].join("\n");
+
+/** Whether the arguments ask for the help (`--help` or `-h` anywhere): it wins over any other argument. */
+export function wantsHelp(argv: string[]): boolean {
+    return argv.some((arg) => arg === "--help" || arg === "-h");
+}
 
 export interface VerifyArguments {
     stack: string;
@@ -110,7 +133,7 @@ export function parseArguments(argv: string[]): VerifyArguments {
 
 const KUBE_CONTEXT_KEY = "kubernetes:context";
 
-/** The stack file's `kubernetes:context` (a provider key, which loadStackSources leaves out: it keeps project keys). */
+/** The stack file's `kubernetes:context` (a provider key: loadStackSources keeps it apart, in otherConfig). */
 function kubeContextOf(projectDir: string, stack: string): unknown {
     const document: unknown = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
     return (document as { config?: Record<string, unknown> } | null)?.config?.[KUBE_CONTEXT_KEY];
@@ -119,18 +142,25 @@ function kubeContextOf(projectDir: string, stack: string): unknown {
 /** Reads and validates `Pulumi.<stack>.yaml` with the program's own parser. Throws UsageError with one message. */
 export function loadExpectations(projectDir: string, stack: string, contextOverride?: string): Expectations {
     let config: Record<string, unknown>;
+    let otherConfig: Record<string, unknown> | undefined;
     try {
-        [{ config }] = loadStackSources(projectDir, [stack]);
+        const [source] = loadStackSources(projectDir, [stack]);
+        if (source.error !== undefined) {
+            throw new Error(source.error);
+        }
+        config = source.config;
+        otherConfig = source.otherConfig;
     } catch (error) {
         throw new UsageError((error as Error).message);
     }
     let parsed;
     try {
         // Pulumi hands a program lists and objects as JSON text, and scalars as strings.
-        parsed = parseStackConfig((key) => {
-            const value = config[key];
-            return value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
-        }, Object.keys(config));
+        parsed = parseStackConfig(
+            (key) => (config[key] === undefined ? undefined : configText(config[key])),
+            Object.keys(config),
+            { otherKeys: Object.keys(otherConfig ?? {}) },
+        );
     } catch (error) {
         throw error instanceof ValidationError ? new UsageError(`Pulumi.${stack}.yaml: ${error.message}`) : error;
     }
@@ -350,6 +380,10 @@ export async function verify(argv: string[], deps: VerifyDependencies): Promise<
     let expectations: Expectations;
     let args: VerifyArguments;
     let cluster: ClusterReader;
+    if (wantsHelp(argv)) {
+        deps.stdout(HELP);
+        return 0;
+    }
     try {
         args = parseArguments(argv);
         expectations = loadExpectations(deps.projectDir, args.stack, args.context);

@@ -227,8 +227,8 @@ export function enrolledPods(pods: PodObject[]): PodObject[] {
 }
 
 /**
- * Gateway pods: Running, with an istio-proxy container. They carry no identity label (the `spire-gateway` template
- * adds none); their ClusterSPIFFEID selects them by the `istio` label.
+ * Gateway pods: Running, with an istio-proxy container. They carry no identity label (the `spire` template adds none
+ * to a pod injected with the `gateway` template); their ClusterSPIFFEID selects them by the `istio` label.
  */
 export function gatewayPods(pods: PodObject[]): PodObject[] {
     return byName(pods.filter((p) => isRunning(p) && hasProxyContainer(p)));

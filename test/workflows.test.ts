@@ -439,7 +439,7 @@ describe("GitHub workflows", () => {
 
     describe("deploy.yml", () => {
         const workflow = load("deploy.yml");
-        const upJobs = Object.entries(workflow.jobs).filter(([name]) => name !== "credentials");
+        const upJobs = Object.entries(workflow.jobs).filter(([name]) => name !== "credentials" && name !== "converged");
 
         /** The deploy jobs in `needs` order, starting from the one that only needs the credentials check. */
         function chain(): [string, Job][] {
@@ -570,6 +570,49 @@ describe("GitHub workflows", () => {
                 const { status, calls } = withFakePulumi({ ORG: "acme", STACKS: "cluster1 cluster2", PULUMI_ACCESS_TOKEN: "t" }, "cluster1");
                 expect(status).to.not.equal(0);
                 expect(calls).to.deep.equal(["stack select --create --non-interactive acme/istio-spire/cluster1"]);
+            });
+        });
+
+        describe("checking the bootstrap converged", () => {
+            const converged = workflow.jobs.converged;
+
+            it("has only the credentials check, the pulumi up chain and the convergence check as jobs", () => {
+                expect(Object.keys(workflow.jobs)).to.deep.equal(["credentials", ...chain().map(([name]) => name), "converged"]);
+            });
+
+            it("previews every stack after the last pulumi up, each with its own kubeconfig, when the credentials are there", () => {
+                const [lastName] = chain()[chain().length - 1];
+                expect(needsOf(converged)).to.deep.equal(["credentials", lastName]);
+                expect(converged.if).to.equal("needs.credentials.outputs.available == 'true'");
+                expect(converged.strategy!.matrix.stack).to.deep.equal(STACK_NAMES);
+                expect(converged.strategy!.matrix.include).to.deep.equal(STACK_NAMES.map((stack) => ({ stack, kubeconfigSecret: kubeconfigSecret(stack) })));
+                expect(converged.strategy!["fail-fast"]).to.equal(false);
+                const step = converged.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!;
+                expect(step.env).to.deep.equal({ KUBECONFIG_DATA: "${{ secrets[matrix.kubeconfigSecret] }}" });
+                kubeconfigBehaviour(step);
+            });
+
+            it("fails unless the preview shows no changes (pulumi preview --expect-no-changes, with the policy pack)", () => {
+                const step = stepUsing(converged, "pulumi/actions@v7");
+                // pulumi/actions v7 hands `expect-no-changes` to the Automation API's preview, which passes
+                // `--expect-no-changes` (src/config.ts, src/run.ts; @pulumi/pulumi automation/stack.js preview), and the CLI
+                // then fails a preview that proposes changes (pulumi/pulumi pkg/cmd/pulumi preview.go).
+                expect(step.with).to.deep.equal({
+                    command: "preview",
+                    "expect-no-changes": true,
+                    policyPacks: "policy",
+                    "stack-name": STACK_NAME("${{ matrix.stack }}"),
+                    "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
+                    diff: true,
+                });
+                expect(Object.keys(step.with!).filter((input) => !PULUMI_ACTIONS_V7_INPUTS.includes(input))).to.deep.equal([]);
+                expect(step.env).to.deep.equal({
+                    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                });
+                const order = converged.steps.map((s) => s.uses ?? s.run);
+                expect(order.indexOf("pulumi/actions@v7")).to.equal(order.length - 1);
+                expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund")).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
             });
         });
 
