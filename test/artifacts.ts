@@ -140,6 +140,12 @@ export function strictArtifacts(env: NodeJS.ProcessEnv = process.env): boolean {
 export const pendingReasons = new Set<string>();
 
 /**
+ * The file, when set, each pending reason is also appended to: mocha runs test files in worker processes
+ * (`parallel` in .mocharc.json), and the reporter, in the main process, reads the reasons back from it.
+ */
+export const PENDING_REASONS_FILE_ENV = "ISTIO_SPIRE_PENDING_REASONS_FILE";
+
+/**
  * For a mocha `before` hook (or a test): continues when `available` is true; otherwise marks the suite (or test)
  * pending and records one line saying why and how to get what is missing; in CI it fails instead.
  */
@@ -152,6 +158,10 @@ export function requireArtifact(ctx: Mocha.Context, available: boolean, reason: 
         throw new Error(`${line} (CI=true: a missing artifact is a failure, never a silent loss of coverage)`);
     }
     pendingReasons.add(line);
+    const file = process.env[PENDING_REASONS_FILE_ENV];
+    if (file) {
+        fs.appendFileSync(file, `${line}\n`);
+    }
     ctx.skip();
 }
 
