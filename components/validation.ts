@@ -468,7 +468,7 @@ function goUnescapeError(s: string, mode: "host" | "zone" | "userPassword" | "pa
 }
 
 /** Go net/url validOptionalPort: "" or ":" followed by digits only. */
-function goValidOptionalPort(port: string): boolean {
+export function goValidOptionalPort(port: string): boolean {
     return port === "" || /^:[0-9]*$/.test(port);
 }
 

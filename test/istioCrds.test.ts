@@ -14,7 +14,7 @@ import {
     istioResourceProblems,
     kubernetesIsUrl,
     kubernetesUrl,
-    parseGoDuration,
+    goDurationOrThrow,
     parseGoInt,
     rewriteCalls,
     ruleSites,
@@ -374,18 +374,18 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
         });
 
         it("parses durations as Go's time.ParseDuration does", () => {
-            expect(parseGoDuration("0")).to.equal(0n);
-            expect(parseGoDuration("1h30m")).to.equal(5_400_000_000_000n);
-            expect(parseGoDuration("1.5s")).to.equal(1_500_000_000n);
-            expect(parseGoDuration(".5ms")).to.equal(500_000n);
-            expect(parseGoDuration("1.s")).to.equal(1_000_000_000n);
-            expect(parseGoDuration("-2us")).to.equal(-2_000n);
-            expect(parseGoDuration("3µs")).to.equal(3_000n);
-            expect(parseGoDuration("+1m1ns")).to.equal(60_000_000_001n);
+            expect(goDurationOrThrow("0")).to.equal(0n);
+            expect(goDurationOrThrow("1h30m")).to.equal(5_400_000_000_000n);
+            expect(goDurationOrThrow("1.5s")).to.equal(1_500_000_000n);
+            expect(goDurationOrThrow(".5ms")).to.equal(500_000n);
+            expect(goDurationOrThrow("1.s")).to.equal(1_000_000_000n);
+            expect(goDurationOrThrow("-2us")).to.equal(-2_000n);
+            expect(goDurationOrThrow("3µs")).to.equal(3_000n);
+            expect(goDurationOrThrow("+1m1ns")).to.equal(60_000_000_001n);
             for (const bad of ["", "ms", ".s", "1", "1.5", "-", "1 s", "10000000000h"]) {
-                expect(() => parseGoDuration(bad), bad).to.throw(/^time: /);
+                expect(() => goDurationOrThrow(bad), bad).to.throw(/^time: /);
             }
-            expect(() => parseGoDuration("1d")).to.throw('time: unknown unit "d" in duration "1d"');
+            expect(() => goDurationOrThrow("1d")).to.throw('time: unknown unit "d" in duration "1d"');
         });
 
         it("rewrites only calls of the global duration() and int(), never string contents or member calls", () => {

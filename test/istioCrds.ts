@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { ISTIO_VERSION } from "../components/istioOperator";
+import { goSplitHostPort, goValidOptionalPort, parseGoDuration } from "../components/validation";
 import { JsonObject, chartDir, isObject, pruningAsErrors } from "./upstream";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -105,106 +106,16 @@ export function parseGoInt(s: string): bigint {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const DurationClass: new (seconds: bigint, nanos: number) => unknown = (new Environment().evaluate("duration('1s')") as any).constructor;
 
-const DURATION_UNITS: Record<string, bigint> = {
-    ns: 1n,
-    us: 1_000n,
-    "\u00b5s": 1_000n, // U+00B5 micro sign
-    "\u03bcs": 1_000n, // U+03BC Greek mu
-    ms: 1_000_000n,
-    s: 1_000_000_000n,
-    m: 60_000_000_000n,
-    h: 3_600_000_000_000n,
-};
-const MAX_DURATION = (1n << 63n) - 1n;
-
 /**
- * Go's time.ParseDuration, which cel-go's duration(string) calls: a possibly signed sequence of decimal numbers,
- * each with an optional fraction and a unit (ns, us/µs, ms, s, m, h); "0" alone needs no unit. Returns nanoseconds.
+ * Go's time.ParseDuration, which cel-go's duration(string) calls (the program's own port, components/validation.ts
+ * parseGoDuration), as the evaluator needs it: nanoseconds, or Go's error thrown.
  */
-export function parseGoDuration(original: string): bigint {
-    const invalid = () => new Error(`time: invalid duration ${JSON.stringify(original)}`);
-    let s = original;
-    let negative = false;
-    if (s !== "" && (s[0] === "-" || s[0] === "+")) {
-        negative = s[0] === "-";
-        s = s.slice(1);
+export function goDurationOrThrow(text: string): bigint {
+    const parsed = parseGoDuration(text);
+    if ("error" in parsed) {
+        throw new Error(`time: ${parsed.error} ${JSON.stringify(text)}`);
     }
-    if (s === "0") {
-        return 0n;
-    }
-    if (s === "") {
-        throw invalid();
-    }
-    const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
-    let total = 0n;
-    while (s !== "") {
-        if (!(s[0] === "." || isDigit(s[0]))) {
-            throw invalid();
-        }
-        let i = 0;
-        while (isDigit(s[i])) {
-            i++;
-        }
-        const pre = i > 0;
-        let value = pre ? BigInt(s.slice(0, i)) : 0n;
-        if (value > MAX_DURATION + 1n) {
-            throw invalid();
-        }
-        s = s.slice(i);
-        let fraction = 0;
-        let scale = 1;
-        let post = false;
-        if (s[0] === ".") {
-            s = s.slice(1);
-            let j = 0;
-            while (isDigit(s[j])) {
-                j++;
-            }
-            post = j > 0;
-            // Go keeps at most the digits that fit; float precision as in Go's float64 arithmetic.
-            const digits = s.slice(0, j);
-            fraction = digits === "" ? 0 : Number(digits);
-            scale = 10 ** digits.length;
-            s = s.slice(j);
-        }
-        if (!pre && !post) {
-            throw invalid();
-        }
-        let u = 0;
-        while (u < s.length && s[u] !== "." && !isDigit(s[u])) {
-            u++;
-        }
-        if (u === 0) {
-            throw new Error(`time: missing unit in duration ${JSON.stringify(original)}`);
-        }
-        const unitName = s.slice(0, u);
-        s = s.slice(u);
-        const unit = DURATION_UNITS[unitName];
-        if (unit === undefined) {
-            throw new Error(`time: unknown unit ${JSON.stringify(unitName)} in duration ${JSON.stringify(original)}`);
-        }
-        if (value > (MAX_DURATION + 1n) / unit) {
-            throw invalid();
-        }
-        value *= unit;
-        if (fraction > 0) {
-            value += BigInt(Math.trunc(fraction * (Number(unit) / scale)));
-            if (value > MAX_DURATION + 1n) {
-                throw invalid();
-            }
-        }
-        total += value;
-        if (total > MAX_DURATION + 1n) {
-            throw invalid();
-        }
-    }
-    if (negative) {
-        return -total;
-    }
-    if (total > MAX_DURATION) {
-        throw invalid();
-    }
-    return total;
+    return parsed.ns;
 }
 
 /** A URL as Go's net/url represents what Kubernetes' url() returns (the parts its accessors read). */
@@ -216,32 +127,13 @@ export class KubernetesURL {
 
     /** Go's URL.Hostname(): the host without a port, IPv6 brackets removed. */
     hostname(): string {
-        const [host] = splitHostPort(this.host);
-        return host;
+        return goSplitHostPort(this.host).hostname;
     }
 
     /** Go's URL.Port(): the digits after the host's last colon, "" when none. */
     port(): string {
-        return splitHostPort(this.host)[1];
+        return goSplitHostPort(this.host).port;
     }
-}
-
-function splitHostPort(hostPort: string): [string, string] {
-    let host = hostPort;
-    let port = "";
-    const colon = host.lastIndexOf(":");
-    if (colon !== -1 && validOptionalPort(host.slice(colon))) {
-        port = host.slice(colon + 1);
-        host = host.slice(0, colon);
-    }
-    if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.slice(1, -1);
-    }
-    return [host, port];
-}
-
-function validOptionalPort(port: string): boolean {
-    return port === "" || /^:[0-9]*$/.test(port);
 }
 
 const isHex = (c: string | undefined) => c !== undefined && /^[0-9a-fA-F]$/.test(c);
@@ -341,12 +233,12 @@ function goParseURL(raw: string, viaRequest: boolean): KubernetesURL {
                 throw new Error("missing ']' in host");
             }
             const colonPort = host.slice(close + 1);
-            if (!validOptionalPort(colonPort)) {
+            if (!goValidOptionalPort(colonPort)) {
                 throw new Error(`invalid port ${JSON.stringify(colonPort)} after host`);
             }
         } else {
             const colon = host.lastIndexOf(":");
-            if (colon !== -1 && !validOptionalPort(host.slice(colon))) {
+            if (colon !== -1 && !goValidOptionalPort(host.slice(colon))) {
                 throw new Error(`invalid port ${JSON.stringify(host.slice(colon))} after host`);
             }
         }
@@ -400,7 +292,7 @@ function kubernetesCel(): Environment {
         .registerFunction("kubernetes.URL.getHostname(): string", (u: KubernetesURL) => u.hostname())
         .registerFunction("kubernetes.URL.getPort(): string", (u: KubernetesURL) => u.port())
         .registerFunction("k8s_go_duration(string): google.protobuf.Duration", (s: string) => {
-            const ns = parseGoDuration(s);
+            const ns = goDurationOrThrow(s);
             return new DurationClass(ns / 1_000_000_000n, Number(ns % 1_000_000_000n));
         })
         .registerFunction("k8s_go_int(string): int", parseGoInt)
