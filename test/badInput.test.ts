@@ -5,8 +5,8 @@
 // (render's loadStackSources: unprefixed keys are the project's, a YAML null is ""; harness configText).
 
 import { expect } from "chai";
-import { Declared, World, runProgramExpectingError } from "./harness";
-import { loadStackSources, renderStacks } from "./render";
+import { Declared, World, runProgramExpectingError } from "../tools/mock-engine/harness";
+import { loadStackSources, renderStacks } from "../tools/render/render";
 import { fixtureBundle, removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -432,7 +432,7 @@ describe("every bad input is refused before any Kubernetes resource is declared"
     });
 
     it("still accepts what these rules leave valid: empty keys that mean their default, 63-character labels, the longest Go duration, one-minute hints", async () => {
-        const { runProgram } = await import("./harness");
+        const { runProgram } = await import("../tools/mock-engine/harness");
         const run = await runProgram(program, {
             ...CLUSTER1,
             trustDomain: `${"a".repeat(63)}.cluster1.demo`,

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
+import { bootstrapOrder, loadProjectStacks, peerStackName } from "../tools/fleet/bootstrapOrder";
 import { TEST_STACK_FILES } from "./testStacks";
 
 const ORG = "organization/istio-spire";

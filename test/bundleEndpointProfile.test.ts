@@ -4,7 +4,7 @@
 
 import { expect } from "chai";
 import { federationTlsValues } from "../components";
-import { ProgramRun, named, runProgram, runProgramExpectingError } from "./harness";
+import { ProgramRun, named, runProgram, runProgramExpectingError } from "../tools/mock-engine/harness";
 
 const program: () => Promise<any> = require("../index");
 

@@ -7,9 +7,9 @@
 
 import * as os from "os";
 import { canonical } from "../components/values";
-import { Declared } from "./harness";
-import { Limiter, RenderedObject, helmTemplateAsync } from "./helm";
-import { chartDir } from "./upstream";
+import { Declared } from "../tools/mock-engine/harness";
+import { Limiter, RenderedObject, helmTemplateAsync } from "../tools/upstream/helm";
+import { chartDir } from "../tools/upstream/upstream";
 
 export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 

@@ -32,7 +32,7 @@ import {
     parseStackConfig,
     spireSidecarTemplate,
 } from "../components";
-import { requireArtifact, requireUpstream } from "./artifacts";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
 import {
     ChartRenderer,
     ReleaseRender,
@@ -46,9 +46,9 @@ import {
     selects,
     theObject,
 } from "./chartRender";
-import { Declared, ProgramRun, World, chartObjectsRead, runProgram } from "./harness";
-import { RenderedObject, ensureHelm, helmTemplate, helmTemplateAsync } from "./helm";
-import { chartDir } from "./upstream";
+import { Declared, ProgramRun, World, chartObjectsRead, runProgram } from "../tools/mock-engine/harness";
+import { RenderedObject, ensureHelm, helmTemplate, helmTemplateAsync } from "../tools/upstream/helm";
+import { chartDir } from "../tools/upstream/upstream";
 import {
     GATEWAY_CLUSTER_SPIFFE_ID,
     ISTIOD_DEPLOYMENT,
@@ -58,7 +58,7 @@ import {
     SPIRE_SERVER_STATEFULSET,
     WORKLOAD_CLUSTER_SPIFFE_ID,
     expectationsFromConfig,
-} from "./verifyChecks";
+} from "../tools/verify/verifyChecks";
 
 const program: () => Promise<unknown> = require("../index");
 

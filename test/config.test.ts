@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_DEFAULTS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
-import { configText, runProgramExpectingError } from "./harness";
+import { configText, runProgramExpectingError } from "../tools/mock-engine/harness";
 import { removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

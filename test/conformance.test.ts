@@ -1,6 +1,6 @@
 // Conformance: what the program declares must fit what the pinned upstream artifacts accept. The spire-controller-
 // manager CRDs (spire-crds 0.6.0), the spire chart 0.30.0 and Istio's 1.30.3 charts are read from the
-// pinned upstream artifacts (see test/artifacts.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
+// pinned upstream artifacts (see tools/upstream/artifacts.ts), and Istio's own SPIRE test data pins the SDS names a proxy asks for.
 
 import { ValidateFunction } from "ajv";
 import { expect } from "chai";
@@ -8,7 +8,7 @@ import { X509Certificate } from "crypto";
 import * as path from "path";
 import { parse } from "yaml";
 import { AGENT_SDS, ClusterFederatedTrustDomainSpec, WORKLOAD_SOCKET_PATH, deepMerge } from "../components";
-import { Declared, ProgramRun, ofType, runProgram } from "./harness";
+import { Declared, ProgramRun, ofType, runProgram } from "../tools/mock-engine/harness";
 import {
     JsonObject,
     compile,
@@ -22,9 +22,9 @@ import {
     spireConfigDump,
     spireProxyConfigSecretText,
     valuePathProblems,
-} from "./upstream";
-import { requireArtifact, requireUpstream } from "./artifacts";
-import { ensureHelm } from "./helm";
+} from "../tools/upstream/upstream";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { ensureHelm } from "../tools/upstream/helm";
 import { runTemplates } from "./injection";
 import { fixtureBundle } from "./testStacks";
 

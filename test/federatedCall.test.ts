@@ -3,7 +3,7 @@
 // between the stacks' outputs, never typed in.
 
 import { expect } from "chai";
-import { ProgramRun, named, ofType, runProgram } from "./harness";
+import { ProgramRun, named, ofType, runProgram } from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
-import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runProgramExpectingError, runningStack } from "./harness";
+import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runProgramExpectingError, runningStack } from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

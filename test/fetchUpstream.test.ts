@@ -9,9 +9,9 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { CHART_PINS, ISTIO_TESTDATA, chartDirName, requireArtifact, requireUpstream, resolveUpstream, upstreamDir } from "./artifacts";
-import { CHART_MIRROR_ENV, ISTIO_SOURCE_ENV, fetchUpstream } from "./fetchUpstream";
-import { HelmResolution, ensureHelm, runHelm } from "./helm";
+import { CHART_PINS, ISTIO_TESTDATA, chartDirName, requireArtifact, requireUpstream, resolveUpstream, upstreamDir } from "../tools/upstream/artifacts";
+import { CHART_MIRROR_ENV, ISTIO_SOURCE_ENV, fetchUpstream } from "../tools/upstream/fetchUpstream";
+import { HelmResolution, ensureHelm, runHelm } from "../tools/upstream/helm";
 
 /** Serves a directory on 127.0.0.1 (GET only; 404 for anything missing). */
 async function serve(root: string): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {

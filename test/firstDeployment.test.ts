@@ -17,7 +17,7 @@ import {
     runProgram,
     runProgramExpectingError,
     unknownStackError,
-} from "./harness";
+} from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

@@ -8,10 +8,10 @@
 import { expect } from "chai";
 import { parse } from "yaml";
 import { NATIVE_SIDECAR_ANNOTATION, SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "../components";
-import { requireArtifact, requireUpstream } from "./artifacts";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
 import { ChartRenderer, ReleaseRender, podTemplateOf, theObject } from "./chartRender";
-import { runProgram } from "./harness";
-import { ensureHelm } from "./helm";
+import { runProgram } from "../tools/mock-engine/harness";
+import { ensureHelm } from "../tools/upstream/helm";
 import { Injection, InjectorSetup, PROXY, Pod, injectPods, podProblems, proxyList, proxyOf, shimIstioTemplate } from "./injection";
 
 const program: () => Promise<unknown> = require("../index");

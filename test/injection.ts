@@ -33,7 +33,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { helmTemplateText, parseRendered } from "./helm";
+import { helmTemplateText, parseRendered } from "../tools/upstream/helm";
 
 /** The proxy container's name (inject.go ProxyContainerName). */
 export const PROXY = "istio-proxy";

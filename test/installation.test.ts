@@ -19,7 +19,7 @@ import {
     spiffeBundleAuthorities,
     validatePeerExports,
 } from "../components";
-import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runningStack } from "./harness";
+import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runningStack } from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

@@ -4,8 +4,8 @@
 
 import { expect } from "chai";
 import * as fs from "fs";
-import { requireUpstream } from "./artifacts";
-import { Declared, ProgramRun, named, runProgram } from "./harness";
+import { requireUpstream } from "../tools/upstream/artifacts";
+import { Declared, ProgramRun, named, runProgram } from "../tools/mock-engine/harness";
 import {
     compileRule,
     istioCrdFile,
@@ -20,7 +20,7 @@ import {
     ruleSites,
     unfaithfulRegexes,
 } from "./istioCrds";
-import { JsonObject } from "./upstream";
+import { JsonObject } from "../tools/upstream/upstream";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

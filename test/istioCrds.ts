@@ -17,7 +17,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { ISTIO_VERSION } from "../components/istioOperator";
 import { goSplitHostPort, goValidOptionalPort, parseGoDuration } from "../components/validation";
-import { JsonObject, chartDir, isObject, pruningAsErrors } from "./upstream";
+import { JsonObject, chartDir, isObject, pruningAsErrors } from "../tools/upstream/upstream";
 
 // ---------------------------------------------------------------------------------------------------------------
 // The CRDs

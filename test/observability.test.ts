@@ -19,7 +19,7 @@ import {
     prometheusChartValues,
 } from "../components/observability";
 import { Values } from "../components/values";
-import { Declared, ProgramRun, named, ofType, runProgram } from "./harness";
+import { Declared, ProgramRun, named, ofType, runProgram } from "../tools/mock-engine/harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";

@@ -25,7 +25,7 @@ import {
     spireChartServerServiceInternal,
     spireServerApiNotExposed,
 } from "../policy/policies";
-import { ProgramRun, UNKNOWN, World, named, runProgram } from "./harness";
+import { ProgramRun, UNKNOWN, World, named, runProgram } from "../tools/mock-engine/harness";
 import {
     PolicyPackConfig,
     RunForPolicy,
@@ -37,7 +37,7 @@ import {
     withInputs,
     withOutputs,
     withResource,
-} from "./policyHarness";
+} from "../tools/mock-engine/policyHarness";
 import { testStackConfig, fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BOT_LOGIN, FetchLike, main, nextLink, parseArgs, upsertComment } from "./prComment";
-import { MARKER } from "./renderDiff";
+import { BOT_LOGIN, FetchLike, main, nextLink, parseArgs, upsertComment } from "../tools/pr-diff/prComment";
+import { MARKER } from "../tools/pr-diff/renderDiff";
 
 interface Call {
     method: string;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Declared, ProgramRun, UNKNOWN, named, ofType, runProgram } from "./harness";
+import { Declared, ProgramRun, UNKNOWN, named, ofType, runProgram } from "../tools/mock-engine/harness";
 
 const program: () => Promise<any> = require("../index");
 

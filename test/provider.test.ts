@@ -8,8 +8,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_PROVIDER_NAME, checkKubernetesContext, kubernetesConfigProblems, stackKubernetesProvider } from "../components";
-import { Declared, ProgramRun, runProgram, runProgramExpectingError } from "./harness";
-import { loadStackSources, renderStacks } from "./render";
+import { Declared, ProgramRun, runProgram, runProgramExpectingError } from "../tools/mock-engine/harness";
+import { loadStackSources, renderStacks } from "../tools/render/render";
 import { fixtureBundle, removeTestProject, testProject, testStackConfig } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

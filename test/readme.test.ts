@@ -6,9 +6,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { ChartRenderer, ReleaseRender, theObject } from "./chartRender";
-import { requireArtifact, requireUpstream } from "./artifacts";
-import { ProgramRun, runProgram } from "./harness";
-import { RenderedObject, ensureHelm } from "./helm";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { ProgramRun, runProgram } from "../tools/mock-engine/harness";
+import { RenderedObject, ensureHelm } from "../tools/upstream/helm";
 
 const program: () => Promise<unknown> = require("../index");
 const README = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
-import { NO_OPTIONS, runProgramExpectingError } from "./harness";
+import { NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
 import {
     StackRender,
     StackSource,
@@ -22,9 +22,9 @@ import {
     renderedPeers,
     withPlaceholders,
     writeStack,
-} from "./render";
-import { crdSpecValidator, isObject, validationProblems } from "./upstream";
-import { requireUpstream } from "./artifacts";
+} from "../tools/render/render";
+import { crdSpecValidator, isObject, validationProblems } from "../tools/upstream/upstream";
+import { requireUpstream } from "../tools/upstream/artifacts";
 import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";
 
 /** The real project: only what holds for any stack file users write is asserted on it (it renders). */
@@ -50,7 +50,7 @@ async function renderProject(projectDir: string): Promise<Map<string, string>> {
     return all;
 }
 
-/** `npm run render -- <argv>` in this process (test/render.ts main is this function): exit code and output. */
+/** `npm run render -- <argv>` in this process (tools/render/render.ts main is this function): exit code and output. */
 async function renderInProcess(projectDir: string, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
     const run = { status: -1, stdout: "", stderr: "" };
     run.status = await renderCommandLine(projectDir, argv, { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) });

@@ -6,11 +6,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { requireArtifact, requireUpstream } from "./artifacts";
-import { HelmResolution, ensureHelm } from "./helm";
-import { REDACTED, ReleaseObjects, objectNamespace, redact, releaseObjectFileName, renderReleases } from "./releaseObjects";
-import { ChartObjects, StackRender, StackSource, declaredReleases, renderChartObjects, renderFiles, renderStacks } from "./render";
-import { buildComment, compareTrees } from "./renderDiff";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { HelmResolution, ensureHelm } from "../tools/upstream/helm";
+import { REDACTED, ReleaseObjects, objectNamespace, redact, releaseObjectFileName, renderReleases } from "../tools/render/releaseObjects";
+import { ChartObjects, StackRender, StackSource, declaredReleases, renderChartObjects, renderFiles, renderStacks } from "../tools/render/render";
+import { buildComment, compareTrees } from "../tools/pr-diff/renderDiff";
 import { removeTestProject, renderCommand, testProject } from "./testStacks";
 
 const program: () => Promise<unknown> = require("../index");

@@ -14,7 +14,7 @@ import {
     listFiles,
     main,
     parseArgs,
-} from "./renderDiff";
+} from "../tools/pr-diff/renderDiff";
 
 /** Writes files (path -> content) under a new directory. */
 function tree(parent: string, name: string, files: Record<string, string | Buffer>): string {
@@ -330,18 +330,18 @@ describe("the render diff", () => {
         });
 
         it("refuses a missing directory, an unknown option and a bad --max-length", () => {
-            expect(() => parseArgs(["base"])).to.throw("Usage: ts-node test/renderDiff.ts <baseDir> <headDir> --out comment.md");
+            expect(() => parseArgs(["base"])).to.throw("Usage: ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md");
             expect(() => parseArgs(["a", "b", "--outt", "x"])).to.throw("Unknown option --outt");
             expect(() => parseArgs(["a", "b", "--out"])).to.throw("--out needs a value");
             expect(() => parseArgs(["a", "b", "--max-length", "70000"])).to.throw('--max-length must be an integer from 1000 to 65536, got "70000"');
             expect(() => main([path.join(dir, "nope"), path.join(dir, "nope2"), "--out", path.join(dir, "c.md")])).to.throw(`Not a directory: ${path.join(dir, "nope")}`);
         });
 
-        it("runs as `ts-node test/renderDiff.ts <base> <head> --out comment.md` and prints the headline", () => {
+        it("runs as `ts-node tools/pr-diff/renderDiff.ts <base> <head> --out comment.md` and prints the headline", () => {
             const { base, head } = sample();
             const out = path.join(dir, "comment.md");
             const { execFileSync } = require("child_process") as typeof import("child_process");
-            const stdout = execFileSync(process.execPath, [require.resolve("ts-node/dist/bin"), path.join(__dirname, "renderDiff.ts"), base, head, "--out", out], {
+            const stdout = execFileSync(process.execPath, [require.resolve("ts-node/dist/bin"), path.join(__dirname, "..", "tools", "pr-diff", "renderDiff.ts"), base, head, "--out", out], {
                 encoding: "utf8",
             });
             expect(stdout).to.equal("3 files changed in stacks cluster1, cluster2\n");

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Mocha = require("mocha");
-import { PENDING_REASONS_FILE_ENV, pendingReasons } from "./artifacts";
+import { PENDING_REASONS_FILE_ENV, pendingReasons } from "../tools/upstream/artifacts";
 
 class SpecWithSummary extends Mocha.reporters.Spec {
     constructor(runner: Mocha.Runner, options?: Mocha.MochaOptions) {

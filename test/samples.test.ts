@@ -32,7 +32,7 @@ import {
     validateFederatedServiceAccessArgs,
     validateFederatedServiceClientArgs,
 } from "../components";
-import { Declared, ProgramRun, named, runProgram, transformedUnder } from "./harness";
+import { Declared, ProgramRun, named, runProgram, transformedUnder } from "../tools/mock-engine/harness";
 
 const GATEWAY = "kubernetes:networking.istio.io/v1:Gateway";
 const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";

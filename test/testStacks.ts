@@ -44,7 +44,7 @@ export function testStackConfig(stack: string): Record<string, unknown> {
 
 const PROJECT_DIR = path.join(__dirname, "..");
 /** What a project directory needs besides its stack files to run the program and the tools in test/. */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "policy", "test", "node_modules"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "policy", "test", "tools", "node_modules"];
 
 /**
  * A temporary copy of this project (symlinks to its program, tools and node_modules) holding only the given stack
@@ -65,10 +65,10 @@ export function removeTestProject(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Runs `npm run render`'s script itself (ts-node test/render.ts) in a project directory. */
+/** Runs `npm run render`'s script itself (ts-node tools/render/render.ts) in a project directory. */
 export function renderCommand(projectDir: string, args: string[]) {
     const tsNode = require.resolve("ts-node/dist/bin.js");
-    return spawnSync(process.execPath, [tsNode, path.join(projectDir, "test", "render.ts"), ...args], {
+    return spawnSync(process.execPath, [tsNode, path.join(projectDir, "tools", "render", "render.ts"), ...args], {
         cwd: projectDir,
         encoding: "utf8",
         env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },

@@ -3,15 +3,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { ProgramRun, ofType, runProgram } from "./harness";
-import { JsonObject, spireChartDefaults, spireConfigDump } from "./upstream";
-import { requireUpstream } from "./artifacts";
-import { loadStackSources } from "./render";
+import { ProgramRun, ofType, runProgram } from "../tools/mock-engine/harness";
+import { JsonObject, spireChartDefaults, spireConfigDump } from "../tools/upstream/upstream";
+import { requireUpstream } from "../tools/upstream/artifacts";
+import { loadStackSources } from "../tools/render/render";
 import { TEST_STACK_FILES } from "./testStacks";
-import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "./verify";
+import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "../tools/verify/verify";
 import { spawnSync } from "child_process";
 import { ApiException } from "@kubernetes/client-node";
-import { ClusterReader, describeApiError, loadKubeConfig } from "./verifyCluster";
+import { ClusterReader, describeApiError, loadKubeConfig } from "../tools/verify/verifyCluster";
 import {
     ClusterFederatedTrustDomainObject,
     ClusterSpiffeIdObject,
@@ -36,7 +36,7 @@ import {
     gatewayPods,
     readProxySecrets,
     spiffeUris,
-} from "./verifyChecks";
+} from "../tools/verify/verifyChecks";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const FIXTURES = path.join(__dirname, "fixtures", "verify");
@@ -243,8 +243,8 @@ describe("npm run verify", () => {
 
         it("prints the usage and exits 0 as `npm run verify -- --help` runs it", function () {
             this.timeout(60000);
-            // package.json: "verify": "ts-node test/verify.ts" (transpile-only here: the suite type-checks it already).
-            const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "verify.ts"), "--help"], {
+            // package.json: "verify": "ts-node tools/verify/verify.ts" (transpile-only here: the suite type-checks it already).
+            const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "..", "tools", "verify", "verify.ts"), "--help"], {
                 cwd: path.join(__dirname, ".."),
                 encoding: "utf8",
                 env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },

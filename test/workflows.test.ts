@@ -4,8 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { cacheDir } from "./artifacts";
-import { bootstrapOrder, loadProjectStacks } from "./bootstrapOrder";
+import { cacheDir } from "../tools/upstream/artifacts";
+import { bootstrapOrder, loadProjectStacks } from "../tools/fleet/bootstrapOrder";
 
 const ROOT = path.join(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -192,7 +192,7 @@ describe("GitHub workflows", () => {
             expect(runs[4]["working-directory"]).to.equal("base");
             expect(runs[4].run).to.contain('npm ci --no-audit --no-fund\n');
             expect(runs[4].run).to.contain('  npm run fetch-upstream\n  fi\n  npm run render -- --out "$RUNNER_TEMP/rendered/base"\n');
-            expect(runs[5].run).to.contain('npx ts-node test/renderDiff.ts "$RUNNER_TEMP/rendered/base" "$RUNNER_TEMP/rendered/head"');
+            expect(runs[5].run).to.contain('npx ts-node tools/pr-diff/renderDiff.ts "$RUNNER_TEMP/rendered/base" "$RUNNER_TEMP/rendered/head"');
             expect(runs[5].run).to.contain('--out "$RUNNER_TEMP/render-diff/comment.md"');
             expect(runs[5].run).to.contain(`printf '%s\\n' "$PR_NUMBER" > "$RUNNER_TEMP/render-diff/pr-number"`);
             expect(runs[5].env?.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
@@ -202,9 +202,9 @@ describe("GitHub workflows", () => {
             const cache = stepUsing(job, "actions/cache@v4");
             expect(cache.with).to.deep.equal({
                 path: "~/.cache/istio-spire",
-                key: "istio-spire-upstream-${{ hashFiles('test/artifacts.ts', 'test/helm.ts', 'components/spire.ts', 'components/istioOperator.ts', 'components/observability.ts') }}",
+                key: "istio-spire-upstream-${{ hashFiles('tools/upstream/artifacts.ts', 'tools/upstream/helm.ts', 'components/spire.ts', 'components/istioOperator.ts', 'components/observability.ts') }}",
             });
-            // The cache path is the one test/artifacts.ts and test/helm.ts use on a runner (no ISTIO_SPIRE_CACHE, no XDG_CACHE_HOME).
+            // The cache path is the one tools/upstream/artifacts.ts and tools/upstream/helm.ts use on a runner (no ISTIO_SPIRE_CACHE, no XDG_CACHE_HOME).
             expect(path.relative(os.homedir(), cacheDir({}))).to.equal(path.join(".cache", "istio-spire"));
             const order = job.steps.map((step) => step.uses ?? step.name);
             expect(order.indexOf("actions/cache@v4")).to.be.below(order.indexOf("Fetch Helm and the pinned charts (head)"));
@@ -268,7 +268,7 @@ describe("GitHub workflows", () => {
             const runs = job.steps.filter((step) => step.run !== undefined && step.id !== "pr");
             expect(runs.map((step) => step.run)).to.deep.equal([
                 "npm ci --no-audit --no-fund",
-                'npx ts-node test/prComment.ts --pr "$PR_NUMBER" --body-file "$ARTIFACT_DIR/comment.md" --head-sha "$HEAD_SHA"',
+                'npx ts-node tools/pr-diff/prComment.ts --pr "$PR_NUMBER" --body-file "$ARTIFACT_DIR/comment.md" --head-sha "$HEAD_SHA"',
             ]);
             const comment = runs[1];
             expect(comment.env).to.deep.equal({

@@ -1,6 +1,6 @@
 // Creates or updates the render-diff comment on a pull request, through GitHub's REST API.
 //
-//   GITHUB_TOKEN=... GITHUB_REPOSITORY=owner/name ts-node test/prComment.ts --pr <n> --body-file comment.md [--head-sha <sha>]
+//   GITHUB_TOKEN=... GITHUB_REPOSITORY=owner/name ts-node tools/pr-diff/prComment.ts --pr <n> --body-file comment.md [--head-sha <sha>]
 //
 // Lists the pull request's comments (every page), updates the first one written by the bot (github-actions[bot])
 // whose body contains the marker, else creates one. Comments by anyone else are never touched, even when they quote

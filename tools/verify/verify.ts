@@ -9,12 +9,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { parseStackConfig } from "../components/config";
-import { FEDERATION_OUTPUT } from "../components/federation";
-import { istioSpiffeId } from "../components/registration";
-import { ValidationError, checkTrustDomain } from "../components/validation";
-import { configText } from "./harness";
-import { loadStackSources } from "./render";
+import { parseStackConfig } from "../../components/config";
+import { FEDERATION_OUTPUT } from "../../components/federation";
+import { istioSpiffeId } from "../../components/registration";
+import { ValidationError, checkTrustDomain } from "../../components/validation";
+import { configText } from "../mock-engine/harness";
+import { loadStackSources } from "../render/render";
 import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
 import {
     Check,

@@ -1,6 +1,6 @@
 // Compares two `npm run render` trees (a pull request's base and head) and writes the pull-request comment.
 //
-//   ts-node test/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff]
+//   ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff]
 //                              [--base-label <sha>] [--head-label <sha>] [--max-length <n>]
 //
 // Prints the headline. The comment starts with MARKER, so prComment.ts finds and updates it instead of adding a new
@@ -341,7 +341,7 @@ export function parseArgs(argv: string[]): CliArgs {
         }
     }
     if (positional.length !== 2) {
-        throw new Error("Usage: ts-node test/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff] [--base-label <label>] [--head-label <label>] [--max-length <n>]");
+        throw new Error("Usage: ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff] [--base-label <label>] [--head-label <label>] [--max-length <n>]");
     }
     const options: CommentOptions = {};
     if (values["--max-length"] !== undefined) {

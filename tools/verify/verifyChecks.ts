@@ -4,11 +4,11 @@
 // recorded data.
 
 import { X509Certificate } from "crypto";
-import { StackConfig } from "../components/config";
-import { FEDERATION_OUTPUT } from "../components/federation";
-import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../components/registration";
-import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../components/spire";
-import { checkTrustDomain } from "../components/validation";
+import { StackConfig } from "../../components/config";
+import { FEDERATION_OUTPUT } from "../../components/federation";
+import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/registration";
+import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../../components/spire";
+import { checkTrustDomain } from "../../components/validation";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Results

@@ -2,16 +2,16 @@
 // a pull request shows which objects a change of values rewrites (a `caTTL` change rewrites the spire-server ConfigMap
 // and, through its checksum annotation, rolls the StatefulSet), not only which values changed.
 //
-// Each release's chart is rendered with the real Helm (test/helm.ts) from the pinned chart sources (test/artifacts.ts)
+// Each release's chart is rendered with the real Helm (tools/upstream/helm.ts) from the pinned chart sources (tools/upstream/artifacts.ts)
 // with exactly the values the program hands to the release. Where Helm or a chart cannot be had, the render says so.
 
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { canonical } from "../components";
-import { cacheDir, findChart } from "./artifacts";
-import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmTemplateText, helmVersion, parseRendered } from "./helm";
+import { canonical } from "../../components";
+import { cacheDir, findChart } from "../upstream/artifacts";
+import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmTemplateText, helmVersion, parseRendered } from "../upstream/helm";
 
 /** The inputs of a declared `kubernetes:helm.sh/v3:Release` that decide what it installs. */
 export interface ReleaseInputs {
@@ -139,7 +139,7 @@ function chartDigest(dir: string): string {
 }
 
 /**
- * A renderer backed by a real Helm 3 (found or fetched, test/helm.ts) and the pinned charts. Each release's chart is
+ * A renderer backed by a real Helm 3 (found or fetched, tools/upstream/helm.ts) and the pinned charts. Each release's chart is
  * looked up by its exact version; a chart that is not to be had is reported for that release alone. With a cache
  * directory, Helm's output is kept under a digest of everything that decides it (Helm's version, the chart's files,
  * the release name, namespace, flags and values), so a render of unchanged releases (a pull request's base and head,

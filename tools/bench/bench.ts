@@ -4,7 +4,7 @@
 //   npm test          wall time of one `npm test` (type check + mocha), spawned as a child
 //   npm run render    wall time of one `npm run render` of the project's stacks into a temporary directory,
 //                     start-up (ts-node) included
-//   program scaling   the program alone, in process under the mock runtime (test/harness.ts runProgram): a stack with
+//   program scaling   the program alone, in process under the mock runtime (tools/mock-engine/harness.ts runProgram): a stack with
 //                     10 federated peers and 50 enrolled namespaces against the default stack (trustDomain and
 //                     clusterName only); each the median of several runs after a warm-up
 //
@@ -15,10 +15,10 @@ import { generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runProgram } from "./harness";
-import { RENDER_CACHE_ENV } from "./releaseObjects";
+import { runProgram } from "../mock-engine/harness";
+import { RENDER_CACHE_ENV } from "../render/releaseObjects";
 
-const PROJECT_DIR = path.join(__dirname, "..");
+const PROJECT_DIR = path.join(__dirname, "..", "..");
 const ORG = "organization/istio-spire";
 
 const TARGETS = { test: 60, render: 5, ratio: 2 };
@@ -138,7 +138,7 @@ interface ProgramTimes {
 }
 
 async function timeProgram(runs: number): Promise<{ base: ProgramTimes; scaled: ProgramTimes }> {
-    const program: () => Promise<Record<string, unknown>> = require("../index");
+    const program: () => Promise<Record<string, unknown>> = require("../../index");
     const ownBundle = spiffeBundle("bench.demo");
     const base = { trustDomain: "bench.demo", clusterName: "bench" };
     const scaled = scaledStack();

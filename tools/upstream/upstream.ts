@@ -1,4 +1,4 @@
-// Typed loaders for the pinned upstream artifacts (see test/artifacts.ts for where they are found: an explicit
+// Typed loaders for the pinned upstream artifacts (see tools/upstream/artifacts.ts for where they are found: an explicit
 // directory, ../shared/upstream, or the cache `npm run fetch-upstream` fills): the spire-controller-manager CRDs,
 // the spire and Istio chart defaults and value schemas, read from the whole chart sources, and Istio's SPIRE test
 // data. The files are read in place, never copied into the project. Callers inside tests call requireUpstream first.
@@ -7,9 +7,9 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
-import { ISTIO_VERSION } from "../components/istioOperator";
-import { SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../components/spire";
-import { deepMerge } from "../components/values";
+import { ISTIO_VERSION } from "../../components/istioOperator";
+import { SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/spire";
+import { deepMerge } from "../../components/values";
 import { ISTIO_TESTDATA, chartDirName, upstreamDir } from "./artifacts";
 
 /** The directory of a pinned chart's sources. */
