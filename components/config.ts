@@ -2,11 +2,11 @@
 // test keeps in step) and the validation that runs before any resource is declared.
 
 import * as pulumi from "@pulumi/pulumi";
-import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./istioOperator";
+import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./mesh/istioOperator";
 import { kubernetesConfigProblems } from "./kubernetes";
-import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./observability";
-import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./spire";
-import { checkHostname } from "./federatedCall";
+import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./addons/observability";
+import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./mesh/spire";
+import { checkHostname } from "./samples/federatedCall";
 import {
     checkBundleEndpointUrl,
     checkChartRepository,
@@ -350,7 +350,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     const caSubjectCommonName = optionalString("caSubjectCommonName", (v) =>
         v === "" ? undefined : checkX509SubjectAttribute(v, "commonName"),
     );
-    // An empty common name is the trust domain (components/spire.ts), which may be longer than X.509 allows.
+    // An empty common name is the trust domain (components/mesh/spire.ts), which may be longer than X.509 allows.
     if (caSubjectCommonName === "" && checkTrustDomain(trustDomain) === undefined) {
         const defaultProblem = checkX509SubjectAttribute(trustDomain, "commonName");
         if (defaultProblem !== undefined) {

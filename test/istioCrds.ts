@@ -15,7 +15,7 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { ISTIO_VERSION } from "../components/istioOperator";
+import { ISTIO_VERSION } from "../components/mesh/istioOperator";
 import { goSplitHostPort, goValidOptionalPort, parseGoDuration } from "../components/validation";
 import { JsonObject, chartDir, isObject, pruningAsErrors } from "../tools/upstream/upstream";
 

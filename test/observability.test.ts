@@ -17,7 +17,7 @@ import {
     observabilityNetworkPolicies,
     portForwardCommand,
     prometheusChartValues,
-} from "../components/observability";
+} from "../components/addons/observability";
 import { Values } from "../components/values";
 import { Declared, ProgramRun, named, ofType, runProgram } from "../tools/mock-engine/harness";
 

@@ -202,7 +202,7 @@ describe("GitHub workflows", () => {
             const cache = stepUsing(job, "actions/cache@v4");
             expect(cache.with).to.deep.equal({
                 path: "~/.cache/istio-spire",
-                key: "istio-spire-upstream-${{ hashFiles('tools/upstream/artifacts.ts', 'tools/upstream/helm.ts', 'components/spire.ts', 'components/istioOperator.ts', 'components/observability.ts') }}",
+                key: "istio-spire-upstream-${{ hashFiles('tools/upstream/artifacts.ts', 'tools/upstream/helm.ts', 'components/mesh/spire.ts', 'components/mesh/istioOperator.ts', 'components/addons/observability.ts') }}",
             });
             // The cache path is the one tools/upstream/artifacts.ts and tools/upstream/helm.ts use on a runner (no ISTIO_SPIRE_CACHE, no XDG_CACHE_HOME).
             expect(path.relative(os.homedir(), cacheDir({}))).to.equal(path.join(".cache", "istio-spire"));

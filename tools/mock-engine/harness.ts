@@ -268,7 +268,7 @@ class RecordingMonitor extends MockMonitor {
     }
 }
 
-/** The bundle ConfigMap SPIRE's bundle publisher writes (components/spire.ts BUNDLE_CONFIGMAP). */
+/** The bundle ConfigMap SPIRE's bundle publisher writes (components/mesh/spire.ts BUNDLE_CONFIGMAP). */
 const BUNDLE_CONFIGMAP = "spire-bundle";
 
 /**

@@ -12,9 +12,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { GRAFANA_CHART_REPOSITORY, GRAFANA_CHART_VERSION, KIALI_CHART_REPOSITORY, KIALI_CHART_VERSION, PROMETHEUS_CHART_REPOSITORY, PROMETHEUS_CHART_VERSION } from "../../components/observability";
-import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "../../components/istioOperator";
-import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/spire";
+import { GRAFANA_CHART_REPOSITORY, GRAFANA_CHART_VERSION, KIALI_CHART_REPOSITORY, KIALI_CHART_VERSION, PROMETHEUS_CHART_REPOSITORY, PROMETHEUS_CHART_VERSION } from "../../components/addons/observability";
+import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "../../components/mesh/istioOperator";
+import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/mesh/spire";
 
 /** Environment variable naming an explicit upstream directory. */
 export const UPSTREAM_ENV = "ISTIO_SPIRE_UPSTREAM";

@@ -7,8 +7,8 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
-import { ISTIO_VERSION } from "../../components/istioOperator";
-import { SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/spire";
+import { ISTIO_VERSION } from "../../components/mesh/istioOperator";
+import { SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/mesh/spire";
 import { deepMerge } from "../../components/values";
 import { ISTIO_TESTDATA, chartDirName, upstreamDir } from "./artifacts";
 

@@ -5,9 +5,9 @@
 
 import { X509Certificate } from "crypto";
 import { StackConfig } from "../../components/config";
-import { FEDERATION_OUTPUT } from "../../components/federation";
-import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/registration";
-import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../../components/spire";
+import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
+import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/mesh/registration";
+import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../../components/mesh/spire";
 import { checkTrustDomain } from "../../components/validation";
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Values, canonical, deepMerge } from "./values";
+import { Values, canonical, deepMerge } from "../values";
 
 /** The official chart repository of the SPIRE Helm charts. */
 export const SPIRE_CHART_REPOSITORY = "https://spiffe.github.io/helm-charts-hardened/";

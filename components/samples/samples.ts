@@ -6,10 +6,10 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Gateway, GatewaySpec, HTTPMatchRequest, VirtualService, VirtualServiceSpec } from "./istioResources";
-import { ISTIO_VERSION } from "./istioOperator";
-import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "./registration";
-import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, describeProblem, throwIfProblems } from "./validation";
+import { Gateway, GatewaySpec, HTTPMatchRequest, VirtualService, VirtualServiceSpec } from "../mesh/istioResources";
+import { ISTIO_VERSION } from "../mesh/istioOperator";
+import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "../mesh/registration";
+import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, describeProblem, throwIfProblems } from "../validation";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared pieces

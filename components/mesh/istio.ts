@@ -10,7 +10,7 @@ import {
     gatewayChartValues,
     istiodChartValues,
 } from "./istioOperator";
-import { Values, canonical, deepMerge } from "./values";
+import { Values, canonical, deepMerge } from "../values";
 
 export interface IstioMeshArgs {
     /** The installation, as an IstioOperator (see buildIstioOperator). */

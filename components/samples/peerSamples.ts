@@ -2,7 +2,7 @@
 // cluster calls Bookinfo in another through that cluster's ingress gateway, and Bookinfo's cluster admits exactly
 // that caller by SPIFFE ID. Read through the same stack references as federation; peer data is untrusted input.
 
-import { checkDnsName, checkNetworkAddress, checkSpiffeId, describeProblem } from "./validation";
+import { checkDnsName, checkNetworkAddress, checkSpiffeId, describeProblem } from "../validation";
 
 /** The stack output a peer reads. */
 export const SAMPLES_OUTPUT = "samples";

@@ -4,7 +4,7 @@
 
 import { SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "./spire";
 import { SPIRE_MANAGED_IDENTITY_LABEL } from "./registration";
-import { Values, canonical } from "./values";
+import { Values, canonical } from "../values";
 
 /** The official Helm repository of Istio's charts. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";

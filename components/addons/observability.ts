@@ -12,8 +12,8 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ISTIO_VERSION } from "./istioOperator";
-import { Values, canonical, deepMerge } from "./values";
+import { ISTIO_VERSION } from "../mesh/istioOperator";
+import { Values, canonical, deepMerge } from "../values";
 
 /** The prometheus-community chart repository (chart `prometheus`). */
 export const PROMETHEUS_CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts";

@@ -24,9 +24,9 @@ import {
     ServiceEntrySpec,
     VirtualService,
     VirtualServiceSpec,
-} from "./istioResources";
+} from "../mesh/istioResources";
 import { checkPort } from "./samples";
-import { isDeployTimePlaceholder } from "./federation";
+import { isDeployTimePlaceholder } from "../mesh/federation";
 import {
     ValidationError,
     checkDnsLabel,
@@ -36,7 +36,7 @@ import {
     firstDuplicate,
     quote,
     throwIfProblems,
-} from "./validation";
+} from "../validation";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Values and checks

@@ -6,13 +6,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
-import { BundleEndpointProfile, PeerStackRef, ServiceType } from "./config";
+import { BundleEndpointProfile, PeerStackRef, ServiceType } from "../config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
 import { INSTALLATION_OUTPUT, InstallationRecord, PreviousDeployment, caLineageAfter, caLineageChangedMessage, recordedCaLineage } from "./installation";
-import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "./peerSamples";
+import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "../samples/peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
 import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
-import { checkBundleEndpointUrl, checkInstallationId, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "./validation";
+import { checkBundleEndpointUrl, checkInstallationId, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "../validation";
 
 /** The stack output a peer reads. */
 export const FEDERATION_OUTPUT = "federation";
@@ -34,7 +34,7 @@ export interface FederationExport {
     /** How peers authenticate the endpoint. Absent means "https_spiffe". */
     bundleEndpointProfile?: BundleEndpointProfile;
     /**
-     * The identity of this stack's SPIRE installation (components/installation.ts): it changes exactly when the CA
+     * The identity of this stack's SPIRE installation (components/mesh/installation.ts): it changes exactly when the CA
      * lineage peers bootstrapped from is gone, and a peer then re-bootstraps its ClusterFederatedTrustDomain. Absent
      * from stacks deployed with an older version of this program: their identity is unknown.
      */
@@ -389,7 +389,7 @@ export interface BundleEndpointArgs {
 
 /**
  * This stack's side of federation: a Service exposing only the SPIRE server's bundle endpoint (8443, never the
- * server API), a read of the trust bundle SPIRE publishes and the installation id (components/installation.ts),
+ * server API), a read of the trust bundle SPIRE publishes and the installation id (components/mesh/installation.ts),
  * combined into the `federation` export. The id is declared here, not in Spire, because one of its keepers is
  * derived from the bundle this component reads.
  */
