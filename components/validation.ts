@@ -533,6 +533,7 @@ export function parseGoUrl(rawUrl: string): GoUrl {
     const u = hash === -1 ? rawUrl : rawUrl.slice(0, hash);
     const frag = hash === -1 ? "" : rawUrl.slice(hash + 1);
     // stringContainsCTLByte: any byte < 0x20 or 0x7f.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (/[\x00-\x1f\x7f]/.test(u)) {
         return { error: "net/url: invalid control character in URL" };
     }

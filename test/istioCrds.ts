@@ -103,7 +103,6 @@ export function parseGoInt(s: string): bigint {
 }
 
 /** The evaluator's google.protobuf.Duration class (not exported by the package; taken from a value). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const DurationClass: new (seconds: bigint, nanos: number) => unknown = (new Environment().evaluate("duration('1s')") as any).constructor;
 
 /**
@@ -360,7 +359,7 @@ export function rewriteCalls(rule: string): string {
  * * + ? {n,m}; not on `.`, \s, \b, Unicode classes, lookarounds or backreferences. A matches() whose argument is not a
  * string literal of that subset is one this validator cannot evaluate faithfully.
  */
-const SAFE_REGEX = /^(?:[A-Za-z0-9_\-^$|)*+?{},:=@/#%&!~<>;'" ]|\((?!\?)|\(\?:|\\[.\-\\/\[\]()*+?^$|{}]|\[(?:\\[.\-\\\]\[^]|[A-Za-z0-9_\-.:/@ ])+\])*$/;
+const SAFE_REGEX = /^(?:[A-Za-z0-9_\-^$|)*+?{},:=@/#%&!~<>;'" ]|\((?!\?)|\(\?:|\\[.\-\\/[\]()*+?^$|{}]|\[(?:\\[.\-\\\][^]|[A-Za-z0-9_\-.:/@ ])+\])*$/;
 
 /** The arguments of .matches( in a rule that are not string literals of SAFE_REGEX's subset. */
 export function unfaithfulRegexes(rule: string): string[] {

@@ -187,7 +187,7 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         ]);
         const configMapPatch = comparison.changes[1].patch;
         expect(configMapPatch).to.include('-        "ca_ttl": "720h",\n+        "ca_ttl": "1440h",');
-        expect(comparison.changes[2].patch).to.match(/-        checksum\/config: [0-9a-f]{64}\n\+        checksum\/config: [0-9a-f]{64}/);
+        expect(comparison.changes[2].patch).to.match(/- {8}checksum\/config: [0-9a-f]{64}\n\+ {8}checksum\/config: [0-9a-f]{64}/);
         expect(buildComment(comparison)).to.include("east/helm/spire/spire-server/ConfigMap-spire-server.yaml");
     });
 
