@@ -1,7 +1,7 @@
 // `npm run bench`: how long the suite, the render and the program take, beside their targets. It reports; it does
 // not assert (wall time depends on the machine and its load), so it exits 0 unless something fails to run.
 //
-//   npm test          wall time of one `npm test` (type check + mocha), spawned as a child
+//   npm test          wall time of one `npm test` (type check + lint + mocha), spawned as a child
 //   npm run render    wall time of one `npm run render` of the project's stacks into a temporary directory,
 //                     start-up (ts-node) included
 //   program scaling   the program alone, in process under the mock runtime (tools/mock-engine/harness.ts runProgram): a stack with
