@@ -217,6 +217,16 @@ class Fleet {
         return reasons.length > 0 ? reasons.join("; ") : undefined;
     }
 
+    /**
+     * The stacks of the fleet a stack names as peers that do not exist: a stack reference to a stack that does not
+     * exist fails the whole run, previews included (the backend's `unknown stack`, pulumi/pulumi#2407).
+     */
+    missingPeers(stack: string): string[] {
+        return (this.byName.get(stack)?.peers ?? [])
+            .map((reference) => this.fleetPeer(reference))
+            .filter((peer): peer is string => peer !== undefined && peer !== stack && this.outputs.get(peer) === undefined);
+    }
+
     /** One line on a stack's federation: `federated with a, b; pending c (reason)`. */
     federationLine(stack: string): string {
         const federated = this.federatedWith(stack);
@@ -343,8 +353,17 @@ async function previewAll(fleet: Fleet, workspace: FleetWorkspace, print: (line:
             print(`preview ${stack}: no such stack (fleet up creates it)`);
             continue;
         }
+        const missing = fleet.missingPeers(stack);
+        if (missing.length > 0) {
+            print(`preview ${stack}: not previewed: ${notPreviewed(missing)}`);
+            continue;
+        }
         print(`preview ${stack}: ${describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)))}`);
     }
+}
+
+function notPreviewed(missing: string[]): string {
+    return `${missing.length === 1 ? "peer" : "peers"} ${missing.join(", ")} ${missing.length === 1 ? "does" : "do"} not exist (fleet up creates ${missing.length === 1 ? "it" : "them"})`;
 }
 
 async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
@@ -366,7 +385,9 @@ async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: str
             print(`${stack}: no such stack (fleet up creates it)`);
             continue;
         }
-        const changes = describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
+        const missing = fleet.missingPeers(stack);
+        const changes =
+            missing.length > 0 ? `not previewed: ${notPreviewed(missing)}` : describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
         if (!fleet.deployed(stack)) {
             print(`${stack}: not deployed; preview: ${changes}`);
             continue;
