@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { CommandError, ConcurrentUpdateError } from "@pulumi/pulumi/automation";
-import { pulumiMessage, plainOutputs, shortStackName } from "../tools/fleet/automation";
+import { plainOutputs, pulumiMessage, qualifiedStackName, shortStackName } from "../tools/fleet/automation";
 import { loadProjectStacks } from "../tools/fleet/bootstrapOrder";
 import { FleetCommand, FleetError, describeChanges, hasChanges, main, runFleet } from "../tools/fleet/fleet";
 import { FakeFleetOptions, FakeFleetWorkspace, changeSummary } from "./fakeFleetWorkspace";
@@ -318,7 +318,14 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
 
         it("exits 0 after a converged up, 1 with the message at a failure, 2 on a usage error", async () => {
             const ok = io();
-            expect(await main(["up", "--cwd", dir], { ...ok, workspace: async () => fake() })).to.equal(0);
+            const organizations: (string | undefined)[] = [];
+            const connect = async (projectDir: string, organization?: string) => {
+                expect(projectDir).to.equal(dir);
+                organizations.push(organization);
+                return fake();
+            };
+            expect(await main(["up", "--cwd", dir, "--org", "acme"], { ...ok, workspace: connect })).to.equal(0);
+            expect(organizations).to.deep.equal(["acme"]);
             expect(ok.out.at(-1)).to.equal("fleet up: converged in 5 runs: every stack federated with every peer, 3 previews without changes");
             expect(ok.err).to.deep.equal([]);
 
@@ -330,7 +337,7 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
             for (const argv of [[], ["deploy"], ["up", "--max-rounds", "0"], ["up", "--cwd"]]) {
                 const usage = io();
                 expect(await main(argv, { ...usage, workspace: async () => fake() })).to.equal(2);
-                expect(usage.err).to.deep.equal(["usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>]"]);
+                expect(usage.err).to.deep.equal(["usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]"]);
             }
         });
     });
@@ -353,6 +360,7 @@ describe("fleet helpers", () => {
 
     it("the Automation API adapter: short stack names, plain outputs, Pulumi's message from a failed command", () => {
         expect(["cluster1", "acme/cluster1", "acme/istio-spire/cluster1"].map(shortStackName)).to.deep.equal(["cluster1", "cluster1", "cluster1"]);
+        expect([qualifiedStackName("cluster1"), qualifiedStackName("cluster1", "acme")]).to.deep.equal(["cluster1", "acme/cluster1"]);
         expect(plainOutputs({ a: { value: 1, secret: false }, b: { value: { c: "d" }, secret: true } })).to.deep.equal({ a: 1, b: { c: "d" } });
         // A CommandError carries the CLI's result (automation/cmd.ts CommandResult); its message is the whole of it.
         const result = (stderr: string) => ({ stdout: "", stderr, code: 255, toString: () => `code: 255\n stdout: \n stderr: ${stderr}\n err?: \n` });

@@ -62,18 +62,24 @@ function diagnosticCollector(): { onEvent: (event: EngineEvent) => void; diagnos
     };
 }
 
+/** The name the CLI is given for a stack: `<organization>/<stack>` when an organization is set, else `<stack>`. */
+export function qualifiedStackName(stack: string, organization?: string): string {
+    return organization ? `${organization}/${stack}` : stack;
+}
+
 /**
  * The FleetWorkspace of a project directory, with the Automation API's LocalWorkspace (`Pulumi.yaml` and the
- * `Pulumi.<stack>.yaml` files of `workDir`). `onOutput` receives Pulumi's own output as it streams (default: none;
- * the fleet prints its progress and Pulumi's message on failure).
+ * `Pulumi.<stack>.yaml` files of `workDir`). Stacks are selected and created in `organization` when given (as
+ * deploy.yml does with `<org>/istio-spire/<stack>`), else in the backend's default one. `onOutput` receives Pulumi's
+ * own output as it streams (default: none; the fleet prints its progress and Pulumi's message on failure).
  */
-export async function automationWorkspace(projectDir: string, onOutput?: (text: string) => void): Promise<FleetWorkspace> {
+export async function automationWorkspace(projectDir: string, organization?: string, onOutput?: (text: string) => void): Promise<FleetWorkspace> {
     const workspace = await LocalWorkspace.create({ workDir: projectDir });
     const policyPacks = [path.join(projectDir, POLICY_PACK)];
     async function withStack<T>(name: string, operation: (stack: Stack, onEvent: (event: EngineEvent) => void) => Promise<T>): Promise<T> {
         const { onEvent, diagnostics } = diagnosticCollector();
         try {
-            return await operation(await Stack.select(name, workspace), onEvent);
+            return await operation(await Stack.select(qualifiedStackName(name, organization), workspace), onEvent);
         } catch (error) {
             if (error instanceof StackNotFoundError) {
                 throw new Error(`no stack named ${JSON.stringify(name)} in the backend (${stderrOf(error)})`);
@@ -85,7 +91,7 @@ export async function automationWorkspace(projectDir: string, onOutput?: (text: 
         listStacks: async () => (await workspace.listStacks()).map((summary) => shortStackName(summary.name)),
         createStack: async (name) => {
             try {
-                await Stack.create(name, workspace);
+                await Stack.create(qualifiedStackName(name, organization), workspace);
             } catch (error) {
                 throw new Error(pulumiMessage(error, []));
             }

@@ -398,32 +398,35 @@ async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: str
 
 /** How `main` reaches Pulumi and where it writes; the defaults are the Automation API and the console. */
 export interface MainEnvironment {
-    workspace?: (projectDir: string) => Promise<FleetWorkspace>;
+    workspace?: (projectDir: string, organization?: string) => Promise<FleetWorkspace>;
     print?: (line: string) => void;
     printError?: (line: string) => void;
 }
 
 /**
- * `npm run fleet -- <command> [--max-rounds N] [--cwd <projectDir>]`. Resolves to the exit code: 0 done, 1 a failure
+ * `npm run fleet -- <command> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`. Resolves to the exit code: 0 done, 1 a failure
  * (its message printed), 2 a usage error.
  */
 export async function main(argv: string[], environment: MainEnvironment = {}): Promise<number> {
     const print = environment.print ?? ((line: string) => console.log(line));
     const printError = environment.printError ?? ((line: string) => console.error(line));
     const [command, ...rest] = argv;
-    const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>]`;
+    const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`;
     if (!(COMMANDS as readonly string[]).includes(command)) {
         printError(usage);
         return 2;
     }
     let maxRounds = DEFAULT_MAX_ROUNDS;
     let projectDir = path.join(__dirname, "..", "..");
+    let organization: string | undefined;
     for (let i = 0; i < rest.length; i += 2) {
         const [flag, value] = [rest[i], rest[i + 1]];
         if (flag === "--max-rounds" && /^[1-9][0-9]*$/.test(value ?? "")) {
             maxRounds = Number(value);
         } else if (flag === "--cwd" && value !== undefined) {
             projectDir = path.resolve(value);
+        } else if (flag === "--org" && value !== undefined && value !== "") {
+            organization = value;
         } else {
             printError(usage);
             return 2;
@@ -432,7 +435,8 @@ export async function main(argv: string[], environment: MainEnvironment = {}): P
     try {
         const stacks = loadProjectStacks(projectDir);
         // The Automation API is loaded only here, so that the fleet's logic and its tests never need the Pulumi CLI.
-        const workspace = await (environment.workspace ?? (async (dir: string) => (await import("./automation")).automationWorkspace(dir)))(projectDir);
+        const connect = environment.workspace ?? (async (dir: string, org?: string) => (await import("./automation")).automationWorkspace(dir, org));
+        const workspace = await connect(projectDir, organization);
         await runFleet(command as FleetCommand, { stacks, workspace, print, maxRounds });
         return 0;
     } catch (error) {
