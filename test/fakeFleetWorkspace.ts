@@ -61,6 +61,11 @@ export class FakeFleetWorkspace implements FleetWorkspace {
         this.organization = options.organization ?? "organization";
     }
 
+    /** The directory of the stack files. */
+    get projectDir(): string {
+        return this.options.projectDir;
+    }
+
     /** The operations that change or preview a stack (no `list`, no `outputs`). */
     get steps(): string[] {
         return this.calls.filter((call) => !call.startsWith("list") && !call.startsWith("outputs "));

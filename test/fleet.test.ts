@@ -66,7 +66,7 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
     }
 
     function run(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<void> {
-        return runFleet(command, { stacks: loadProjectStacks(dir), workspace, print: (line) => lines.push(line), maxRounds });
+        return runFleet(command, { stacks: loadProjectStacks(workspace.projectDir), workspace, print: (line) => lines.push(line), maxRounds });
     }
 
     async function failure(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<FleetError> {
@@ -80,11 +80,26 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
     }
 
     describe("up on a new fleet of three stacks, only cluster1 created", () => {
+        // One bootstrap shared by the tests that only read or preview; the others deploy their own fleet.
+        let fleetDir: string;
         let workspace: FakeFleetWorkspace;
-        beforeEach(async () => {
-            workspace = fake({ existing: ["cluster1"] });
+        let upLines: string[];
+        before(async () => {
+            fleetDir = testProject(Object.fromEntries(NAMES.map((name) => [name, stackFile(name)])));
+            workspace = new FakeFleetWorkspace({ projectDir: fleetDir, existing: ["cluster1"] });
+            lines = [];
             await run("up", workspace);
+            upLines = lines;
         });
+        after(() => removeTestProject(fleetDir));
+
+        /** A fleet of its own, bootstrapped like the shared one. */
+        async function ownFleet(): Promise<FakeFleetWorkspace> {
+            const own = fake({ existing: ["cluster1"] });
+            await run("up", own);
+            lines = [];
+            return own;
+        }
 
         it("creates the missing stacks, converges in 2N-1 = 5 runs in the bootstrap order, then previews every stack once", () => {
             expect(workspace.steps).to.deep.equal([
@@ -102,7 +117,7 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         });
 
         it("prints which stack, which run and why, and what is still pending and why after each run", () => {
-            expect(lines).to.deep.equal([
+            expect(upLines).to.deep.equal([
                 HEADER("up"),
                 "create cluster2: not in the backend yet",
                 "create cluster3: not in the backend yet",
@@ -120,7 +135,6 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
 
         it("confirms a converged fleet with N previews and no run", async () => {
             const before = workspace.steps.length;
-            lines = [];
             await run("up", workspace);
             expect(workspace.steps.slice(before)).to.deep.equal(["preview cluster1", "preview cluster2", "preview cluster3"]);
             expect(lines).to.deep.equal([
@@ -146,11 +160,10 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         });
 
         it("deploys a config change found by the previews, then previews again", async () => {
+            const workspace = await ownFleet();
             const file = path.join(dir, "Pulumi.cluster2.yaml");
-            fs.rmSync(file); // a symlink-free file of the temporary project: rewrite it
             fs.writeFileSync(file, stringify({ config: stackFile("cluster2", { "istio-spire:mtlsMode": "PERMISSIVE" }) }));
             const before = workspace.steps.length;
-            lines = [];
             await run("up", workspace);
             expect(workspace.steps.slice(before)).to.deep.equal([
                 "preview cluster1",
@@ -179,8 +192,8 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         });
 
         it("destroy goes in reverse order", async () => {
+            const workspace = await ownFleet();
             const before = workspace.steps.length;
-            lines = [];
             await run("destroy", workspace);
             expect(workspace.steps.slice(before)).to.deep.equal(["destroy cluster3", "destroy cluster2", "destroy cluster1"]);
             expect(lines).to.deep.equal([HEADER("destroy"), "destroy cluster3", "destroy cluster2", "destroy cluster1", "fleet destroy: 3 stacks destroyed"]);
