@@ -74,7 +74,13 @@ export function qualifiedStackName(stack: string, organization?: string): string
  * own output as it streams (default: none; the fleet prints its progress and Pulumi's message on failure).
  */
 export async function automationWorkspace(projectDir: string, organization?: string, onOutput?: (text: string) => void): Promise<FleetWorkspace> {
-    const workspace = await LocalWorkspace.create({ workDir: projectDir });
+    let workspace: LocalWorkspace;
+    try {
+        workspace = await LocalWorkspace.create({ workDir: projectDir });
+    } catch (error) {
+        // LocalWorkspace.create runs `pulumi version` first (automation/cmd.ts PulumiCommand.get).
+        throw new Error(`cannot run the Pulumi CLI (is it installed and on PATH?): ${pulumiMessage(error, [])}`);
+    }
     const policyPacks = [path.join(projectDir, POLICY_PACK)];
     async function withStack<T>(name: string, operation: (stack: Stack, onEvent: (event: EngineEvent) => void) => Promise<T>): Promise<T> {
         const { onEvent, diagnostics } = diagnosticCollector();
