@@ -85,6 +85,11 @@ export interface World {
     namespaceUids?: Record<string, string>;
     /** The organization of the stack (pulumi.getOrganization()). @default ORGANIZATION */
     organization?: string;
+    /**
+     * The project (pulumi.getProject(), and the namespace of `config` keys without one), for a program of another
+     * project than this one, such as examples/. @default "istio-spire"
+     */
+    project?: string;
 }
 
 /**
@@ -298,8 +303,8 @@ function readObject(args: MockResourceArgs, world: World, created: Map<string, R
 }
 
 /** The fully qualified name of the stack a run deploys (runProgram's organization and project). */
-export function runningStack(stack: string, organization = ORGANIZATION): string {
-    return `${organization}/istio-spire/${stack}`;
+export function runningStack(stack: string, organization = ORGANIZATION, project = "istio-spire"): string {
+    return `${organization}/${project}/${stack}`;
 }
 
 /**
@@ -322,7 +327,7 @@ function mockState(args: MockResourceArgs, world: World, created: Map<string, Re
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
             // The stack being deployed exists, with the outputs of its last deployment (none if it has none).
-            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack, world.organization) ? {} : undefined);
+            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack, world.organization, world.project) ? {} : undefined);
             if (outputs === undefined) {
                 throw new Error(unknownStackError(inputs.name));
             }
@@ -428,8 +433,9 @@ export async function runProgram<T>(
     const monitor = new RecordingMonitor(mocks, world);
     created = monitor.created;
     const organization = world.organization ?? ORGANIZATION;
-    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, organization);
-    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, organization);
+    const project = world.project ?? "istio-spire";
+    await pulumi.runtime.setMocks(mocks, project, stack, world.preview ?? false, organization);
+    setMockOptions(monitor, project, stack, world.preview ?? false, organization);
     // The engine supports `transforms` (Pulumi CLI >= 3.115); the mock runtime says it does not.
     getStore().supportsTransforms = true;
     getStore().callbacks = monitor.callbacks;
@@ -439,7 +445,7 @@ export async function runProgram<T>(
             continue; // a key the test leaves unset on purpose
         }
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.
-        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = configText(value);
+        allConfig[key.includes(":") ? key : `${project}:${key}`] = configText(value);
     }
     pulumi.runtime.setAllConfig(allConfig);
 
