@@ -176,6 +176,15 @@ function plan(declared: Declared[], cluster: Record<string, Record<string, unkno
     return steps;
 }
 
+/**
+ * Whether the engine imports a resource: it has an import id, and no state or a state with another id
+ * (pulumi/pulumi step_generator.go: `goal.Custom && goal.ID != "" && (old == nil || old.External || oldImportID !=
+ * goal.ID)`, where oldImportID is the state's import id if it was imported, else its id).
+ */
+function engineImports(importId: string, old?: { id: string; importId?: string; external?: boolean }): boolean {
+    return importId !== "" && (old === undefined || old.external === true || (old.importId || old.id) !== importId);
+}
+
 const NEVER = ["create fails: already exists", "import fails: replace refused", "import fails: not found"];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -300,6 +309,24 @@ describe("adopting a cluster built from the runbooks", () => {
             expect(plan([release("b", "a/r")], cluster)).to.deep.equal([{ name: "r", op: "import fails: replace refused", changed: ["namespace"] }]);
             expect(plan([release("a", "")], cluster)).to.deep.equal([{ name: "r", op: "create fails: already exists", changed: [] }]);
             expect(plan([release("a", "b/r")], cluster)).to.deep.equal([{ name: "r", op: "import fails: not found", changed: [] }]);
+        });
+
+        it("leaves adopt harmless once the resources are in the state, whether imported or created by the stack", async () => {
+            const run = await runProgram(program, { ...SEED_003_STACK, adopt: ADOPT_SEED_003 }, { cluster: seed003Cluster() });
+            // The ids the providers give what the stack created itself: a release `<namespace>/<name>` (helm_release.go
+            // Create: fqName), a cluster-scoped object its name; and what an earlier adoption imported.
+            const createdIds: Record<string, string> = {
+                "spire-namespace": "spire-server",
+                "spire-crds": "spire-server/spire-crds",
+                "spire-release": "spire-server/spire",
+                "istio-namespace": "istio-system",
+                "registration-gateway": "istio-ingressgateway-reg",
+            };
+            for (const d of run.declared.filter((r) => r.importId !== "")) {
+                expect([d.name, engineImports(d.importId)]).to.deep.equal([d.name, true]);
+                expect([d.name, engineImports(d.importId, { id: createdIds[d.name] })]).to.deep.equal([d.name, false]);
+                expect([d.name, engineImports(d.importId, { id: createdIds[d.name], importId: d.importId })]).to.deep.equal([d.name, false]);
+            }
         });
 
         it("is imports and updates of what exists, and creates of what does not: SPIRE is never re-created", async () => {
