@@ -65,6 +65,7 @@ export = async () => {
         // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
         bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
         protect: config.protectSpire,
+        adopt: { namespace: config.adopt.includes("spire-namespace"), releases: config.adopt.includes("spire-releases") },
     }, onCluster);
 
     // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.
@@ -102,6 +103,7 @@ export = async () => {
         federatesWith: peerTrustDomains,
         spireRelease: spire.release,
         federatedTrustDomainResources: federated.map((f) => f.resource),
+        adoptGatewayRegistration: config.adopt.includes("gateway-registration"),
     }, onCluster);
 
     // 5. Istio, from one IstioOperator whose trust domain is SPIRE's and which accepts the peers' trust domains.
@@ -125,6 +127,7 @@ export = async () => {
         mtlsMode: config.mtlsMode,
         spireRelease: spire.release,
         gatewayRegistration: registration.gatewayRegistration,
+        adoptNamespace: config.adopt.includes("istio-namespace"),
     }, onCluster);
 
     // 6. Observability (optional): Prometheus and Kiali, Grafana too if asked, reachable only by port-forward.

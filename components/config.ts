@@ -37,6 +37,16 @@ export type BundleEndpointProfile = "https_spiffe" | "https_web";
 export const SAMPLE_NAMES = ["sleep-httpbin", "bookinfo", "curl-greeter"] as const;
 export type SampleName = (typeof SAMPLE_NAMES)[number];
 
+/**
+ * What a stack can take over from a cluster built from the runbooks instead of creating it (config `adopt`), each
+ * with Pulumi's `import` resource option: the engine reads the existing object into the stack, then diffs it against
+ * the program like any other resource (an update, never a re-creation; README "Adopting a cluster built from the
+ * runbooks"). Runbook seed 003 (Helm releases spire-crds and spire in spire-server, an istioctl Istio in istio-system,
+ * ClusterSPIFFEID istio-ingressgateway-reg) needs all four.
+ */
+export const ADOPTABLE = ["spire-namespace", "spire-releases", "istio-namespace", "gateway-registration"] as const;
+export type Adoptable = (typeof ADOPTABLE)[number];
+
 /** A peer stack this stack federates with. */
 export interface PeerStackRef {
     /** Fully qualified stack name, `<org>/istio-spire/<stack>`. */
@@ -88,6 +98,8 @@ export interface StackConfig {
     observabilityAccess: ObservabilityAccess;
     /** `protect` the SPIRE namespace and spire release (CA keys, datastore) against deletion and replacement. */
     protectSpire: boolean;
+    /** Existing objects to import rather than create (see ADOPTABLE). */
+    adopt: Adoptable[];
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -121,6 +133,7 @@ export const CONFIG_DEFAULTS = {
     observabilityGrafana: false,
     observabilityAccess: "view" as ObservabilityAccess,
     protectSpire: true,
+    adopt: [] as Adoptable[],
 };
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
@@ -172,6 +185,7 @@ const EXPECTED: Record<string, string> = {
     samplesNamespace: 'a namespace name, e.g. "default"',
     observability: '"true" or "false"',
     observabilityGrafana: '"true" or "false"',
+    adopt: `a list of ${ADOPTABLE.map((n) => quote(n)).join(", ")}`,
 };
 
 /** Keys whose empty value is their default and means something (see the table in README, "Configuration"). */
@@ -441,6 +455,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         }
     });
     const samples = parseSamples(json("samples"), problems);
+    const adopt = parseAdopt(json("adopt"), problems);
     if (samples.includes("bookinfo") && checkTrustDomain(trustDomain) === undefined) {
         // Peers reach this stack's Bookinfo as bookinfo.<trust domain>, a host Istio's Gateway, VirtualService and
         // ServiceEntry validation takes (checkHostname): a long trust domain or an all-numeric last label fails there.
@@ -491,7 +506,47 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         observabilityGrafana,
         observabilityAccess,
         protectSpire,
+        adopt,
     };
+}
+
+/**
+ * `adopt`: known names, once each, and the SPIRE releases only with their namespace: a release lives in its
+ * namespace, so that namespace exists, and creating it would fail (pulumi-kubernetes >= 4.29 creates objects with a
+ * client-side create, which the API server answers AlreadyExists; CHANGELOG 4.29.0, pulumi/pulumi-kubernetes#4278).
+ */
+function parseAdopt(value: unknown, problems: string[]): Adoptable[] {
+    const key = "adopt";
+    const expected = `expected a list of ${ADOPTABLE.map((n) => quote(n)).join(", ")}`;
+    if (value === undefined || value === null) {
+        return [...CONFIG_DEFAULTS.adopt]; // unset, or a JSON problem already reported
+    }
+    if (!Array.isArray(value)) {
+        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
+        return [];
+    }
+    const adopt: Adoptable[] = [];
+    value.forEach((name, i) => {
+        if ((ADOPTABLE as readonly unknown[]).includes(name)) {
+            adopt.push(name);
+        } else {
+            problems.push(describeProblem(`${key}[${i}]`, name, `is not something this program adopts; ${expected}`));
+        }
+    });
+    const dup = firstDuplicate(adopt);
+    if (dup !== undefined) {
+        problems.push(describeProblem(key, value, `lists ${quote(dup)} more than once`));
+    }
+    if (adopt.includes("spire-releases") && !adopt.includes("spire-namespace")) {
+        problems.push(
+            describeProblem(
+                key,
+                value,
+                'adopts "spire-releases" but not "spire-namespace": the releases\' namespace exists, and creating it would fail (AlreadyExists); add "spire-namespace"',
+            ),
+        );
+    }
+    return adopt;
 }
 
 function parseSamples(value: unknown, problems: string[]): SampleName[] {

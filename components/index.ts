@@ -1,4 +1,6 @@
-// The building blocks of an Istio mesh whose identities come from SPIRE, each usable on its own.
+// The building blocks of an Istio mesh whose identities come from SPIRE, each usable on its own: this file is the
+// package's main entry point (`import { Spire } from "istio-spire"`, see package.json `exports`), and the stack
+// program's (index.ts).
 
 // The stack's configuration contract, its Kubernetes provider, and the checks and helpers every component shares.
 export * from "./config";
@@ -7,20 +9,10 @@ export * from "./validation";
 export * from "./values";
 
 // The mesh's core: SPIRE, its registrations and federation, and Istio on SPIRE's identities.
-export * from "./mesh/crds";
-export * from "./mesh/federation";
-export * from "./mesh/installation";
-export * from "./mesh/istio";
-export * from "./mesh/istioOperator";
-export * from "./mesh/istioResources";
-export * from "./mesh/registration";
-export * from "./mesh/spiffeBundle";
-export * from "./mesh/spire";
+export * from "./mesh";
 
 // Add-ons: Prometheus, Kiali and Grafana.
-export * from "./addons/observability";
+export * from "./addons";
 
 // The runbooks' samples and the federated call between clusters.
-export * from "./samples/federatedCall";
-export * from "./samples/peerSamples";
-export * from "./samples/samples";
+export * from "./samples";

@@ -3,6 +3,7 @@
 // Each `check*` function returns undefined when the value is valid, or a short reason ("contains a space; ...")
 // that `describeProblem` turns into the one-line message users see: the key, the quoted value, what is expected.
 
+import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "net";
 
 /** The error every validation failure is reported with: its message is written for the person running Pulumi. */
@@ -36,6 +37,36 @@ export function throwIfProblems(title: string, problems: string[]): void {
 /** `key: "value" reason`: the shape of every validation message. */
 export function describeProblem(key: string, value: unknown, reason: string): string {
     return `${key}: ${quote(value)} ${reason}`;
+}
+
+/**
+ * The problem of a component argument that may be an Output (`pulumi.Input`), when its value is known at construction
+ * (a plain value): `key: "value" reason`, or undefined when it is valid or not known yet. A component collects these
+ * with its other problems into one ValidationError before it declares anything; checkedInput checks the others.
+ */
+export function knownInputProblem(key: string, value: unknown, check: (v: unknown) => string | undefined): string | undefined {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+        return undefined;
+    }
+    const problem = check(value);
+    return problem === undefined ? undefined : describeProblem(key, value, problem);
+}
+
+/**
+ * A component argument that may be an Output (`pulumi.Input`, e.g. the name of a Namespace the caller creates), as an
+ * Output checked once it resolves: a bad value fails the deployment with the message a plain value gets at
+ * construction (`<title>: key: "value" reason`), thrown as a ValidationError inside the apply, so no resource that
+ * takes it is created. A value unknown in a preview is checked by the update. Plain values are checked twice (also by
+ * knownInputProblem, with the component's other problems, before anything is declared); the second check passes.
+ */
+export function checkedInput(title: string, key: string, value: pulumi.Input<string>, check: (v: unknown) => string | undefined): pulumi.Output<string> {
+    return pulumi.output(value).apply((resolved) => {
+        const problem = check(resolved);
+        if (problem !== undefined) {
+            throw new ValidationError(`${title}: ${describeProblem(key, resolved, problem)}`);
+        }
+        return resolved;
+    });
 }
 
 /** JSON-quotes a value for a message, shortening very long ones so the message stays readable. */

@@ -32,7 +32,7 @@ import {
     validateFederatedServiceAccessArgs,
     validateFederatedServiceClientArgs,
 } from "../components";
-import { Declared, ProgramRun, named, runProgram, transformedUnder } from "../tools/mock-engine/harness";
+import { Declared, ProgramRun, named, resolve, runProgram, transformedUnder } from "../tools/mock-engine/harness";
 
 const GATEWAY = "kubernetes:networking.istio.io/v1:Gateway";
 const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -214,6 +214,44 @@ describe("the sleep and httpbin samples", () => {
             'SleepHttpbin "s": namespace: "Default" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
         );
         expect(summary(bad)).to.deep.equal([]);
+    });
+
+    it("takes its namespace and trust domain as Outputs (a Namespace the program creates, Spire.trustDomain)", async () => {
+        let fromOutputs: SleepHttpbin | undefined;
+        const outputsRun = await declare((istiod) => {
+            fromOutputs = new SleepHttpbin("s", { namespace: pulumi.output("apps"), trustDomain: pulumi.output("platform.example"), prerequisites: [istiod] });
+        });
+        expect(named(outputsRun.declared, "s-sleep").inputs).to.deep.equal(deployment(sleepDeploymentArgs("apps")));
+        expect(named(outputsRun.declared, "s-httpbin-service").inputs).to.deep.equal(service(httpbinServiceArgs("apps")));
+        expect(named(outputsRun.declared, "s-httpbin-sa").inputs.metadata).to.deep.equal({ name: "httpbin", namespace: "apps" });
+        const { outputs } = await runProgram(async () => ({
+            sleep: fromOutputs!.sleepSpiffeId,
+            url: fromOutputs!.httpbinUrl,
+            namespace: fromOutputs!.namespace,
+        }), {});
+        expect(outputs).to.deep.equal({
+            sleep: "spiffe://platform.example/ns/apps/sa/sleep",
+            url: "http://httpbin.apps.svc.cluster.local:8000",
+            namespace: "apps",
+        });
+    });
+
+    it("checks a namespace given as an Output when it resolves: nothing is created in it, and the error names it", async () => {
+        let fromOutputs: SleepHttpbin | undefined;
+        const outputsRun = await declare(() => {
+            fromOutputs = new SleepHttpbin("s", { namespace: pulumi.output("Apps"), trustDomain: "cluster1.demo" });
+        });
+        expect(summary(outputsRun)).to.deep.equal(["istio-spire:samples:SleepHttpbin s"]);
+        const error = await resolve(fromOutputs!.namespace).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        // The SDK prefixes the error of each resource input it could not resolve ("error serializing property ...:"), and
+        // the deployment fails with it: the component's message ends it.
+        expect(error).to.be.instanceOf(ValidationError);
+        const expected =
+            'SleepHttpbin "s": namespace: "Apps" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"';
+        expect(error!.message.endsWith(` ${expected}`) || error!.message === expected, error!.message).to.equal(true);
     });
 });
 
@@ -453,6 +491,24 @@ describe("the curl-greeter sample", () => {
         expect(outputs).to.deep.equal({ id: "spiffe://cluster1.demo/ns/default/sa/curl-greeter", sa: "curl-greeter", deployment: "curl-greeter" });
     });
 
+    it("checks a trust domain given as an Output when it resolves, and takes a good one", async () => {
+        let bad: CurlGreeter | undefined;
+        let good: CurlGreeter | undefined;
+        const outputsRun = await declare(() => {
+            bad = new CurlGreeter("bad", { namespace: "default", trustDomain: pulumi.output("Cluster1.demo") });
+            good = new CurlGreeter("good", { namespace: pulumi.output("apps"), trustDomain: pulumi.output("cluster1.demo") });
+        });
+        expect(named(outputsRun.declared, "good-deployment").inputs.metadata.namespace).to.equal("apps");
+        const error = await resolve(bad!.spiffeId).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(error).to.be.instanceOf(ValidationError);
+        const expected = 'CurlGreeter "bad": trustDomain: "Cluster1.demo" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "cluster1.demo"';
+        expect(error!.message.endsWith(` ${expected}`) || error!.message === expected, error!.message).to.equal(true);
+        expect(await resolve(good!.spiffeId)).to.equal("spiffe://cluster1.demo/ns/apps/sa/curl-greeter");
+    });
+
     it("refuses an image that floats, naming it", () => {
         expect(checkPinnedImage("curlimages/curl@sha256:" + "a".repeat(64))).to.equal(undefined);
         expect(checkPinnedImage("registry:5000/curl:8.16.0")).to.equal(undefined);
@@ -545,6 +601,19 @@ describe("the client side of the federated call", () => {
             "istio-spire:samples:FederatedServiceClient c",
             `${DESTINATION_RULE} c-destination-rule`,
         ]);
+    });
+
+    it("takes its namespace as an Output, and creates nothing in one that fails the check", async () => {
+        const outputsRun = await declare(() => {
+            new FederatedServiceClient("good", { ...clientArgs("203.0.113.20"), namespace: pulumi.output("apps") });
+            new FederatedServiceClient("bad", { ...clientArgs("203.0.113.20"), namespace: pulumi.output("-apps") });
+        });
+        expect(
+            outputsRun.declared
+                .filter((d) => [SERVICE_ENTRY, DESTINATION_RULE].includes(d.type))
+                .map((d) => `${d.name} ${d.inputs.metadata.namespace}`)
+                .sort(),
+        ).to.deep.equal(["good-destination-rule apps", "good-service-entry apps"]);
     });
 
     it("chooses STATIC for IPv4 and IPv6 addresses and DNS for names and render placeholders", () => {
@@ -709,6 +778,19 @@ describe("the server side of the federated call", () => {
         expect(summary(none)).to.deep.equal(["istio-spire:samples:FederatedServiceAccess bookinfo-access"]);
         const { outputs } = await runProgram(async () => ({ principals: closed!.allowedPrincipals, enabled: closed!.enabled }), {});
         expect(outputs).to.deep.equal({ principals: [], enabled: false });
+    });
+
+    it("takes the gateway namespace as an Output (IstioMesh.namespace), and checks it when it resolves", async () => {
+        const outputsRun = await declare(() => {
+            new FederatedServiceAccess("from-mesh", { ...accessArgs([CURL_GREETER_ID]), gatewayNamespace: pulumi.output("mesh-gateways") });
+            new FederatedServiceAccess("bad", { ...accessArgs([CURL_GREETER_ID]), gatewayNamespace: pulumi.output("Mesh") });
+        });
+        const namespaces = outputsRun.declared
+            .filter((d) => [GATEWAY, VIRTUAL_SERVICE, AUTHORIZATION_POLICY].includes(d.type))
+            .map((d) => `${d.name} ${d.inputs.metadata.namespace}`)
+            .sort();
+        // Nothing of "bad": its namespace fails the check, so none of its objects is created.
+        expect(namespaces).to.deep.equal(["from-mesh-gateway mesh-gateways", "from-mesh-policy mesh-gateways", "from-mesh-routes mesh-gateways"]);
     });
 
     it("routes every path by default", () => {

@@ -34,6 +34,12 @@ export interface IstioMeshArgs {
     values?: { base?: Values; istiod?: Values; gateway?: Values };
     /** Helm wait timeout in seconds. @default 600 */
     timeoutSeconds?: number;
+    /**
+     * Import the existing Istio namespace (an istioctl install's, id: its name) instead of creating it. The Istio
+     * releases themselves cannot be imported (istioctl makes no Helm release): README, "Adopting a cluster built from
+     * the runbooks", migrates their objects to them. @default false
+     */
+    adoptNamespace?: boolean;
 }
 
 /**
@@ -64,7 +70,7 @@ export class IstioMesh extends pulumi.ComponentResource {
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             { metadata: { name: iop.spec.namespace } },
-            { parent: this },
+            { parent: this, ...(args.adoptNamespace ? { import: iop.spec.namespace } : {}) },
         );
         const release = (suffix: string, chart: string, releaseName: string, values: Values, dependsOn: pulumi.Resource[]) =>
             new k8s.helm.v3.Release(

@@ -81,6 +81,11 @@ export interface WorkloadRegistrationArgs {
     spireRelease: pulumi.Resource;
     /** The federation relationships `federatesWith` refers to: created first. @default [] */
     federatedTrustDomainResources?: pulumi.Resource[];
+    /**
+     * Import the runbook's existing ClusterSPIFFEID `istio-ingressgateway-reg` (seed 003 step 2.1; cluster-scoped, id:
+     * its name) instead of creating it; it is then updated to this program's spec. @default false
+     */
+    adoptGatewayRegistration?: boolean;
 }
 
 /**
@@ -120,7 +125,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
                 name: GATEWAY_CLUSTER_SPIFFE_ID,
                 spec: className.apply((c) => gatewaySpiffeIdSpec(c, args.gateway, federatesWith)),
             },
-            afterSpire,
+            { ...afterSpire, ...(args.adoptGatewayRegistration ? { import: GATEWAY_CLUSTER_SPIFFE_ID } : {}) },
         );
         this.workloadRegistration = new ClusterSPIFFEID(
             `${name}-workloads`,

@@ -131,6 +131,34 @@ export function controllerClassNameFor(namespace: string): string {
     return `${namespace}-${SPIRE_RELEASE_NAME}`;
 }
 
+/**
+ * The ids under which the engine imports an existing SPIRE installation (SpireArgs.adopt): a Namespace's id is its
+ * name (cluster-scoped), a Helm release's is `<namespace>/<name>` (pulumi-kubernetes
+ * provider/pkg/provider/helm_release.go Read: an import, with no old state, splits the id with parseFqName into
+ * namespace and release name and looks the release up there; the id it answers is fqName(namespace, name)).
+ */
+export function spireImportIds(namespace: string): { namespace: string; crdsRelease: string; release: string } {
+    return {
+        namespace,
+        crdsRelease: `${namespace}/${SPIRE_CRDS_RELEASE_NAME}`,
+        release: `${namespace}/${SPIRE_RELEASE_NAME}`,
+    };
+}
+
+/** What of an existing SPIRE installation to take over instead of creating it (Pulumi's `import` option). */
+export interface SpireAdoption {
+    /** Import the existing namespace (id: its name). @default false */
+    namespace?: boolean;
+    /**
+     * Import the existing `spire-crds` and `spire` Helm releases of the namespace (ids `<namespace>/spire-crds`,
+     * `<namespace>/spire`). The engine reads each, then diffs it against this program: chart version and values
+     * differences are an update (a `helm upgrade`, the CA and datastore kept); only another release name or
+     * namespace would replace a release (helm_release.go Diff: forceNewFields `.name`, `.namespace`), and both are
+     * the import id's. @default false
+     */
+    releases?: boolean;
+}
+
 export interface SpireArgs {
     /** SPIFFE trust domain. */
     trustDomain: string;
@@ -165,6 +193,8 @@ export interface SpireArgs {
      * Set false (and `pulumi up`) first to remove or move SPIRE on purpose. @default true
      */
     protect?: boolean;
+    /** Take over an existing installation (runbook seed 003) instead of creating it. @default nothing adopted */
+    adopt?: SpireAdoption;
 }
 
 /**
@@ -197,6 +227,11 @@ export class Spire extends pulumi.ComponentResource {
         // The namespace holds the CA keys and the datastore (the server's PersistentVolumeClaim); deleting it, or the
         // spire release, ends this SPIRE installation and breaks every peer's federation with it.
         const protect = args.protect ?? true;
+        // Adoption: the engine imports these, then updates them to the program; once they are in the stack's state
+        // the option changes nothing (pulumi/pulumi pkg/resource/deploy/step_generator.go: an import only when the
+        // resource has no state or its state's id differs from the import id).
+        const importIds = spireImportIds(namespaceName);
+        const adoptReleases = args.adopt?.releases === true;
         this.chartValues = spireChartValues(
             {
                 trustDomain: args.trustDomain,
@@ -225,7 +260,7 @@ export class Spire extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, protect },
+            { parent: this, protect, ...(args.adopt?.namespace ? { import: importIds.namespace } : {}) },
         );
 
         this.crdsRelease = new k8s.helm.v3.Release(
@@ -238,7 +273,7 @@ export class Spire extends pulumi.ComponentResource {
                 namespace: namespace.metadata.name,
                 timeout,
             },
-            { parent: this },
+            { parent: this, ...(adoptReleases ? { import: importIds.crdsRelease } : {}) },
         );
 
         this.release = new k8s.helm.v3.Release(
@@ -252,7 +287,7 @@ export class Spire extends pulumi.ComponentResource {
                 values: this.chartValues,
                 timeout,
             },
-            { parent: this, dependsOn: [this.crdsRelease], protect },
+            { parent: this, dependsOn: [this.crdsRelease], protect, ...(adoptReleases ? { import: importIds.release } : {}) },
         );
 
         this.namespace = namespace.metadata.name;

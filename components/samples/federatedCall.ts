@@ -31,9 +31,11 @@ import {
     ValidationError,
     checkDnsLabel,
     checkNetworkAddress,
+    checkedInput,
     checkSpiffeId,
     describeProblem,
     firstDuplicate,
+    knownInputProblem,
     quote,
     throwIfProblems,
 } from "../validation";
@@ -145,6 +147,13 @@ function push(problems: string[], key: string, value: unknown, problem: string |
     }
 }
 
+/** Adds a problem already described (knownInputProblem), if there is one. */
+function pushKnown(problems: string[], described: string | undefined): void {
+    if (described !== undefined) {
+        problems.push(described);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Client side
 // ---------------------------------------------------------------------------------------------------------------
@@ -199,8 +208,11 @@ export interface FederatedServiceClientArgs {
     servicePort?: number;
     /** The peer gateway's SPIFFE ID (its SVID's URI SAN), from the peer's stack outputs. */
     serverSpiffeId: pulumi.Input<string>;
-    /** The client's namespace: the ServiceEntry and DestinationRule are visible there only. */
-    namespace: string;
+    /**
+     * The client's namespace: the ServiceEntry and DestinationRule are visible there only. May be an Output (checked
+     * when it resolves, see checkedInput).
+     */
+    namespace: pulumi.Input<string>;
     /** Resources that must exist first: the istiod release (Istio's CRDs and validating webhook). @default [] */
     prerequisites?: pulumi.Resource[];
 }
@@ -209,7 +221,7 @@ export interface FederatedServiceClientArgs {
 export function validateFederatedServiceClientArgs(name: string, args: FederatedServiceClientArgs): void {
     const problems: string[] = [];
     push(problems, "host", args.host, checkHostname(args.host));
-    push(problems, "namespace", args.namespace, checkDnsLabel(args.namespace));
+    pushKnown(problems, knownInputProblem("namespace", args.namespace, checkDnsLabel));
     if (args.port !== undefined) {
         push(problems, "port", args.port, checkPort(args.port));
     }
@@ -264,12 +276,13 @@ export class FederatedServiceClient extends pulumi.ComponentResource {
             checkResolved(name, "serverSpiffeId", id, checkWorkloadSpiffeId);
             return id;
         });
+        const namespace = checkedInput(`FederatedServiceClient "${name}"`, "namespace", args.namespace, checkDnsLabel);
 
         new ServiceEntry(
             `${name}-service-entry`,
             {
                 name: resourceName,
-                namespace: args.namespace,
+                namespace,
                 spec: address.apply((a) => federatedServiceEntrySpec(args.host, a, gatewayPort, servicePort)),
             },
             child,
@@ -278,7 +291,7 @@ export class FederatedServiceClient extends pulumi.ComponentResource {
             `${name}-destination-rule`,
             {
                 name: resourceName,
-                namespace: args.namespace,
+                namespace,
                 spec: serverSpiffeId.apply((id) => federatedDestinationRuleSpec(args.host, id)),
             },
             child,
@@ -377,8 +390,11 @@ export interface FederatedServiceAccessArgs {
     allowedSpiffeIds: string[];
     /** Labels of the ingress gateway pods, e.g. { istio: "ingressgateway" }. */
     gatewaySelector: Record<string, string>;
-    /** The ingress gateway's namespace: the Gateway, routes and policy live there, next to the gateway. */
-    gatewayNamespace: string;
+    /**
+     * The ingress gateway's namespace: the Gateway, routes and policy live there, next to the gateway. May be an
+     * Output, e.g. `IstioMesh.namespace` (checked when it resolves, see checkedInput).
+     */
+    gatewayNamespace: pulumi.Input<string>;
     /** The Service requests go to, fully qualified, e.g. { host: "productpage.default.svc.cluster.local", port: 9080 }. */
     destination: { host: string; port: number };
     /** The gateway's TLS port (a port of its Service). @default FEDERATED_GATEWAY_PORT (443) */
@@ -393,7 +409,7 @@ export interface FederatedServiceAccessArgs {
 export function validateFederatedServiceAccessArgs(name: string, args: FederatedServiceAccessArgs): void {
     const problems: string[] = [];
     push(problems, "host", args.host, checkHostname(args.host));
-    push(problems, "gatewayNamespace", args.gatewayNamespace, checkDnsLabel(args.gatewayNamespace));
+    pushKnown(problems, knownInputProblem("gatewayNamespace", args.gatewayNamespace, checkDnsLabel));
     if (args.gatewaySelector === undefined || Object.keys(args.gatewaySelector).length === 0) {
         // An empty selector on a policy in the root namespace would apply to every workload of the mesh.
         const expected = 'is empty; expected the ingress gateway pods\' labels, e.g. {"istio":"ingressgateway"}';
@@ -441,13 +457,14 @@ export class FederatedServiceAccess extends pulumi.ComponentResource {
         const port = args.port ?? FEDERATED_GATEWAY_PORT;
         const resourceName = federatedResourceName(args.host);
         const enabled = args.allowedSpiffeIds.length > 0;
+        const gatewayNamespace = checkedInput(`FederatedServiceAccess "${name}"`, "gatewayNamespace", args.gatewayNamespace, checkDnsLabel);
 
         if (enabled) {
             const policy = new AuthorizationPolicy(
                 `${name}-policy`,
                 {
                     name: resourceName,
-                    namespace: args.gatewayNamespace,
+                    namespace: gatewayNamespace,
                     spec: federatedAuthorizationPolicySpec(args.host, args.gatewaySelector, args.allowedSpiffeIds),
                 },
                 { parent: this, dependsOn: args.prerequisites ?? [] },
@@ -458,7 +475,7 @@ export class FederatedServiceAccess extends pulumi.ComponentResource {
                 `${name}-gateway`,
                 {
                     name: resourceName,
-                    namespace: args.gatewayNamespace,
+                    namespace: gatewayNamespace,
                     spec: federatedGatewaySpec(args.host, args.gatewaySelector, port),
                 },
                 afterPolicy,
@@ -467,7 +484,7 @@ export class FederatedServiceAccess extends pulumi.ComponentResource {
                 `${name}-routes`,
                 {
                     name: resourceName,
-                    namespace: args.gatewayNamespace,
+                    namespace: gatewayNamespace,
                     spec: federatedVirtualServiceSpec(
                         args.host,
                         resourceName,

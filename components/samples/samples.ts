@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Gateway, GatewaySpec, HTTPMatchRequest, VirtualService, VirtualServiceSpec } from "../mesh/istioResources";
 import { ISTIO_VERSION } from "../mesh/istioOperator";
 import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "../mesh/registration";
-import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, describeProblem, throwIfProblems } from "../validation";
+import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, checkedInput, describeProblem, knownInputProblem, throwIfProblems } from "../validation";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -26,10 +26,10 @@ export const HTTPBIN_IMAGE = "docker.io/mccutchen/go-httpbin:v2.15.0";
 /** Pod labels every sample adds: the workload ClusterSPIFFEID (registration.ts) selects pods by this label. */
 export const SPIRE_MANAGED_POD_LABELS: Record<string, string> = { [SPIRE_MANAGED_IDENTITY_LABEL]: "true" };
 
-/** `metadata` of the objects the builders below return: fixed name, explicit namespace. */
+/** `metadata` of the objects the builders below return: fixed name, explicit namespace (maybe an Output). */
 export interface ObjectMeta {
     name: string;
-    namespace: string;
+    namespace: pulumi.Input<string>;
     labels?: Record<string, string>;
 }
 
@@ -66,11 +66,13 @@ export function checkPinnedImage(value: unknown): string | undefined {
 export interface SampleArgs {
     /**
      * Namespace the sample runs in. It must be enrolled (labelled `istio-injection=enabled`, see
-     * WorkloadRegistration's `enrolledNamespaces`): injection comes from that label, not from this component.
+     * WorkloadRegistration's `enrolledNamespaces`): injection comes from that label, not from this component. May be
+     * an Output, e.g. the name of a Namespace the caller creates (then pass that Namespace in `prerequisites`); a known
+     * value is checked at construction, an Output when it resolves (see checkedInput).
      */
-    namespace: string;
-    /** The cluster's SPIFFE trust domain (for the exported SPIFFE IDs). */
-    trustDomain: string;
+    namespace: pulumi.Input<string>;
+    /** The cluster's SPIFFE trust domain (for the exported SPIFFE IDs), e.g. `Spire.trustDomain`. */
+    trustDomain: pulumi.Input<string>;
     /**
      * Resources that must be ready before the sample's objects are created: the istiod release (sidecar injector
      * webhook, Istio's CRDs), the namespace's enrollment, the workload ClusterSPIFFEID. Without them pods start
@@ -79,17 +81,19 @@ export interface SampleArgs {
     prerequisites?: pulumi.Resource[];
 }
 
+/** The problems of a sample's namespace and trust domain, when they are known at construction. */
 function sampleProblems(args: SampleArgs): string[] {
-    const problems: string[] = [];
-    const namespaceProblem = checkDnsLabel(args.namespace);
-    if (namespaceProblem !== undefined) {
-        problems.push(describeProblem("namespace", args.namespace, namespaceProblem));
-    }
-    const tdProblem = checkTrustDomain(args.trustDomain);
-    if (tdProblem !== undefined) {
-        problems.push(describeProblem("trustDomain", args.trustDomain, tdProblem));
-    }
-    return problems;
+    return [knownInputProblem("namespace", args.namespace, checkDnsLabel), knownInputProblem("trustDomain", args.trustDomain, checkTrustDomain)].filter(
+        (p): p is string => p !== undefined,
+    );
+}
+
+/** A sample's namespace and trust domain as Outputs, checked when they resolve (Outputs given by the caller). */
+function sampleInputs(title: string, args: SampleArgs): { namespace: pulumi.Output<string>; trustDomain: pulumi.Output<string> } {
+    return {
+        namespace: checkedInput(title, "namespace", args.namespace, checkDnsLabel),
+        trustDomain: checkedInput(title, "trustDomain", args.trustDomain, checkTrustDomain),
+    };
 }
 
 /** Checks a TCP port number. */
@@ -105,12 +109,12 @@ export function checkPort(value: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** A ServiceAccount's args. */
-export function serviceAccountArgs(name: string, namespace: string): { metadata: ObjectMeta } {
+export function serviceAccountArgs(name: string, namespace: pulumi.Input<string>): { metadata: ObjectMeta } {
     return { metadata: { name, namespace } };
 }
 
 /** sleep's Service, as samples/sleep/sleep.yaml@1.30.3 declares it. */
-export function sleepServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
+export function sleepServiceArgs(namespace: pulumi.Input<string>): ObjectArgs<ServiceSpec> {
     return {
         metadata: { name: "sleep", namespace, labels: { app: "sleep", service: "sleep" } },
         spec: { ports: [{ port: 80, name: "http" }], selector: { app: "sleep" } },
@@ -118,7 +122,7 @@ export function sleepServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
 }
 
 /** sleep's Deployment, as samples/sleep/sleep.yaml@1.30.3 declares it, its pods labelled for a SPIRE identity. */
-export function sleepDeploymentArgs(namespace: string): ObjectArgs<DeploymentSpec> {
+export function sleepDeploymentArgs(namespace: pulumi.Input<string>): ObjectArgs<DeploymentSpec> {
     return {
         metadata: { name: "sleep", namespace },
         spec: {
@@ -146,7 +150,7 @@ export function sleepDeploymentArgs(namespace: string): ObjectArgs<DeploymentSpe
 }
 
 /** httpbin's Service, as samples/httpbin/httpbin.yaml@1.30.3 declares it: port 8000 to the container's 8080. */
-export function httpbinServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
+export function httpbinServiceArgs(namespace: pulumi.Input<string>): ObjectArgs<ServiceSpec> {
     return {
         metadata: { name: "httpbin", namespace, labels: { app: "httpbin", service: "httpbin" } },
         spec: { ports: [{ name: "http", port: 8000, targetPort: 8080 }], selector: { app: "httpbin" } },
@@ -154,7 +158,7 @@ export function httpbinServiceArgs(namespace: string): ObjectArgs<ServiceSpec> {
 }
 
 /** httpbin's Deployment, as samples/httpbin/httpbin.yaml@1.30.3 declares it, its pods labelled for a SPIRE identity. */
-export function httpbinDeploymentArgs(namespace: string): ObjectArgs<DeploymentSpec> {
+export function httpbinDeploymentArgs(namespace: pulumi.Input<string>): ObjectArgs<DeploymentSpec> {
     return {
         metadata: { name: "httpbin", namespace },
         spec: {
@@ -193,9 +197,10 @@ export class SleepHttpbin extends pulumi.ComponentResource {
     public readonly httpbinUrl: pulumi.Output<string>;
 
     constructor(name: string, args: SleepHttpbinArgs, opts?: pulumi.ComponentResourceOptions) {
-        throwIfProblems(`SleepHttpbin "${name}"`, sampleProblems(args));
+        const title = `SleepHttpbin "${name}"`;
+        throwIfProblems(title, sampleProblems(args));
         super("istio-spire:samples:SleepHttpbin", name, {}, opts);
-        const ns = args.namespace;
+        const { namespace: ns, trustDomain } = sampleInputs(title, args);
         const child = { parent: this, dependsOn: args.prerequisites ?? [] };
 
         // Each Deployment waits for its service account: pods naming a missing one are refused.
@@ -212,10 +217,10 @@ export class SleepHttpbin extends pulumi.ComponentResource {
             dependsOn: [...child.dependsOn, httpbinSa],
         });
 
-        this.namespace = pulumi.output(ns);
-        this.sleepSpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, "sleep"));
-        this.httpbinSpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, "httpbin"));
-        this.httpbinUrl = pulumi.output(`http://httpbin.${ns}.svc.cluster.local:8000`);
+        this.namespace = ns;
+        this.sleepSpiffeId = pulumi.all([trustDomain, ns]).apply(([td, n]) => istioSpiffeId(td, n, "sleep"));
+        this.httpbinSpiffeId = pulumi.all([trustDomain, ns]).apply(([td, n]) => istioSpiffeId(td, n, "httpbin"));
+        this.httpbinUrl = pulumi.interpolate`http://httpbin.${ns}.svc.cluster.local:8000`;
         this.registerOutputs({
             namespace: this.namespace,
             sleepSpiffeId: this.sleepSpiffeId,
@@ -318,6 +323,13 @@ export function inNamespace(namespace: string, namespacedTypes: readonly string[
 }
 
 export interface BookinfoArgs extends SampleArgs {
+    /**
+     * Namespace Bookinfo runs in (enrolled, see SampleArgs). Known at construction, not an Output: the transform that
+     * places the manifest's objects (inNamespace) and its error messages take the name as it is.
+     */
+    namespace: string;
+    /** The cluster's SPIFFE trust domain (for the product page's SPIFFE ID). */
+    trustDomain: string;
     /** Istio release whose published Bookinfo manifest is deployed (an exact version). @default ISTIO_VERSION */
     istioVersion?: string;
     /** Labels of the ingress gateway pods the Gateway binds to. @default DEFAULT_GATEWAY_SELECTOR */
@@ -451,7 +463,7 @@ export const DNS_CAPTURE_PROXY_CONFIG = JSON.stringify({ proxyMetadata: { ISTIO_
  * templates were renamed ("requested template not found").
  */
 export function curlGreeterDeploymentArgs(
-    namespace: string,
+    namespace: pulumi.Input<string>,
     image: string,
     dnsCapture: boolean,
 ): ObjectArgs<DeploymentSpec> {
@@ -520,7 +532,7 @@ export class CurlGreeter extends pulumi.ComponentResource {
     constructor(name: string, args: CurlGreeterArgs, opts?: pulumi.ComponentResourceOptions) {
         validateCurlGreeterArgs(name, args);
         super("istio-spire:samples:CurlGreeter", name, {}, opts);
-        const ns = args.namespace;
+        const { namespace: ns, trustDomain } = sampleInputs(`CurlGreeter "${name}"`, args);
         const child = { parent: this, dependsOn: args.prerequisites ?? [] };
 
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, serviceAccountArgs(CURL_GREETER, ns), child);
@@ -530,9 +542,9 @@ export class CurlGreeter extends pulumi.ComponentResource {
             { ...child, dependsOn: [...child.dependsOn, sa] },
         );
 
-        this.namespace = pulumi.output(ns);
+        this.namespace = ns;
         this.serviceAccount = pulumi.output(CURL_GREETER);
-        this.spiffeId = pulumi.output(istioSpiffeId(args.trustDomain, ns, CURL_GREETER));
+        this.spiffeId = pulumi.all([trustDomain, ns]).apply(([td, n]) => istioSpiffeId(td, n, CURL_GREETER));
         this.deploymentName = pulumi.output(CURL_GREETER);
         this.registerOutputs({
             namespace: this.namespace,

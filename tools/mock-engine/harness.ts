@@ -49,10 +49,12 @@ export interface Declared {
     read: boolean;
     /** The id a read was given (UNKNOWN when it was not known yet). */
     id: string;
+    /** The `import` resource option: the id of an existing object the engine imports instead of creating one; "" if none. */
+    importId: string;
 }
 
 /** The options of a registration that sets none: what hand-made records in tests start from. */
-export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "", transforms: [] };
+export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "", transforms: [], importId: "" };
 
 /** What a test can choose about the world the program runs against. */
 export interface World {
@@ -69,7 +71,9 @@ export interface World {
     ownBundle?: string;
     /**
      * Objects that exist in the cluster although nothing in this run creates them (made by hand, by a controller, by
-     * an earlier deployment), by objectKey(kind, namespace, name), with the fields a read returns.
+     * an earlier deployment), by objectKey(kind, namespace, name), with the fields a read returns. Helm releases are
+     * `Release/<namespace>/<name>`, with the inputs pulumi-kubernetes reads back when it imports one (name, namespace,
+     * chart, version, values).
      */
     cluster?: Record<string, Record<string, unknown>>;
     /** Load balancer ingress of the bundle endpoint Service. @default [{ ip: "203.0.113.10" }] */
@@ -85,6 +89,11 @@ export interface World {
     namespaceUids?: Record<string, string>;
     /** The organization of the stack (pulumi.getOrganization()). @default ORGANIZATION */
     organization?: string;
+    /**
+     * The project (pulumi.getProject(), and the namespace of `config` keys without one), for a program of another
+     * project than this one, such as examples/. @default "istio-spire"
+     */
+    project?: string;
 }
 
 /**
@@ -197,6 +206,8 @@ class RecordingMonitor extends MockMonitor {
     /** Objects this run creates: Kubernetes objects it declares and the objects of the Helm releases it installs. */
     public readonly created = new Map<string, Record<string, unknown>>();
     private readonly urnNames = new Map<string, string>();
+    /** Registrations with the `import` option, by importKey(type, name): the id to import. */
+    public readonly imports = new Map<string, string>();
 
     public readonly callbacks = new RecordingCallbacks();
 
@@ -243,12 +254,17 @@ class RecordingMonitor extends MockMonitor {
             transforms: read ? [] : req.getTransformsList().map((cb: any) => this.callbacks.transforms.get(cb.getToken())!),
             read,
             id: read ? req.getId() : "",
+            importId: read ? "" : req.getImportid(),
         });
     }
 
     override async registerResource(req: any, callback: (err: any, res: any) => void): Promise<void> {
         const inputs = pulumi.runtime.deserializeProperties(req.getObject());
-        this.noteCreated(req.getType(), inputs);
+        if (req.getImportid()) {
+            this.imports.set(importKey(req.getType(), req.getName()), req.getImportid());
+        } else {
+            this.noteCreated(req.getType(), inputs);
+        }
         return super.registerResource(req, (err, res) => {
             if (!err) {
                 this.record(req, false, res.getUrn(), inputs);
@@ -266,6 +282,41 @@ class RecordingMonitor extends MockMonitor {
             callback(err, res);
         });
     }
+}
+
+/** How the monitor tells the mocks that a registration is an import (the mocks see its type and name). */
+function importKey(type: string, name: string): string {
+    return `${type}::${name}`;
+}
+
+/**
+ * An import (the `import` resource option) of an existing object, then its update to the program's inputs, as the
+ * engine runs it since Pulumi 3.174.0 (pulumi/pulumi pkg/resource/deploy/step_generator.go: an ImportStep, then
+ * continueStepsFromImport diffs the imported state against the goal and updates it). The provider's Read of the id
+ * must find the object, otherwise the import fails with the engine's `resource '<id>' does not exist` (step.go
+ * ImportStep.Apply; pulumi-kubernetes answers a missing object or Helm release with no outputs). The outputs are the
+ * live object with the program's inputs applied over it.
+ */
+export function importObject(args: MockResourceArgs, world: World): MockResourceResult {
+    const id = args.id as string;
+    const inputs = args.inputs ?? {};
+    if (args.type === "kubernetes:helm.sh/v3:Release") {
+        const [namespace, name] = id.split("/");
+        if (world.cluster?.[objectKey("Release", namespace, name)] === undefined) {
+            throw new Error(missingResourceError(id));
+        }
+        const state = world.preview ? { ...inputs } : { ...inputs, status: { name, namespace, status: "deployed", version: inputs.version } };
+        return { id, state };
+    }
+    const kind = kindOf(args.type) ?? args.type;
+    const [namespace, name] = id.includes("/") ? id.split("/") : [undefined, id];
+    const found = world.cluster?.[objectKey(kind, namespace, name)];
+    if (found === undefined) {
+        throw new Error(missingResourceError(id));
+    }
+    const live = (found.metadata ?? {}) as Record<string, unknown>;
+    const metadata = { ...live, ...(inputs.metadata ?? {}), labels: { ...((live.labels as object) ?? {}), ...(inputs.metadata?.labels ?? {}) } };
+    return { id, state: { ...found, ...inputs, metadata } };
 }
 
 /** The bundle ConfigMap SPIRE's bundle publisher writes (components/mesh/spire.ts BUNDLE_CONFIGMAP). */
@@ -298,8 +349,8 @@ function readObject(args: MockResourceArgs, world: World, created: Map<string, R
 }
 
 /** The fully qualified name of the stack a run deploys (runProgram's organization and project). */
-export function runningStack(stack: string, organization = ORGANIZATION): string {
-    return `${organization}/istio-spire/${stack}`;
+export function runningStack(stack: string, organization = ORGANIZATION, project = "istio-spire"): string {
+    return `${organization}/${project}/${stack}`;
 }
 
 /**
@@ -313,8 +364,17 @@ export function mockUuid(stack: string, name: string, keepers: unknown): string 
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function mockState(args: MockResourceArgs, world: World, created: Map<string, Record<string, unknown>>, stack: string): MockResourceResult {
+function mockState(
+    args: MockResourceArgs,
+    world: World,
+    created: Map<string, Record<string, unknown>>,
+    stack: string,
+    imports: Map<string, string> = new Map(),
+): MockResourceResult {
     const inputs = args.inputs;
+    if (args.id && imports.get(importKey(args.type, args.name)) === args.id) {
+        return importObject(args, world);
+    }
     if (world.preview && args.id === UNKNOWN) {
         // A read whose id is not known yet: the engine defers it, and everything it would return is unknown.
         return { id: UNKNOWN, state: { metadata: UNKNOWN, data: UNKNOWN, status: UNKNOWN } };
@@ -322,7 +382,7 @@ function mockState(args: MockResourceArgs, world: World, created: Map<string, Re
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
             // The stack being deployed exists, with the outputs of its last deployment (none if it has none).
-            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack, world.organization) ? {} : undefined);
+            const outputs = world.stackOutputs?.[inputs.name] ?? (inputs.name === runningStack(stack, world.organization, world.project) ? {} : undefined);
             if (outputs === undefined) {
                 throw new Error(unknownStackError(inputs.name));
             }
@@ -419,17 +479,20 @@ export async function runProgram<T>(
     stack = "cluster1",
 ): Promise<ProgramRun<T>> {
     let created = new Map<string, Record<string, unknown>>();
+    let imports = new Map<string, string>();
     const mocks: Mocks = {
-        newResource: (args) => mockState(args, world, created, stack),
+        newResource: (args) => mockState(args, world, created, stack, imports),
         call: (args) => {
             throw new Error(`unexpected call to ${args.token}`);
         },
     };
     const monitor = new RecordingMonitor(mocks, world);
     created = monitor.created;
+    imports = monitor.imports;
     const organization = world.organization ?? ORGANIZATION;
-    await pulumi.runtime.setMocks(mocks, "istio-spire", stack, world.preview ?? false, organization);
-    setMockOptions(monitor, "istio-spire", stack, world.preview ?? false, organization);
+    const project = world.project ?? "istio-spire";
+    await pulumi.runtime.setMocks(mocks, project, stack, world.preview ?? false, organization);
+    setMockOptions(monitor, project, stack, world.preview ?? false, organization);
     // The engine supports `transforms` (Pulumi CLI >= 3.115); the mock runtime says it does not.
     getStore().supportsTransforms = true;
     getStore().callbacks = monitor.callbacks;
@@ -439,7 +502,7 @@ export async function runProgram<T>(
             continue; // a key the test leaves unset on purpose
         }
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.
-        allConfig[key.includes(":") ? key : `istio-spire:${key}`] = configText(value);
+        allConfig[key.includes(":") ? key : `${project}:${key}`] = configText(value);
     }
     pulumi.runtime.setAllConfig(allConfig);
 

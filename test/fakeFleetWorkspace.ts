@@ -1,0 +1,183 @@
+// An in-memory FleetWorkspace (tools/fleet/fleet.ts) whose `up` and `preview` run the real program (index.ts) under
+// the mock engine (tools/mock-engine/harness.ts), so the fleet's convergence is judged against what the program really
+// exports, not against a model of it:
+//   - each stack's config is its Pulumi.<stack>.yaml in the project directory, read at every run (edit it between
+//     runs to model a config change);
+//   - every stack reference sees the outputs of the other stacks' last `up` ({} for a stack created but never
+//     deployed; a stack not created does not exist, and the program fails with the engine's "unknown stack");
+//   - SPIRE publishes the trust bundle (test/fixtures/<trustDomain>.bundle.json) by the stack's first `up`, or by a
+//     later one (`bundlePublishedFrom`), as the README's first deployment describes;
+//   - a preview is what the next `up` would declare now compared with what the last `up` declared, counted per
+//     resource as the engine's change summary counts steps: same, update, create, delete, and read for reads.
+// Failures can be scripted per operation and stack (`failures`), with the message Pulumi would give.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { ChangeSummary, FleetWorkspace, StackOutputs } from "../tools/fleet/fleet";
+import { Declared, runProgram } from "../tools/mock-engine/harness";
+import { fixtureBundle } from "./testStacks";
+
+const program: () => Promise<any> = require("../index");
+
+/** A scripted failure: the `nth` (1-based, default 1) `op` of `stack` fails with `message`. */
+export interface ScriptedFailure {
+    op: "up" | "preview" | "destroy" | "create";
+    stack: string;
+    nth?: number;
+    message: string;
+}
+
+export interface FakeFleetOptions {
+    /** The directory holding the `Pulumi.<stack>.yaml` files. */
+    projectDir: string;
+    /** Stacks that exist before the fleet runs (created, never deployed). @default none */
+    existing?: string[];
+    /** The organization of every stack (peers name `<organization>/istio-spire/<stack>`). @default "organization" */
+    organization?: string;
+    failures?: ScriptedFailure[];
+    /** The `up` of each stack (1-based) by which SPIRE has published its bundle. @default 1 for every stack */
+    bundlePublishedFrom?: Record<string, number>;
+    /** Stacks of other projects, by fully qualified name, with their outputs. */
+    foreignStacks?: Record<string, StackOutputs>;
+}
+
+interface Deployment {
+    outputs: StackOutputs;
+    declared: Declared[];
+}
+
+export class FakeFleetWorkspace implements FleetWorkspace {
+    /** Every operation, in order: `list`, `outputs <stack>`, `create <stack>`, `up <stack>`, `preview <stack>`, `destroy <stack>`. */
+    public readonly calls: string[] = [];
+    private readonly created: Set<string>;
+    private readonly deployments = new Map<string, Deployment>();
+    private readonly ups = new Map<string, number>();
+    private readonly counts = new Map<string, number>();
+    private readonly organization: string;
+
+    constructor(private readonly options: FakeFleetOptions) {
+        this.created = new Set(options.existing ?? []);
+        this.organization = options.organization ?? "organization";
+    }
+
+    /** The directory of the stack files. */
+    get projectDir(): string {
+        return this.options.projectDir;
+    }
+
+    /** The operations that change or preview a stack (no `list`, no `outputs`). */
+    get steps(): string[] {
+        return this.calls.filter((call) => !call.startsWith("list") && !call.startsWith("outputs "));
+    }
+
+    async listStacks(): Promise<string[]> {
+        this.calls.push("list");
+        return [...this.created].sort();
+    }
+
+    async createStack(stack: string): Promise<void> {
+        this.begin("create", stack);
+        if (this.created.has(stack)) {
+            throw new Error(`stack '${stack}' already exists`);
+        }
+        this.created.add(stack);
+    }
+
+    async up(stack: string): Promise<StackOutputs> {
+        this.begin("up", stack);
+        const upNumber = (this.ups.get(stack) ?? 0) + 1;
+        const run = await this.runProgram(stack, upNumber);
+        this.ups.set(stack, upNumber);
+        this.deployments.set(stack, run);
+        return structuredClone(run.outputs);
+    }
+
+    async preview(stack: string): Promise<ChangeSummary> {
+        this.begin("preview", stack);
+        const before = this.deployments.get(stack)?.declared ?? [];
+        const after = (await this.runProgram(stack, this.ups.get(stack) ?? 0)).declared;
+        return changeSummary(before, after);
+    }
+
+    async destroy(stack: string): Promise<void> {
+        this.begin("destroy", stack);
+        this.deployments.delete(stack);
+    }
+
+    async outputs(stack: string): Promise<StackOutputs> {
+        this.calls.push(`outputs ${stack}`);
+        this.mustExist(stack);
+        return structuredClone(this.deployments.get(stack)?.outputs ?? {});
+    }
+
+    /** What the last `up` of a stack exported (undefined if none). */
+    exported(stack: string): StackOutputs | undefined {
+        return this.deployments.get(stack)?.outputs;
+    }
+
+    private begin(op: ScriptedFailure["op"], stack: string): void {
+        this.calls.push(`${op} ${stack}`);
+        const key = `${op} ${stack}`;
+        const nth = (this.counts.get(key) ?? 0) + 1;
+        this.counts.set(key, nth);
+        const failure = this.options.failures?.find((f) => f.op === op && f.stack === stack && (f.nth ?? 1) === nth);
+        if (failure !== undefined) {
+            throw new Error(failure.message);
+        }
+        if (op !== "create") {
+            this.mustExist(stack);
+        }
+    }
+
+    private mustExist(stack: string): void {
+        if (!this.created.has(stack)) {
+            // The CLI's words (pulumi stack select), which the Automation API turns into a StackNotFoundError.
+            throw new Error(`no stack named '${stack}' found`);
+        }
+    }
+
+    /** The real program as `stack`, with SPIRE published if it has by this stack's `upNumber`th up. */
+    private async runProgram(stack: string, upNumber: number): Promise<Deployment> {
+        const config = stackConfig(this.options.projectDir, stack);
+        const stackOutputs: Record<string, Record<string, unknown>> = { ...(this.options.foreignStacks ?? {}) };
+        for (const name of this.created) {
+            stackOutputs[`${this.organization}/istio-spire/${name}`] = structuredClone(this.deployments.get(name)?.outputs ?? {});
+        }
+        const published = upNumber >= (this.options.bundlePublishedFrom?.[stack] ?? 1);
+        const trustDomain = String(config.trustDomain);
+        const run = await runProgram(
+            program,
+            config,
+            { stackOutputs, organization: this.organization, ownBundle: published ? fixtureBundle(trustDomain) : undefined },
+            stack,
+        );
+        return { outputs: run.outputs as StackOutputs, declared: run.declared };
+    }
+}
+
+/** A stack file's config as runProgram takes it: project keys without the `istio-spire:` prefix, others as they are. */
+export function stackConfig(projectDir: string, stack: string): Record<string, unknown> {
+    const document = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
+    return Object.fromEntries(
+        Object.entries(document?.config ?? {}).map(([key, value]) => [key.startsWith("istio-spire:") ? key.slice("istio-spire:".length) : key, value]),
+    );
+}
+
+/** The engine's change summary between two runs' registrations, one step per resource. */
+export function changeSummary(before: Declared[], after: Declared[]): ChangeSummary {
+    const key = (d: Declared) => `${d.type}::${d.name}`;
+    const state = (d: Declared) => JSON.stringify([d.inputs, d.parent, d.dependsOn, d.provider, d.protect, d.id]);
+    const old = new Map(before.map((d) => [key(d), state(d)]));
+    const summary: Record<string, number> = {};
+    const count = (op: string) => (summary[op] = (summary[op] ?? 0) + 1);
+    for (const d of after) {
+        const previous = old.get(key(d));
+        old.delete(key(d));
+        count(d.read ? "read" : previous === undefined ? "create" : previous === state(d) ? "same" : "update");
+    }
+    for (let i = 0; i < old.size; i++) {
+        count("delete");
+    }
+    return summary;
+}

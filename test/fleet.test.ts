@@ -1,0 +1,393 @@
+// `npm run fleet`: the fleet's commands against a fake workspace whose `up` and `preview` run the real program under
+// the mock engine (test/fakeFleetWorkspace.ts), so convergence is judged on what the program really exports.
+
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import { CommandError, ConcurrentUpdateError } from "@pulumi/pulumi/automation";
+import { plainOutputs, pulumiMessage, qualifiedStackName, shortStackName } from "../tools/fleet/automation";
+import { loadProjectStacks } from "../tools/fleet/bootstrapOrder";
+import { FleetCommand, FleetError, describeChanges, hasChanges, main, runFleet } from "../tools/fleet/fleet";
+import { FakeFleetOptions, FakeFleetWorkspace, changeSummary } from "./fakeFleetWorkspace";
+import { removeTestProject, testProject } from "./testStacks";
+
+const NAMES = ["cluster1", "cluster2", "cluster3"];
+const ORG = "organization/istio-spire";
+
+/** A stack file of the three-stack fleet: each stack federates with the two others. */
+function stackFile(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        "kubernetes:context": name,
+        "istio-spire:trustDomain": `${name}.demo`,
+        "istio-spire:clusterName": name,
+        "istio-spire:peers": NAMES.filter((other) => other !== name).map((other) => ({ stack: `${ORG}/${other}` })),
+        ...extra,
+    };
+}
+
+const NO_BUNDLE = 'has not published its trust bundle yet (needed to authenticate its https_spiffe endpoint)';
+const NO_EXPORT = 'has no "federation" output yet';
+const HEADER = (command: string) =>
+    `fleet ${command}: stacks cluster1, cluster2, cluster3; bootstrap order cluster1 → cluster2 → cluster3 → cluster1 → cluster2`;
+
+/** The five runs and three previews of a new fleet of three, as printed, after the header and the creations. */
+const BOOTSTRAP_LINES = [
+    "round 1",
+    "run 1: up cluster1 (first deployment)",
+    `  cluster1: federated with none; pending cluster2 (${NO_EXPORT}), cluster3 (${NO_EXPORT})`,
+    "run 2: up cluster2 (first deployment)",
+    `  cluster2: federated with cluster1.demo; pending cluster3 (${NO_EXPORT})`,
+    "run 3: up cluster3 (first deployment)",
+    "  cluster3: federated with cluster1.demo, cluster2.demo; pending none",
+    "run 4: up cluster1 (peers cluster2, cluster3 ready now)",
+    "  cluster1: federated with cluster2.demo, cluster3.demo; pending none",
+    "run 5: up cluster2 (peer cluster3 ready now)",
+    "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
+    "preview cluster1: no changes",
+    "preview cluster2: no changes",
+    "preview cluster3: no changes",
+    "fleet up: converged in 5 runs: every stack federated with every peer, 3 previews without changes",
+];
+
+describe("npm run fleet (tools/fleet/fleet.ts)", function () {
+    this.timeout(120000);
+    let dir: string;
+    let lines: string[];
+
+    beforeEach(() => {
+        dir = testProject(Object.fromEntries(NAMES.map((name) => [name, stackFile(name)])));
+        lines = [];
+    });
+    afterEach(() => removeTestProject(dir));
+
+    function fake(options: Omit<FakeFleetOptions, "projectDir"> = {}): FakeFleetWorkspace {
+        return new FakeFleetWorkspace({ projectDir: dir, ...options });
+    }
+
+    function run(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<void> {
+        return runFleet(command, { stacks: loadProjectStacks(workspace.projectDir), workspace, print: (line) => lines.push(line), maxRounds });
+    }
+
+    async function failure(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<FleetError> {
+        try {
+            await run(command, workspace, maxRounds);
+        } catch (error) {
+            expect(error).to.be.instanceOf(FleetError);
+            return error as FleetError;
+        }
+        throw new Error(`fleet ${command} was expected to fail`);
+    }
+
+    describe("up on a new fleet of three stacks, only cluster1 created", () => {
+        // One bootstrap shared by the tests that only read or preview; the others deploy their own fleet.
+        let fleetDir: string;
+        let workspace: FakeFleetWorkspace;
+        let upLines: string[];
+        before(async () => {
+            fleetDir = testProject(Object.fromEntries(NAMES.map((name) => [name, stackFile(name)])));
+            workspace = new FakeFleetWorkspace({ projectDir: fleetDir, existing: ["cluster1"] });
+            lines = [];
+            await run("up", workspace);
+            upLines = lines;
+        });
+        after(() => removeTestProject(fleetDir));
+
+        /** A fleet of its own, bootstrapped like the shared one. */
+        async function ownFleet(): Promise<FakeFleetWorkspace> {
+            const own = fake({ existing: ["cluster1"] });
+            await run("up", own);
+            lines = [];
+            return own;
+        }
+
+        it("creates the missing stacks, converges in 2N-1 = 5 runs in the bootstrap order, then previews every stack once", () => {
+            expect(workspace.steps).to.deep.equal([
+                "create cluster2",
+                "create cluster3",
+                "up cluster1",
+                "up cluster2",
+                "up cluster3",
+                "up cluster1",
+                "up cluster2",
+                "preview cluster1",
+                "preview cluster2",
+                "preview cluster3",
+            ]);
+        });
+
+        it("prints which stack, which run and why, and what is still pending and why after each run", () => {
+            expect(upLines).to.deep.equal([
+                HEADER("up"),
+                "create cluster2: not in the backend yet",
+                "create cluster3: not in the backend yet",
+                ...BOOTSTRAP_LINES,
+            ]);
+        });
+
+        it("leaves every stack federated with both peers, as the program exports it", () => {
+            expect(NAMES.map((name) => [workspace.exported(name)?.federatedWith, workspace.exported(name)?.pendingPeers])).to.deep.equal([
+                [["cluster2.demo", "cluster3.demo"], []],
+                [["cluster1.demo", "cluster3.demo"], []],
+                [["cluster1.demo", "cluster2.demo"], []],
+            ]);
+        });
+
+        it("confirms a converged fleet with N previews and no run", async () => {
+            const before = workspace.steps.length;
+            await run("up", workspace);
+            expect(workspace.steps.slice(before)).to.deep.equal(["preview cluster1", "preview cluster2", "preview cluster3"]);
+            expect(lines).to.deep.equal([
+                HEADER("up"),
+                "round 1",
+                "  nothing to run: every stack is federated with every peer",
+                "preview cluster1: no changes",
+                "preview cluster2: no changes",
+                "preview cluster3: no changes",
+                "fleet up: converged in 0 runs: every stack federated with every peer, 3 previews without changes",
+            ]);
+        });
+
+        it("status: per stack its trust domain, peers federated and pending, and whether a preview shows changes", async () => {
+            lines = [];
+            await run("status", workspace);
+            expect(lines).to.deep.equal([
+                HEADER("status"),
+                "cluster1: trust domain cluster1.demo; federated with cluster2.demo, cluster3.demo; pending none; preview: no changes",
+                "cluster2: trust domain cluster2.demo; federated with cluster1.demo, cluster3.demo; pending none; preview: no changes",
+                "cluster3: trust domain cluster3.demo; federated with cluster1.demo, cluster2.demo; pending none; preview: no changes",
+            ]);
+        });
+
+        it("deploys a config change found by the previews, then previews again", async () => {
+            const workspace = await ownFleet();
+            const file = path.join(dir, "Pulumi.cluster2.yaml");
+            fs.writeFileSync(file, stringify({ config: stackFile("cluster2", { "istio-spire:mtlsMode": "PERMISSIVE" }) }));
+            const before = workspace.steps.length;
+            await run("up", workspace);
+            expect(workspace.steps.slice(before)).to.deep.equal([
+                "preview cluster1",
+                "preview cluster2",
+                "preview cluster3",
+                "up cluster2",
+                "preview cluster1",
+                "preview cluster2",
+                "preview cluster3",
+            ]);
+            expect(lines).to.deep.equal([
+                HEADER("up"),
+                "round 1",
+                "  nothing to run: every stack is federated with every peer",
+                "preview cluster1: no changes",
+                "preview cluster2: 1 to update",
+                "preview cluster3: no changes",
+                "round 2",
+                "run 1: up cluster2 (its preview shows changes (1 to update))",
+                "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
+                "preview cluster1: no changes",
+                "preview cluster2: no changes",
+                "preview cluster3: no changes",
+                "fleet up: converged in 1 run: every stack federated with every peer, 3 previews without changes",
+            ]);
+        });
+
+        it("destroy goes in reverse order", async () => {
+            const workspace = await ownFleet();
+            const before = workspace.steps.length;
+            await run("destroy", workspace);
+            expect(workspace.steps.slice(before)).to.deep.equal(["destroy cluster3", "destroy cluster2", "destroy cluster1"]);
+            expect(lines).to.deep.equal([HEADER("destroy"), "destroy cluster3", "destroy cluster2", "destroy cluster1", "fleet destroy: 3 stacks destroyed"]);
+        });
+    });
+
+    it("stops at a failure in the middle with the stack, the step and Pulumi's message, and runs nothing after it", async () => {
+        const message = "kubernetes:helm.sh/v3:Release (spire-release): error: context deadline exceeded";
+        const workspace = fake({ existing: NAMES, failures: [{ op: "up", stack: "cluster1", nth: 2, message }] });
+        const error = await failure("up", workspace);
+        expect(error.message).to.equal(`run 4: up cluster1 failed: ${message}`);
+        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2", "up cluster3", "up cluster1"]);
+        expect(lines).to.deep.equal([HEADER("up"), ...BOOTSTRAP_LINES.slice(0, 8)]);
+    });
+
+    it("reports the program's own failure of a stack verbatim (an invalid stack file of cluster2)", async () => {
+        fs.rmSync(path.join(dir, "Pulumi.cluster2.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.cluster2.yaml"), stringify({ config: stackFile("cluster2", { "istio-spire:mtlsMode": "OFF" }) }));
+        const workspace = fake({ existing: NAMES });
+        const error = await failure("up", workspace);
+        expect(error.message).to.equal('run 2: up cluster2 failed: Invalid configuration: mtlsMode: "OFF" is not one of "STRICT", "PERMISSIVE"');
+        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2"]);
+    });
+
+    it("runs again a stack whose bundle SPIRE published late, and the peers that saw it pending", async () => {
+        const workspace = fake({ existing: NAMES, bundlePublishedFrom: { cluster1: 2 } });
+        await run("up", workspace);
+        expect(workspace.steps.filter((s) => s.startsWith("up "))).to.deep.equal([
+            "up cluster1",
+            "up cluster2",
+            "up cluster3",
+            "up cluster1",
+            "up cluster2",
+            "up cluster3",
+        ]);
+        expect(lines.slice(4, 17)).to.deep.equal([
+            "run 2: up cluster2 (first deployment)",
+            `  cluster2: federated with none; pending cluster1 (${NO_BUNDLE}), cluster3 (${NO_EXPORT})`,
+            "run 3: up cluster3 (first deployment)",
+            `  cluster3: federated with cluster2.demo; pending cluster1 (${NO_BUNDLE})`,
+            `run 4: up cluster1 (peers cluster2, cluster3 ready now; cluster2, cluster3 see it pending: it ${NO_BUNDLE})`,
+            "  cluster1: federated with cluster2.demo, cluster3.demo; pending none",
+            "run 5: up cluster2 (peers cluster1, cluster3 ready now)",
+            "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
+            "round 2",
+            "run 6: up cluster3 (peer cluster1 ready now)",
+            "  cluster3: federated with cluster1.demo, cluster2.demo; pending none",
+            "preview cluster1: no changes",
+            "preview cluster2: no changes",
+        ]);
+    });
+
+    it("gives up after the maximum number of rounds, saying what is still pending", async () => {
+        const workspace = fake({ existing: NAMES, bundlePublishedFrom: { cluster1: 2 } });
+        const error = await failure("up", workspace, 1);
+        expect(error.message).to.equal(
+            "fleet up: not converged after 1 round (5 runs): cluster3 pending cluster1 (is ready; cluster3 federates with it on its next run)",
+        );
+        expect(workspace.steps.filter((s) => s.startsWith("preview "))).to.deep.equal([]);
+    });
+
+    it("stops when nothing left to run can federate a peer outside the fleet", async () => {
+        const foreign = `${ORG}/edge`; // a stack of the project without a stack file in this directory
+        fs.rmSync(path.join(dir, "Pulumi.cluster1.yaml"));
+        const peers = [{ stack: `${ORG}/cluster2` }, { stack: `${ORG}/cluster3` }, { stack: foreign }];
+        fs.writeFileSync(path.join(dir, "Pulumi.cluster1.yaml"), stringify({ config: stackFile("cluster1", { "istio-spire:peers": peers }) }));
+        const workspace = fake({ existing: NAMES, foreignStacks: { [foreign]: {} } });
+        const error = await failure("up", workspace);
+        expect(error.message).to.equal(
+            `fleet up: nothing left to run, but federation is not in place: cluster1 pending ${foreign} (is not a stack of this project directory: deploy it, then run again)`,
+        );
+        expect(workspace.steps.filter((s) => s.startsWith("up "))).to.have.length(5);
+    });
+
+    it("status and preview of a fleet stopped half-way: not deployed, pending peers, previews with changes", async () => {
+        const workspace = fake({ existing: NAMES, failures: [{ op: "up", stack: "cluster3", message: "boom" }] });
+        await failure("up", workspace);
+        lines = [];
+        await run("status", workspace);
+        expect(lines).to.deep.equal([
+            HEADER("status"),
+            `cluster1: trust domain cluster1.demo; federated with none; pending cluster2 (is ready; cluster1 federates with it on its next run), cluster3 (${NO_EXPORT}); preview: 2 to create, 3 to update`,
+            `cluster2: trust domain cluster2.demo; federated with cluster1.demo; pending cluster3 (${NO_EXPORT}); preview: no changes`,
+            "cluster3: not deployed; preview: 23 to create",
+        ]);
+        lines = [];
+        await run("preview", workspace);
+        expect(lines).to.deep.equal([
+            HEADER("preview"),
+            "preview cluster1: 2 to create, 3 to update",
+            "preview cluster2: no changes",
+            "preview cluster3: 23 to create",
+        ]);
+    });
+
+    it("preview, status and destroy leave stacks that do not exist alone", async () => {
+        // A preview of cluster2 would fail: its stack reference to cluster1, which does not exist, fails the run.
+        const workspace = fake({ existing: ["cluster2", "cluster3"] });
+        await run("preview", workspace);
+        await run("status", workspace);
+        await run("destroy", workspace);
+        expect(workspace.steps).to.deep.equal(["destroy cluster3", "destroy cluster2"]);
+        const notPreviewed = "not previewed: peer cluster1 does not exist (fleet up creates it)";
+        expect(lines).to.deep.equal([
+            HEADER("preview"),
+            "preview cluster1: no such stack (fleet up creates it)",
+            `preview cluster2: ${notPreviewed}`,
+            `preview cluster3: ${notPreviewed}`,
+            HEADER("status"),
+            "cluster1: no such stack (fleet up creates it)",
+            `cluster2: not deployed; preview: ${notPreviewed}`,
+            `cluster3: not deployed; preview: ${notPreviewed}`,
+            HEADER("destroy"),
+            "destroy cluster3",
+            "destroy cluster2",
+            "destroy cluster1: no such stack, nothing to destroy",
+            "fleet destroy: 3 stacks destroyed",
+        ]);
+    });
+
+    it("destroy stops at the first failure (a protected SPIRE) with Pulumi's message", async () => {
+        const message = 'error: resource "urn:pulumi:cluster2::istio-spire::istio-spire:spire:Spire$kubernetes:core/v1:Namespace::spire-namespace" cannot be deleted because it is protected';
+        const workspace = fake({ existing: NAMES, failures: [{ op: "destroy", stack: "cluster2", message }] });
+        const error = await failure("destroy", workspace);
+        expect(error.message).to.equal(`destroy cluster2 failed: ${message}`);
+        expect(workspace.steps).to.deep.equal(["destroy cluster3", "destroy cluster2"]);
+    });
+
+    describe("main: the command line", () => {
+        const io = () => {
+            const out: string[] = [];
+            const err: string[] = [];
+            return { out, err, print: (line: string) => out.push(line), printError: (line: string) => err.push(line) };
+        };
+
+        it("exits 0 after a converged up, 1 with the message at a failure, 2 on a usage error", async () => {
+            const ok = io();
+            const organizations: (string | undefined)[] = [];
+            const connect = async (projectDir: string, organization?: string) => {
+                expect(projectDir).to.equal(dir);
+                organizations.push(organization);
+                return fake();
+            };
+            expect(await main(["up", "--cwd", dir, "--org", "acme"], { ...ok, workspace: connect })).to.equal(0);
+            expect(organizations).to.deep.equal(["acme"]);
+            expect(ok.out.at(-1)).to.equal("fleet up: converged in 5 runs: every stack federated with every peer, 3 previews without changes");
+            expect(ok.err).to.deep.equal([]);
+
+            const failing = io();
+            const workspace = async () => fake({ failures: [{ op: "up", stack: "cluster2", message: "error: no reachable cluster" }] });
+            expect(await main(["up", "--cwd", dir, "--max-rounds", "2"], { ...failing, workspace })).to.equal(1);
+            expect(failing.err).to.deep.equal(["run 2: up cluster2 failed: error: no reachable cluster"]);
+
+            for (const argv of [[], ["deploy"], ["up", "--max-rounds", "0"], ["up", "--cwd"]]) {
+                const usage = io();
+                expect(await main(argv, { ...usage, workspace: async () => fake() })).to.equal(2);
+                expect(usage.err).to.deep.equal(["usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]"]);
+            }
+        });
+    });
+});
+
+describe("fleet helpers", () => {
+    it("describeChanges names every change in a fixed order; same and reads are no change (as --expect-no-changes)", () => {
+        expect(describeChanges({ same: 20, read: 3 })).to.equal("no changes");
+        expect(describeChanges({ same: 1, delete: 1, update: 2, create: 3, discard: 1, "read-replacement": 1 })).to.equal("3 to create, 2 to update, 1 to delete");
+        expect(describeChanges({ replace: 1, "some-new-op": 2 })).to.equal("1 to replace, 2 to some-new-op");
+        expect([hasChanges({ same: 3 }), hasChanges({ same: 3, update: 0 }), hasChanges({ create: 1 })]).to.deep.equal([false, false, true]);
+    });
+
+    it("the fake's change summary counts one step per resource", () => {
+        const base = { type: "t", parent: "", dependsOn: [], provider: "", protect: false, id: "", read: false } as any;
+        const before = [{ ...base, name: "a", inputs: { x: 1 } }, { ...base, name: "b", inputs: {} }, { ...base, name: "r", read: true, inputs: {} }];
+        const after = [{ ...base, name: "a", inputs: { x: 2 } }, { ...base, name: "c", inputs: {} }, { ...base, name: "r", read: true, inputs: {} }];
+        expect(changeSummary(before, after)).to.deep.equal({ update: 1, create: 1, read: 1, delete: 1 });
+    });
+
+    it("the Automation API adapter: short stack names, plain outputs, Pulumi's message from a failed command", () => {
+        expect(["cluster1", "acme/cluster1", "acme/istio-spire/cluster1"].map(shortStackName)).to.deep.equal(["cluster1", "cluster1", "cluster1"]);
+        expect([qualifiedStackName("cluster1"), qualifiedStackName("cluster1", "acme")]).to.deep.equal(["cluster1", "acme/cluster1"]);
+        expect(plainOutputs({ a: { value: 1, secret: false }, b: { value: { c: "d" }, secret: true } })).to.deep.equal({ a: 1, b: { c: "d" } });
+        // A CommandError carries the CLI's result (automation/cmd.ts CommandResult); its message is the whole of it.
+        const result = (stderr: string) => ({ stdout: "", stderr, code: 255, toString: () => `code: 255\n stdout: \n stderr: ${stderr}\n err?: \n` });
+        const CommandErrorClass = CommandError as unknown as new (r: unknown) => CommandError;
+        const ConcurrentClass = ConcurrentUpdateError as unknown as new (r: unknown) => ConcurrentUpdateError;
+        const failed = new CommandErrorClass(result("error: no Pulumi.yaml project file found\n"));
+        expect(pulumiMessage(failed, [])).to.equal("error: no Pulumi.yaml project file found");
+        expect(pulumiMessage(failed, ["kubernetes:core/v1:Namespace (spire-namespace): error: timeout"])).to.equal(
+            "kubernetes:core/v1:Namespace (spire-namespace): error: timeout",
+        );
+        const conflict = new ConcurrentClass(result("error: [409] Conflict: Another update is currently in progress."));
+        expect(pulumiMessage(conflict, [])).to.equal(
+            "another update of this stack is in progress (error: [409] Conflict: Another update is currently in progress.)",
+        );
+        expect(pulumiMessage(new Error("plain"), [])).to.equal("plain");
+    });
+});

@@ -1,0 +1,450 @@
+// `npm run fleet -- <preview|up|destroy|status>`: every stack of the project in one command.
+//
+// Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each in the bootstrap
+// order, run again the ones that saw a peer pending, then check that a preview of every stack shows no changes. This
+// module is that sequence over a narrow FleetWorkspace; automation.ts implements it with Pulumi's Automation API
+// (needs the Pulumi CLI and a logged-in backend), and the tests with a fake that runs the real program under the mock
+// engine (test/fakeFleetWorkspace.ts).
+//
+// What decides a run is what the program exports (index.ts): `federation` (the stack's own side, with `trustBundle`
+// once SPIRE has published it), `federatedWith` (the trust domains of the peers it federated with in that run) and
+// `pendingPeers` (the peers it could not federate with yet). A peer is judged ready exactly as the program judges
+// it, with validatePeerExports on the peer's current outputs. A stack is run when:
+//   - it was never deployed (first deployment);
+//   - a peer it did not federate with in its last run is ready now;
+//   - a stack that names it as peer still sees it pending (its `federation` had no trustBundle: SPIRE had not
+//     published it yet when it ran);
+//   - its preview, once federation is in place, shows changes (a config edit since its last `up`).
+// Each round walks the bootstrap order and runs the stacks that need it; once every stack is federated with every
+// declared peer, every stack is previewed and must show no changes. A new fleet of N stacks that all federate
+// converges in one round of 2N-1 runs, a converged fleet costs N previews and no run.
+
+import * as path from "path";
+import { validatePeerExports } from "../../components/mesh/federation";
+import { PROJECT, StackPeers, bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
+
+/** A stack's outputs, as plain values (`pulumi stack output --json --show-secrets`). */
+export type StackOutputs = Record<string, unknown>;
+
+/**
+ * A preview's change summary: how many resources each operation touches (the Automation API's OpMap:
+ * `same`, `create`, `update`, `delete`, `replace`, `read`, ...).
+ */
+export type ChangeSummary = Record<string, number | undefined>;
+
+/** What the fleet needs of Pulumi, one stack at a time. Every method fails with Pulumi's message. */
+export interface FleetWorkspace {
+    /** The stacks of the project that exist in the backend, by short name (`cluster1`). */
+    listStacks(): Promise<string[]>;
+    /** Creates an empty stack (`pulumi stack init`). */
+    createStack(stack: string): Promise<void>;
+    /** `pulumi up`; resolves to the stack's outputs after it. */
+    up(stack: string): Promise<StackOutputs>;
+    /** `pulumi preview`; resolves to its change summary. */
+    preview(stack: string): Promise<ChangeSummary>;
+    /** `pulumi destroy` (the stack itself stays, empty). */
+    destroy(stack: string): Promise<void>;
+    /** The outputs of the stack's last deployment (`{}` when it has none). */
+    outputs(stack: string): Promise<StackOutputs>;
+}
+
+export const COMMANDS = ["preview", "up", "destroy", "status"] as const;
+export type FleetCommand = (typeof COMMANDS)[number];
+
+/** A failure that stops the fleet: which stack, which step, Pulumi's message. The command exits 1 with it. */
+export class FleetError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "FleetError";
+    }
+}
+
+export interface FleetOptions {
+    /** The project's stacks and their peers (loadProjectStacks). */
+    stacks: StackPeers[];
+    workspace: FleetWorkspace;
+    /** Where progress goes, one line at a time. */
+    print: (line: string) => void;
+    /** `up` gives up after this many rounds. @default DEFAULT_MAX_ROUNDS */
+    maxRounds?: number;
+    /** The Pulumi project. @default PROJECT */
+    project?: string;
+}
+
+/**
+ * Rounds `up` may take: the first deploys and federates a new fleet; a second re-runs stacks whose bundle SPIRE had
+ * not published yet, or whose preview showed changes; a third is slack before declaring non-convergence.
+ */
+export const DEFAULT_MAX_ROUNDS = 3;
+
+/** Operations of a change summary that are no change: Pulumi's ResourceChanges.HasChanges (pulumi/pulumi pkg/engine, `--expect-no-changes`) skips same and reads. */
+const NOT_CHANGES = new Set(["same", "read", "discard", "read-replacement"]);
+
+/** Operations in the order a summary names them. */
+const OPERATION_ORDER = ["create", "update", "replace", "create-replacement", "delete", "delete-replaced", "import", "import-replacement"];
+
+/** The changes of a preview, as text: "no changes" or "2 to update, 1 to create" (operations in a fixed order). */
+export function describeChanges(summary: ChangeSummary): string {
+    const changed = Object.entries(summary)
+        .filter(([op, count]) => !NOT_CHANGES.has(op) && (count ?? 0) > 0)
+        .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+    return changed.length === 0 ? "no changes" : changed.map(([op, count]) => `${count} to ${op}`).join(", ");
+}
+
+function rank(op: string): number {
+    const index = OPERATION_ORDER.indexOf(op);
+    return index === -1 ? OPERATION_ORDER.length : index;
+}
+
+/** Whether a preview shows changes (anything but same and reads). */
+export function hasChanges(summary: ChangeSummary): boolean {
+    return describeChanges(summary) !== "no changes";
+}
+
+/** A peer as one stack sees it: ready (with its trust domain) or pending (with the program's reason). */
+type PeerState = { ready: true; trustDomain: string } | { ready: false; reason: string };
+
+/** What one stack still waits for: a peer (short name for a stack of the fleet) and why. */
+export interface Pending {
+    peer: string;
+    reason: string;
+    /** The peer is ready: the stack's next run federates with it. */
+    readyNow: boolean;
+}
+
+/** The fleet's view of every stack: its peers and its outputs (undefined: no such stack in the backend). */
+class Fleet {
+    private readonly byName: Map<string, StackPeers>;
+    public readonly outputs = new Map<string, StackOutputs | undefined>();
+
+    constructor(
+        public readonly stacks: StackPeers[],
+        private readonly project: string,
+    ) {
+        this.byName = new Map(stacks.map((s) => [s.name, s]));
+    }
+
+    /** The stack a peer reference names, when it is a stack of this fleet. */
+    private fleetPeer(reference: string): string | undefined {
+        const name = peerStackName(reference, this.project);
+        return name !== undefined && this.byName.has(name) ? name : undefined;
+    }
+
+    deployed(stack: string): boolean {
+        return this.outputs.get(stack)?.federation !== undefined;
+    }
+
+    trustDomain(stack: string): string | undefined {
+        const td = this.outputs.get(stack)?.trustDomain;
+        return typeof td === "string" ? td : undefined;
+    }
+
+    federatedWith(stack: string): string[] {
+        const list = this.outputs.get(stack)?.federatedWith;
+        return Array.isArray(list) ? list.filter((td): td is string => typeof td === "string") : [];
+    }
+
+    /** `peer` as `stack` sees it now, judged by the program's own validation of a peer's exports. */
+    peerState(stack: string, reference: string, peer: string): PeerState {
+        const outputs = this.outputs.get(peer);
+        if (outputs === undefined) {
+            return { ready: false, reason: "does not exist yet (fleet up creates it)" };
+        }
+        try {
+            const result = validatePeerExports(this.trustDomain(stack) ?? "", [{ stack: reference, federation: outputs.federation, samples: outputs.samples }]);
+            return result.ready.length === 1 ? { ready: true, trustDomain: result.ready[0].federation.trustDomain } : { ready: false, reason: result.pending[0].reason };
+        } catch (error) {
+            return { ready: false, reason: error instanceof Error ? error.message : String(error) };
+        }
+    }
+
+    /** What a deployed stack still waits for: peers not ready, ready peers not federated yet, and foreign pending peers. */
+    pending(stack: string): Pending[] {
+        const federated = new Set(this.federatedWith(stack));
+        const reported = this.outputs.get(stack)?.pendingPeers;
+        const reportedPending = new Set(Array.isArray(reported) ? reported : []);
+        const pending: Pending[] = [];
+        for (const reference of this.byName.get(stack)?.peers ?? []) {
+            const peer = this.fleetPeer(reference);
+            if (peer === undefined || peer === stack) {
+                if (reportedPending.has(reference)) {
+                    pending.push({ peer: reference, reason: "is not a stack of this project directory: deploy it, then run again", readyNow: false });
+                }
+                continue;
+            }
+            const state = this.peerState(stack, reference, peer);
+            if (!state.ready) {
+                pending.push({ peer, reason: state.reason, readyNow: false });
+            } else if (!federated.has(state.trustDomain)) {
+                pending.push({ peer, reason: `is ready; ${stack} federates with it on its next run`, readyNow: true });
+            }
+        }
+        return pending;
+    }
+
+    /** Why `stack` needs a `pulumi up` now, or undefined. */
+    whyUp(stack: string, previewChanges: Map<string, string>): string | undefined {
+        if (!this.deployed(stack)) {
+            return "first deployment";
+        }
+        const reasons: string[] = [];
+        const readyNow = this.pending(stack)
+            .filter((p) => p.readyNow)
+            .map((p) => p.peer);
+        if (readyNow.length > 0) {
+            reasons.push(`${readyNow.length === 1 ? "peer" : "peers"} ${readyNow.join(", ")} ready now`);
+        }
+        // Stacks that name this one as peer and still see it pending (the program's reason: no trustBundle yet),
+        // grouped by reason.
+        const waiting = new Map<string, string[]>();
+        for (const other of this.stacks) {
+            const reference = other.peers.find((p) => this.fleetPeer(p) === stack);
+            if (other.name === stack || reference === undefined || !this.deployed(other.name)) {
+                continue;
+            }
+            const state = this.peerState(other.name, reference, stack);
+            if (!state.ready) {
+                waiting.set(state.reason, [...(waiting.get(state.reason) ?? []), other.name]);
+            }
+        }
+        for (const [reason, others] of waiting) {
+            reasons.push(`${others.join(", ")} ${others.length === 1 ? "sees" : "see"} it pending: it ${reason}`);
+        }
+        const changes = previewChanges.get(stack);
+        if (changes !== undefined) {
+            reasons.push(`its preview shows changes (${changes})`);
+        }
+        return reasons.length > 0 ? reasons.join("; ") : undefined;
+    }
+
+    /**
+     * The stacks of the fleet a stack names as peers that do not exist: a stack reference to a stack that does not
+     * exist fails the whole run, previews included (the backend's `unknown stack`, pulumi/pulumi#2407).
+     */
+    missingPeers(stack: string): string[] {
+        return (this.byName.get(stack)?.peers ?? [])
+            .map((reference) => this.fleetPeer(reference))
+            .filter((peer): peer is string => peer !== undefined && peer !== stack && this.outputs.get(peer) === undefined);
+    }
+
+    /** One line on a stack's federation: `federated with a, b; pending c (reason)`. */
+    federationLine(stack: string): string {
+        const federated = this.federatedWith(stack);
+        const pending = this.pending(stack);
+        const text = `federated with ${federated.length > 0 ? federated.join(", ") : "none"}`;
+        return `${text}; pending ${pending.length > 0 ? pending.map((p) => `${p.peer} (${p.reason})`).join(", ") : "none"}`;
+    }
+
+    /** Every deployed-or-not stack's pending peers, for the end of a run that did not converge. */
+    notInPlace(): string[] {
+        return this.stacks.flatMap((s) => {
+            if (!this.deployed(s.name)) {
+                return [`${s.name} is not deployed`];
+            }
+            const pending = this.pending(s.name);
+            return pending.length > 0 ? [`${s.name} pending ${pending.map((p) => `${p.peer} (${p.reason})`).join(", ")}`] : [];
+        });
+    }
+}
+
+/** Runs one Pulumi step, turning its failure into a FleetError that names the stack and the step. */
+async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+        return await run();
+    } catch (error) {
+        throw new FleetError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+
+/** Reads which stacks exist and the outputs of each. */
+async function survey(fleet: Fleet, workspace: FleetWorkspace): Promise<void> {
+    const existing = new Set(await step("listing the stacks", () => workspace.listStacks()));
+    for (const { name } of fleet.stacks) {
+        fleet.outputs.set(name, existing.has(name) ? await step(`reading the outputs of ${name}`, () => workspace.outputs(name)) : undefined);
+    }
+}
+
+/** The stacks in the order of their first deployment (the first pass of the bootstrap order). */
+function firstPass(stacks: StackPeers[]): string[] {
+    return stacks.map((s) => s.name);
+}
+
+/**
+ * Runs a fleet command and prints its progress. Resolves when it succeeded; rejects with a FleetError (stack, step,
+ * Pulumi's message) at the first failure, or when `up` does not converge.
+ */
+export async function runFleet(command: FleetCommand, options: FleetOptions): Promise<void> {
+    const { stacks, workspace, print } = options;
+    const project = options.project ?? PROJECT;
+    const fleet = new Fleet(stacks, project);
+    const order = bootstrapOrder(stacks, project);
+    print(`fleet ${command}: stacks ${firstPass(stacks).join(", ") || "(none)"}; bootstrap order ${order.join(" → ") || "(none)"}`);
+    await survey(fleet, workspace);
+    switch (command) {
+        case "up":
+            return up(fleet, order, workspace, print, options.maxRounds ?? DEFAULT_MAX_ROUNDS);
+        case "preview":
+            return previewAll(fleet, workspace, print);
+        case "destroy":
+            return destroyAll(fleet, workspace, print);
+        case "status":
+            return status(fleet, workspace, print);
+    }
+}
+
+async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, print: (line: string) => void, maxRounds: number): Promise<void> {
+    // A stack reference to a stack that does not exist fails the run ("unknown stack"); one that exists and was never
+    // deployed is only a pending peer. So every stack is created before the first run.
+    for (const { name } of fleet.stacks) {
+        if (fleet.outputs.get(name) === undefined) {
+            print(`create ${name}: not in the backend yet`);
+            await step(`create ${name}`, () => workspace.createStack(name));
+            fleet.outputs.set(name, {});
+        }
+    }
+    let runs = 0;
+    let previewChanges = new Map<string, string>();
+    for (let round = 1; round <= maxRounds; round++) {
+        print(`round ${round}`);
+        let runsThisRound = 0;
+        for (const stack of order) {
+            const reason = fleet.whyUp(stack, previewChanges);
+            if (reason === undefined) {
+                continue;
+            }
+            runs++;
+            runsThisRound++;
+            print(`run ${runs}: up ${stack} (${reason})`);
+            fleet.outputs.set(stack, await step(`run ${runs}: up ${stack}`, () => workspace.up(stack)));
+            previewChanges.delete(stack);
+            print(`  ${stack}: ${fleet.federationLine(stack)}`);
+        }
+        const notInPlace = fleet.notInPlace();
+        if (notInPlace.length > 0) {
+            if (runsThisRound === 0) {
+                throw new FleetError(`fleet up: nothing left to run, but federation is not in place: ${notInPlace.join("; ")}`);
+            }
+            continue;
+        }
+        if (runsThisRound === 0 && previewChanges.size === 0) {
+            print("  nothing to run: every stack is federated with every peer");
+        }
+        // Federation is in place: a preview of every stack must show no changes (deploy.yml's --expect-no-changes).
+        previewChanges = new Map();
+        for (const stack of firstPass(fleet.stacks)) {
+            const changes = describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
+            print(`preview ${stack}: ${changes}`);
+            if (changes !== "no changes") {
+                previewChanges.set(stack, changes);
+            }
+        }
+        if (previewChanges.size === 0) {
+            print(`fleet up: converged in ${runs} ${runs === 1 ? "run" : "runs"}: every stack federated with every peer, ${fleet.stacks.length} previews without changes`);
+            return;
+        }
+    }
+    const left = [...fleet.notInPlace(), ...[...previewChanges].map(([stack, changes]) => `${stack} preview shows ${changes}`)];
+    throw new FleetError(`fleet up: not converged after ${maxRounds} ${maxRounds === 1 ? "round" : "rounds"} (${runs} runs): ${left.join("; ")}`);
+}
+
+async function previewAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
+    for (const stack of firstPass(fleet.stacks)) {
+        if (fleet.outputs.get(stack) === undefined) {
+            print(`preview ${stack}: no such stack (fleet up creates it)`);
+            continue;
+        }
+        const missing = fleet.missingPeers(stack);
+        if (missing.length > 0) {
+            print(`preview ${stack}: not previewed: ${notPreviewed(missing)}`);
+            continue;
+        }
+        print(`preview ${stack}: ${describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)))}`);
+    }
+}
+
+function notPreviewed(missing: string[]): string {
+    return `${missing.length === 1 ? "peer" : "peers"} ${missing.join(", ")} ${missing.length === 1 ? "does" : "do"} not exist (fleet up creates ${missing.length === 1 ? "it" : "them"})`;
+}
+
+async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
+    // The reverse of the first deployments: the last stack deployed goes first.
+    for (const stack of [...firstPass(fleet.stacks)].reverse()) {
+        if (fleet.outputs.get(stack) === undefined) {
+            print(`destroy ${stack}: no such stack, nothing to destroy`);
+            continue;
+        }
+        print(`destroy ${stack}`);
+        await step(`destroy ${stack}`, () => workspace.destroy(stack));
+    }
+    print(`fleet destroy: ${fleet.stacks.length} stacks destroyed`);
+}
+
+async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
+    for (const stack of firstPass(fleet.stacks)) {
+        if (fleet.outputs.get(stack) === undefined) {
+            print(`${stack}: no such stack (fleet up creates it)`);
+            continue;
+        }
+        const missing = fleet.missingPeers(stack);
+        const changes =
+            missing.length > 0 ? `not previewed: ${notPreviewed(missing)}` : describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
+        if (!fleet.deployed(stack)) {
+            print(`${stack}: not deployed; preview: ${changes}`);
+            continue;
+        }
+        print(`${stack}: trust domain ${fleet.trustDomain(stack) ?? "(none)"}; ${fleet.federationLine(stack)}; preview: ${changes}`);
+    }
+}
+
+/** How `main` reaches Pulumi and where it writes; the defaults are the Automation API and the console. */
+export interface MainEnvironment {
+    workspace?: (projectDir: string, organization?: string) => Promise<FleetWorkspace>;
+    print?: (line: string) => void;
+    printError?: (line: string) => void;
+}
+
+/**
+ * `npm run fleet -- <command> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`. Resolves to the exit code: 0 done, 1 a failure
+ * (its message printed), 2 a usage error.
+ */
+export async function main(argv: string[], environment: MainEnvironment = {}): Promise<number> {
+    const print = environment.print ?? ((line: string) => console.log(line));
+    const printError = environment.printError ?? ((line: string) => console.error(line));
+    const [command, ...rest] = argv;
+    const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`;
+    if (!(COMMANDS as readonly string[]).includes(command)) {
+        printError(usage);
+        return 2;
+    }
+    let maxRounds = DEFAULT_MAX_ROUNDS;
+    let projectDir = path.join(__dirname, "..", "..");
+    let organization: string | undefined;
+    for (let i = 0; i < rest.length; i += 2) {
+        const [flag, value] = [rest[i], rest[i + 1]];
+        if (flag === "--max-rounds" && /^[1-9][0-9]*$/.test(value ?? "")) {
+            maxRounds = Number(value);
+        } else if (flag === "--cwd" && value !== undefined) {
+            projectDir = path.resolve(value);
+        } else if (flag === "--org" && value !== undefined && value !== "") {
+            organization = value;
+        } else {
+            printError(usage);
+            return 2;
+        }
+    }
+    try {
+        const stacks = loadProjectStacks(projectDir);
+        // The Automation API is loaded only here, so that the fleet's logic and its tests never need the Pulumi CLI.
+        const connect = environment.workspace ?? (async (dir: string, org?: string) => (await import("./automation")).automationWorkspace(dir, org));
+        const workspace = await connect(projectDir, organization);
+        await runFleet(command as FleetCommand, { stacks, workspace, print, maxRounds });
+        return 0;
+    } catch (error) {
+        printError(error instanceof Error ? error.message : String(error));
+        return 1;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code));
+}
