@@ -48,63 +48,79 @@ export = async () => {
     const onCluster: pulumi.ComponentResourceOptions = { providers: [stackKubernetesProvider()] };
 
     // 2. SPIRE: server, agents, CSI driver, controller manager.
-    const spire = new Spire("spire", {
-        trustDomain: config.trustDomain,
-        clusterName: config.clusterName,
-        namespace: config.spireNamespace,
-        repository: config.spireChartRepository,
-        chartVersion: config.spireChartVersion,
-        crdsChartVersion: config.spireCrdsChartVersion,
-        caTTL: config.caTTL,
-        caSubject: {
-            country: config.caSubjectCountry,
-            organization: config.caSubjectOrganization,
-            commonName: config.caSubjectCommonName,
+    const spire = new Spire(
+        "spire",
+        {
+            trustDomain: config.trustDomain,
+            clusterName: config.clusterName,
+            namespace: config.spireNamespace,
+            repository: config.spireChartRepository,
+            chartVersion: config.spireChartVersion,
+            crdsChartVersion: config.spireCrdsChartVersion,
+            caTTL: config.caTTL,
+            caSubject: {
+                country: config.caSubjectCountry,
+                organization: config.caSubjectOrganization,
+                commonName: config.caSubjectCommonName,
+            },
+            federationRefreshHint: config.federationRefreshHint,
+            // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
+            bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
+            protect: config.protectSpire,
+            adopt: { namespace: config.adopt.includes("spire-namespace"), releases: config.adopt.includes("spire-releases") },
         },
-        federationRefreshHint: config.federationRefreshHint,
-        // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
-        bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
-        protect: config.protectSpire,
-        adopt: { namespace: config.adopt.includes("spire-namespace"), releases: config.adopt.includes("spire-releases") },
-    }, onCluster);
+        onCluster,
+    );
 
     // 3. Federation: this cluster's bundle endpoint, and one federated trust domain per ready peer.
-    const bundleEndpoint = new BundleEndpoint("federation", {
-        trustDomain: config.trustDomain,
-        namespace: spire.namespace,
-        spireRelease: spire.release,
-        serviceType: config.bundleEndpointServiceType,
-        url: config.bundleEndpointUrl || undefined,
-        profile: config.bundleEndpointProfile,
-        namespaceUid: spire.namespaceUid,
-        previousDeployment,
-    }, onCluster);
+    const bundleEndpoint = new BundleEndpoint(
+        "federation",
+        {
+            trustDomain: config.trustDomain,
+            namespace: spire.namespace,
+            spireRelease: spire.release,
+            serviceType: config.bundleEndpointServiceType,
+            url: config.bundleEndpointUrl || undefined,
+            profile: config.bundleEndpointProfile,
+            namespaceUid: spire.namespaceUid,
+            previousDeployment,
+        },
+        onCluster,
+    );
     const federated = peers.ready.map(
         (peer) =>
-            new FederatedTrustDomain(`peer-${peer.federation.trustDomain}`, {
-                peer,
-                controllerClassName: spire.controllerClassName,
-                spireRelease: spire.release,
-                localInstallationId: bundleEndpoint.installationId,
-            }, onCluster),
+            new FederatedTrustDomain(
+                `peer-${peer.federation.trustDomain}`,
+                {
+                    peer,
+                    controllerClassName: spire.controllerClassName,
+                    spireRelease: spire.release,
+                    localInstallationId: bundleEndpoint.installationId,
+                },
+                onCluster,
+            ),
     );
 
     // 4. Registration: the ClusterSPIFFEIDs for the gateway and enrolled workloads.
-    const registration = new WorkloadRegistration("registration", {
-        trustDomain: config.trustDomain,
-        controllerClassName: spire.controllerClassName,
-        gateway: {
-            namespace: config.istioNamespace,
-            istioLabel: gatewayIstioLabel,
-            serviceAccount: config.ingressGatewayServiceAccount,
+    const registration = new WorkloadRegistration(
+        "registration",
+        {
+            trustDomain: config.trustDomain,
+            controllerClassName: spire.controllerClassName,
+            gateway: {
+                namespace: config.istioNamespace,
+                istioLabel: gatewayIstioLabel,
+                serviceAccount: config.ingressGatewayServiceAccount,
+            },
+            excludedNamespaces: [config.spireNamespace, config.istioNamespace],
+            enrolledNamespaces: config.enrolledNamespaces,
+            federatesWith: peerTrustDomains,
+            spireRelease: spire.release,
+            federatedTrustDomainResources: federated.map((f) => f.resource),
+            adoptGatewayRegistration: config.adopt.includes("gateway-registration"),
         },
-        excludedNamespaces: [config.spireNamespace, config.istioNamespace],
-        enrolledNamespaces: config.enrolledNamespaces,
-        federatesWith: peerTrustDomains,
-        spireRelease: spire.release,
-        federatedTrustDomainResources: federated.map((f) => f.resource),
-        adoptGatewayRegistration: config.adopt.includes("gateway-registration"),
-    }, onCluster);
+        onCluster,
+    );
 
     // 5. Istio, from one IstioOperator whose trust domain is SPIRE's and which accepts the peers' trust domains.
     const operator = buildIstioOperator({
@@ -119,27 +135,35 @@ export = async () => {
             serviceType: config.ingressGatewayServiceType,
         },
     });
-    const mesh = new IstioMesh("istio", {
-        operator,
-        repository: config.istioChartRepository,
-        chartVersion: config.istioChartVersion,
-        gatewayServiceAccount: config.ingressGatewayServiceAccount,
-        mtlsMode: config.mtlsMode,
-        spireRelease: spire.release,
-        gatewayRegistration: registration.gatewayRegistration,
-        adoptNamespace: config.adopt.includes("istio-namespace"),
-    }, onCluster);
+    const mesh = new IstioMesh(
+        "istio",
+        {
+            operator,
+            repository: config.istioChartRepository,
+            chartVersion: config.istioChartVersion,
+            gatewayServiceAccount: config.ingressGatewayServiceAccount,
+            mtlsMode: config.mtlsMode,
+            spireRelease: spire.release,
+            gatewayRegistration: registration.gatewayRegistration,
+            adoptNamespace: config.adopt.includes("istio-namespace"),
+        },
+        onCluster,
+    );
 
     // 6. Observability (optional): Prometheus and Kiali, Grafana too if asked, reachable only by port-forward.
     const observability = config.observability
-        ? new Observability("observability", {
-              namespace: config.istioNamespace,
-              istiodRelease: mesh.istiod,
-              grafana: config.observabilityGrafana,
-              access: config.observabilityAccess,
-              istioVersion: config.istioChartVersion,
-              graphNamespaces: config.enrolledNamespaces,
-          }, onCluster)
+        ? new Observability(
+              "observability",
+              {
+                  namespace: config.istioNamespace,
+                  istiodRelease: mesh.istiod,
+                  grafana: config.observabilityGrafana,
+                  access: config.observabilityAccess,
+                  istioVersion: config.istioChartVersion,
+                  graphNamespaces: config.enrolledNamespaces,
+              },
+              onCluster,
+          )
         : undefined;
 
     // 7. Samples (config `samples`) and the federated call: this stack's curl-greeter calls each peer's Bookinfo through
@@ -155,33 +179,39 @@ export = async () => {
         new SleepHttpbin("sleep-httpbin", sampleArgs, onCluster);
     }
     const curlGreeter = wanted.has("curl-greeter") ? new CurlGreeter("curl-greeter", sampleArgs, onCluster) : undefined;
-    const bookinfo = wanted.has("bookinfo")
-        ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } }, onCluster)
-        : undefined;
+    const bookinfo = wanted.has("bookinfo") ? new Bookinfo("bookinfo", { ...sampleArgs, gatewaySelector: { istio: gatewayIstioLabel } }, onCluster) : undefined;
     const bookinfoAddress = bookinfoHost(config.trustDomain);
     if (bookinfo) {
-        new FederatedServiceAccess("bookinfo-federated", {
-            host: bookinfoAddress,
-            allowedSpiffeIds: peers.ready.flatMap((p) => (p.samples.curlGreeter ? [p.samples.curlGreeter.spiffeId] : [])).sort(),
-            gatewaySelector: { istio: gatewayIstioLabel },
-            gatewayNamespace: config.istioNamespace,
-            destination: { host: `productpage.${config.samplesNamespace}.svc.cluster.local`, port: 9080 },
-            uriMatches: BOOKINFO_URI_MATCHES,
-            prerequisites: [mesh.gateway, bookinfo],
-        }, onCluster);
+        new FederatedServiceAccess(
+            "bookinfo-federated",
+            {
+                host: bookinfoAddress,
+                allowedSpiffeIds: peers.ready.flatMap((p) => (p.samples.curlGreeter ? [p.samples.curlGreeter.spiffeId] : [])).sort(),
+                gatewaySelector: { istio: gatewayIstioLabel },
+                gatewayNamespace: config.istioNamespace,
+                destination: { host: `productpage.${config.samplesNamespace}.svc.cluster.local`, port: 9080 },
+                uriMatches: BOOKINFO_URI_MATCHES,
+                prerequisites: [mesh.gateway, bookinfo],
+            },
+            onCluster,
+        );
     }
     const federatedCalls = curlGreeter
         ? peers.ready.flatMap(({ federation, samples }) =>
               samples.bookinfo
                   ? [
-                        new FederatedServiceClient(`bookinfo-${federation.trustDomain}`, {
-                            host: samples.bookinfo.host,
-                            gatewayAddress: samples.bookinfo.gatewayAddress as string,
-                            port: samples.bookinfo.port,
-                            serverSpiffeId: samples.bookinfo.gatewaySpiffeId,
-                            namespace: config.samplesNamespace,
-                            prerequisites: [mesh.istiod],
-                        }, onCluster),
+                        new FederatedServiceClient(
+                            `bookinfo-${federation.trustDomain}`,
+                            {
+                                host: samples.bookinfo.host,
+                                gatewayAddress: samples.bookinfo.gatewayAddress as string,
+                                port: samples.bookinfo.port,
+                                serverSpiffeId: samples.bookinfo.gatewaySpiffeId,
+                                namespace: config.samplesNamespace,
+                                prerequisites: [mesh.istiod],
+                            },
+                            onCluster,
+                        ),
                     ]
                   : [],
           )

@@ -264,7 +264,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     for (const key of [...setKeys].sort()) {
         if (!CONFIG_KEYS.includes(key)) {
             const hint = CONFIG_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
-            report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : " (see README, \"Configuration\")"}`);
+            report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : ' (see README, "Configuration")'}`);
         }
     }
     /** The raw text of a key, or undefined when unset or of the wrong kind (then reported). */
@@ -294,10 +294,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         return value;
     };
     /** An optional string; a value of the wrong kind is reported and the default used in its place. */
-    const optionalString = <K extends keyof typeof CONFIG_DEFAULTS>(
-        key: K,
-        check?: (v: string) => string | undefined,
-    ): string => {
+    const optionalString = <K extends keyof typeof CONFIG_DEFAULTS>(key: K, check?: (v: string) => string | undefined): string => {
         const value = text(key) ?? (CONFIG_DEFAULTS[key] as unknown as string);
         const reason = check?.(value);
         if (reason !== undefined) {
@@ -305,8 +302,10 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         }
         return value;
     };
-    const oneOf = <T extends string>(allowed: readonly T[]) => (v: string) =>
-        allowed.includes(v as T) ? undefined : `is not one of ${allowed.map((a) => quote(a)).join(", ")}`;
+    const oneOf =
+        <T extends string>(allowed: readonly T[]) =>
+        (v: string) =>
+            allowed.includes(v as T) ? undefined : `is not one of ${allowed.map((a) => quote(a)).join(", ")}`;
     /** A list key: its JSON value; a text that is not JSON is a string, which the key's parser refuses as no list. */
     const json = (key: string): unknown => {
         if (read(key) === undefined) {
@@ -361,9 +360,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         /^[A-Z]{2}$/.test(v) ? undefined : 'is not a two-letter ISO 3166 country code, e.g. "US"',
     );
     const caSubjectOrganization = optionalString("caSubjectOrganization", (v) => checkX509SubjectAttribute(v, "organization"));
-    const caSubjectCommonName = optionalString("caSubjectCommonName", (v) =>
-        v === "" ? undefined : checkX509SubjectAttribute(v, "commonName"),
-    );
+    const caSubjectCommonName = optionalString("caSubjectCommonName", (v) => (v === "" ? undefined : checkX509SubjectAttribute(v, "commonName")));
     // An empty common name is the trust domain (components/mesh/spire.ts), which may be longer than X.509 allows.
     if (caSubjectCommonName === "" && checkTrustDomain(trustDomain) === undefined) {
         const defaultProblem = checkX509SubjectAttribute(trustDomain, "commonName");
@@ -377,13 +374,8 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     }
 
     const bundleEndpointServiceType = optionalString("bundleEndpointServiceType", oneOf(SERVICE_TYPES)) as ServiceType;
-    const bundleEndpointUrl = optionalString("bundleEndpointUrl", (v) =>
-        v === "" ? undefined : checkBundleEndpointUrl(v),
-    );
-    const bundleEndpointProfile = optionalString(
-        "bundleEndpointProfile",
-        oneOf(["https_spiffe", "https_web"] as const),
-    ) as BundleEndpointProfile;
+    const bundleEndpointUrl = optionalString("bundleEndpointUrl", (v) => (v === "" ? undefined : checkBundleEndpointUrl(v)));
+    const bundleEndpointProfile = optionalString("bundleEndpointProfile", oneOf(["https_spiffe", "https_web"] as const)) as BundleEndpointProfile;
     if (bundleEndpointProfile === "https_web" && bundleEndpointUrl === "") {
         report(
             "bundleEndpointProfile",
@@ -629,15 +621,11 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
         const stack = (entry as { stack?: unknown }).stack;
         const parts = typeof stack === "string" ? stack.split("/") : [];
         if (parts.length !== 3 || !parts.every((p) => STACK_NAME_PART.test(p))) {
-            problems.push(
-                describeProblem(`${at}.stack`, stack, `is not a fully qualified stack name; expected "<org>/${PROJECT_NAME}/<stack>"`),
-            );
+            problems.push(describeProblem(`${at}.stack`, stack, `is not a fully qualified stack name; expected "<org>/${PROJECT_NAME}/<stack>"`));
             return;
         }
         if (parts[1] !== PROJECT_NAME) {
-            problems.push(
-                describeProblem(`${at}.stack`, stack, `names project ${quote(parts[1])}; peers are stacks of project ${quote(PROJECT_NAME)}`),
-            );
+            problems.push(describeProblem(`${at}.stack`, stack, `names project ${quote(parts[1])}; peers are stacks of project ${quote(PROJECT_NAME)}`));
             return;
         }
         peers.push({ stack: stack as string });

@@ -27,9 +27,7 @@ export function throwIfProblems(title: string, problems: string[]): void {
         return;
     }
     throw new ValidationError(
-        problems.length === 1
-            ? `${title}: ${problems[0]}`
-            : `${title} (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        problems.length === 1 ? `${title}: ${problems[0]}` : `${title} (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
         problems,
     );
 }
@@ -205,10 +203,10 @@ const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Checks a Kubernetes DNS label (RFC 1123): 1 to 63 lowercase letters, digits and "-", alphanumeric at both ends. */
 export function checkDnsLabel(value: unknown): string | undefined {
     if (typeof value !== "string") {
-        return "is not a string; expected an RFC 1123 label (lowercase letters, digits and \"-\", at most 63 characters)";
+        return 'is not a string; expected an RFC 1123 label (lowercase letters, digits and "-", at most 63 characters)';
     }
     if (value.length === 0) {
-        return "is empty; expected an RFC 1123 label (lowercase letters, digits and \"-\", at most 63 characters)";
+        return 'is empty; expected an RFC 1123 label (lowercase letters, digits and "-", at most 63 characters)';
     }
     if (value.length > 63) {
         return `is ${value.length} characters long; an RFC 1123 label is at most 63 characters`;
@@ -223,8 +221,8 @@ export function checkDnsLabel(value: unknown): string | undefined {
 const GO_DURATION_UNITS_NS: Record<string, bigint> = {
     ns: 1n,
     us: 1_000n,
-    "µs": 1_000n,
-    "μs": 1_000n,
+    µs: 1_000n,
+    μs: 1_000n,
     ms: 1_000_000n,
     s: 1_000_000_000n,
     m: 60_000_000_000n,
@@ -438,9 +436,7 @@ export function checkPinnedVersion(value: unknown): string | undefined {
 }
 
 /** What Go's url.Parse makes of a URL: the parts the checks below read, or Go's error. */
-export type GoUrl =
-    | { scheme: string; opaque: string; hasUser: boolean; host: string; path: string; error?: undefined }
-    | { error: string };
+export type GoUrl = { scheme: string; opaque: string; hasUser: boolean; host: string; path: string; error?: undefined } | { error: string };
 
 /** Go net/url shouldEscape for the modes Parse validates (host, zone, user info, path, fragment). */
 function goShouldEscape(c: string, mode: "host" | "zone" | "userPassword" | "path" | "fragment"): boolean {
@@ -472,7 +468,7 @@ function goShouldEscape(c: string, mode: "host" | "zone" | "userPassword" | "pat
 /** Go net/url unescape's validation: undefined when `s` is well escaped for the mode, else Go's error text. */
 function goUnescapeError(s: string, mode: "host" | "zone" | "userPassword" | "path" | "fragment"): string | undefined {
     const ishex = (c: string | undefined) => c !== undefined && /[0-9A-Fa-f]/.test(c);
-    for (let i = 0; i < s.length; ) {
+    for (let i = 0; i < s.length;) {
         if (s[i] === "%") {
             if (i + 2 >= s.length || !ishex(s[i + 1]) || !ishex(s[i + 2])) {
                 return `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`;
@@ -525,9 +521,7 @@ function goParseHostError(scheme: string, host: string): string | undefined {
         const hostname = host.slice(1, closeBracket);
         const zone = hostname.indexOf("%25");
         const escapeError =
-            zone >= 0
-                ? goUnescapeError(hostname.slice(0, zone), "host") ?? goUnescapeError(hostname.slice(zone), "zone")
-                : goUnescapeError(hostname, "host");
+            zone >= 0 ? (goUnescapeError(hostname.slice(0, zone), "host") ?? goUnescapeError(hostname.slice(zone), "zone")) : goUnescapeError(hostname, "host");
         if (escapeError !== undefined) {
             return escapeError;
         }

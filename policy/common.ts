@@ -64,7 +64,13 @@ export function describeResource(r: { type: string; name: string }): string {
 
 /** JSON with object keys sorted, so a message reads the same whatever order the engine delivered the keys in. */
 export function sortedJson(value: Record<string, unknown>): string {
-    return JSON.stringify(Object.fromEntries(Object.keys(value).sort().map((key) => [key, value[key]])));
+    return JSON.stringify(
+        Object.fromEntries(
+            Object.keys(value)
+                .sort()
+                .map((key) => [key, value[key]]),
+        ),
+    );
 }
 
 export function isObject(value: unknown): value is Record<string, any> {

@@ -44,8 +44,7 @@ export function selectsSpireServerPods(selector: unknown, instances: string[] | 
         return false;
     }
     return Object.entries(selector).every(
-        ([key, value]) =>
-            key === NAME_LABEL || (key === INSTANCE_LABEL && (instances === undefined || instances.includes(value))),
+        ([key, value]) => key === NAME_LABEL || (key === INSTANCE_LABEL && (instances === undefined || instances.includes(value))),
     );
 }
 
@@ -151,8 +150,7 @@ export function checkSpireChartServerServiceInternal(r: CheckedResource): string
 export const spireChartServerServiceInternal: ResourceValidationPolicy = {
     name: "spire-chart-server-service-internal",
     description:
-        'The spire chart\'s spire-server Service stays ClusterIP and is not published by its Ingress or Gateway API ' +
-        "route (they carry the server API).",
+        "The spire chart's spire-server Service stays ClusterIP and is not published by its Ingress or Gateway API " + "route (they carry the server API).",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
         for (const message of checkSpireChartServerServiceInternal(args)) {

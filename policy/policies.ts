@@ -12,12 +12,7 @@
 // mtls.ts (6), outputs.ts (7). This file re-exports them and lists the pack's policies.
 
 import { Policies } from "@pulumi/policy";
-import {
-    clusterSpiffeIdFederatesWithDeclared,
-    clusterSpiffeIdInTrustDomain,
-    clusterSpiffeIdNotAdmin,
-    clusterSpiffeIdSelects,
-} from "./registration";
+import { clusterSpiffeIdFederatesWithDeclared, clusterSpiffeIdInTrustDomain, clusterSpiffeIdNotAdmin, clusterSpiffeIdSelects } from "./registration";
 import { spireChartServerServiceInternal, spireServerApiNotExposed } from "./exposure";
 import { meshMtlsStrict } from "./mtls";
 import { noPrivateKeysInStackOutputs } from "./outputs";

@@ -75,8 +75,7 @@ export function checkClusterSpiffeIdSelects(r: CheckedResource): string[] {
 
 export const clusterSpiffeIdSelects: ResourceValidationPolicy = {
     name: "cluster-spiffe-id-has-selector",
-    description:
-        "ClusterSPIFFEIDs have a non-empty spec.podSelector or spec.namespaceSelector (an empty one selects every pod).",
+    description: "ClusterSPIFFEIDs have a non-empty spec.podSelector or spec.namespaceSelector (an empty one selects every pod).",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
         for (const message of checkClusterSpiffeIdSelects(args)) {
@@ -160,9 +159,7 @@ export function checkClusterSpiffeIdsInTrustDomain(resources: CheckedResource[],
     if ("problem" in resolution) {
         return [{ message: resolution.problem }];
     }
-    return ids.flatMap((r) =>
-        checkSpiffeIdTemplateInTrustDomain(r, resolution.trustDomain, resolution.source).map((message) => ({ message, urn: r.urn })),
-    );
+    return ids.flatMap((r) => checkSpiffeIdTemplateInTrustDomain(r, resolution.trustDomain, resolution.source).map((message) => ({ message, urn: r.urn })));
 }
 
 export const clusterSpiffeIdInTrustDomain: StackValidationPolicy = {
@@ -222,15 +219,12 @@ export function checkFederatesWith(r: CheckedResource, declared: string[]): stri
 /** All violations of check 4 in a stack. */
 export function checkClusterSpiffeIdsFederateWithDeclared(resources: CheckedResource[]): StackViolation[] {
     const declared = declaredFederatedTrustDomains(resources);
-    return resources
-        .filter((r) => r.type === CLUSTER_SPIFFE_ID)
-        .flatMap((r) => checkFederatesWith(r, declared).map((message) => ({ message, urn: r.urn })));
+    return resources.filter((r) => r.type === CLUSTER_SPIFFE_ID).flatMap((r) => checkFederatesWith(r, declared).map((message) => ({ message, urn: r.urn })));
 }
 
 export const clusterSpiffeIdFederatesWithDeclared: StackValidationPolicy = {
     name: "cluster-spiffe-id-federates-with-declared",
-    description:
-        "ClusterSPIFFEID spec.federatesWith only names trust domains the stack declares a ClusterFederatedTrustDomain for.",
+    description: "ClusterSPIFFEID spec.federatesWith only names trust domains the stack declares a ClusterFederatedTrustDomain for.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         for (const v of checkClusterSpiffeIdsFederateWithDeclared(args.resources)) {

@@ -43,8 +43,20 @@ function seed003Cluster(): Record<string, Record<string, unknown>> {
     return {
         [objectKey("Namespace", undefined, "spire-server")]: namespace("spire-server"),
         [objectKey("Namespace", undefined, "istio-system")]: namespace("istio-system"),
-        [objectKey("Release", "spire-server", "spire-crds")]: { name: "spire-crds", namespace: "spire-server", chart: "spiffe/spire-crds", version: "0.5.0", values: {} },
-        [objectKey("Release", "spire-server", "spire")]: { name: "spire", namespace: "spire-server", chart: "spiffe/spire", version: "0.27.0", values: SEED_SPIRE_VALUES },
+        [objectKey("Release", "spire-server", "spire-crds")]: {
+            name: "spire-crds",
+            namespace: "spire-server",
+            chart: "spiffe/spire-crds",
+            version: "0.5.0",
+            values: {},
+        },
+        [objectKey("Release", "spire-server", "spire")]: {
+            name: "spire",
+            namespace: "spire-server",
+            chart: "spiffe/spire",
+            version: "0.27.0",
+            values: SEED_SPIRE_VALUES,
+        },
         [objectKey("ClusterSPIFFEID", undefined, "istio-ingressgateway-reg")]: clusterSpiffeId("istio-ingressgateway-reg", {
             spiffeIDTemplate: template,
             workloadSelectorTemplates: ["k8s:ns:istio-system", "k8s:sa:istio-ingressgateway-service-account"],
@@ -249,7 +261,11 @@ describe("adopting a cluster built from the runbooks", () => {
             // meets a name or namespace change, the only changes that replace a release.
             const release = named(run.declared, "spire-release");
             expect(`${release.inputs.namespace}/${release.inputs.name}`).to.equal(release.importId);
-            expect(spireImportIds("spire-server")).to.deep.equal({ namespace: "spire-server", crdsRelease: "spire-server/spire-crds", release: "spire-server/spire" });
+            expect(spireImportIds("spire-server")).to.deep.equal({
+                namespace: "spire-server",
+                crdsRelease: "spire-server/spire-crds",
+                release: "spire-server/spire",
+            });
         });
 
         it("imports nothing unless asked: a fresh cluster's first deployment creates everything", async () => {
@@ -300,7 +316,20 @@ describe("adopting a cluster built from the runbooks", () => {
 
     describe("the preview of an adopted seed-003 cluster", () => {
         it("models the engine: imports without changes, updates after imports, refused replacements, conflicting creates", () => {
-            const base = { urn: "", parent: "", dependsOn: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "", transforms: [], read: false, id: "" };
+            const base = {
+                urn: "",
+                parent: "",
+                dependsOn: [],
+                ignoreChanges: [],
+                replaceOnChanges: [],
+                deleteBeforeReplace: false,
+                protect: false,
+                retainOnDelete: false,
+                provider: "",
+                transforms: [],
+                read: false,
+                id: "",
+            };
             const cluster = { [objectKey("Release", "a", "r")]: { name: "r", namespace: "a", chart: "c", values: {} } };
             const release = (namespace: string, importId: string, values = {}): Declared =>
                 ({ ...base, type: RELEASE, name: "r", inputs: { name: "r", namespace, chart: "c", values }, importId }) as Declared;

@@ -20,7 +20,8 @@ const ISTIO = "Istio's meshConfig.trustDomain takes only dot-separated DNS label
 const URL_EXPECTED = 'expected an "https://" URL with a host and no user info, e.g. "https://203.0.113.10:8443"';
 const REPO_EXPECTED = 'expected an "https://" chart repository URL or an "oci://" registry reference without credentials';
 const DURATION = 'expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)';
-const OWNED = 'is a namespace Kubernetes owns; this program creates its namespace and deletes it on `pulumi destroy`, so give it one of its own, e.g. "spire-server" or "istio-system"';
+const OWNED =
+    'is a namespace Kubernetes owns; this program creates its namespace and deletes it on `pulumi destroy`, so give it one of its own, e.g. "spire-server" or "istio-system"';
 const NULL = "is a YAML null (a key written without a value); expected";
 const PEERS_LIST = 'a list like [{"stack": "<org>/istio-spire/cluster2"}]';
 
@@ -114,7 +115,7 @@ const CASES: Case[] = [
 
     // Empty and null values.
     {
-        what: "`trustDomain:` with nothing after it in the stack file (Pulumi reads \"\")",
+        what: '`trustDomain:` with nothing after it in the stack file (Pulumi reads "")',
         config: fromStackFile("config:\n  istio-spire:trustDomain:\n  istio-spire:clusterName: cluster1\n"),
         message: config(`trustDomain: "" is empty; expected a SPIFFE trust domain name, ${TD}`),
     },
@@ -182,8 +183,14 @@ const CASES: Case[] = [
     // URLs JavaScript's URL parser accepts and Go's url.Parse (SPIRE, the controller manager, Helm) does not.
     ...(
         [
-            [" https://spire.cluster1.example.com:8443", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${URL_EXPECTED}`],
-            ["https://spire.cluster1.example.com:8443 ", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${URL_EXPECTED}`],
+            [
+                " https://spire.cluster1.example.com:8443",
+                `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${URL_EXPECTED}`,
+            ],
+            [
+                "https://spire.cluster1.example.com:8443 ",
+                `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${URL_EXPECTED}`,
+            ],
             ["https:///spire.cluster1.example.com", `has no host; ${URL_EXPECTED}`],
             ["https:spire.cluster1.example.com", `has no host; ${URL_EXPECTED}`],
             ["https://@spire.cluster1.example.com", `contains user info; ${URL_EXPECTED}`],
@@ -225,22 +232,30 @@ const CASES: Case[] = [
     {
         what: "a key in a namespace one typo away (istio-spyre:mtlsMode)",
         config: { ...CLUSTER1, "istio-spyre:mtlsMode": "PERMISSIVE" },
-        message: config('istio-spyre:mtlsMode: is in namespace "istio-spyre", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:mtlsMode"?'),
+        message: config(
+            'istio-spyre:mtlsMode: is in namespace "istio-spyre", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:mtlsMode"?',
+        ),
     },
     {
         what: "a key in a namespace with another case and separator (Istio_Spire:caTTL)",
         config: { ...CLUSTER1, "Istio_Spire:caTTL": "24h" },
-        message: config('Istio_Spire:caTTL: is in namespace "Istio_Spire", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:caTTL"?'),
+        message: config(
+            'Istio_Spire:caTTL: is in namespace "Istio_Spire", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:caTTL"?',
+        ),
     },
     {
         what: "an unknown key in a misspelt namespace",
         config: { ...CLUSTER1, "istiospire:meshId": "mesh1" },
-        message: config('istiospire:meshId: is in namespace "istiospire", not this project\'s "istio-spire", so nothing reads it (see README, "Configuration")'),
+        message: config(
+            'istiospire:meshId: is in namespace "istiospire", not this project\'s "istio-spire", so nothing reads it (see README, "Configuration")',
+        ),
     },
     {
         what: "a misspelt namespace in a stack file",
         config: fromStackFile("config:\n  istio-spire:trustDomain: cluster1.demo\n  istio-spire:clusterName: cluster1\n  istio-spyre:mtlsMode: PERMISSIVE\n"),
-        message: config('istio-spyre:mtlsMode: is in namespace "istio-spyre", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:mtlsMode"?'),
+        message: config(
+            'istio-spyre:mtlsMode: is in namespace "istio-spyre", not this project\'s "istio-spire", so nothing reads it; did you mean "istio-spire:mtlsMode"?',
+        ),
     },
     {
         what: "a bad value of a key written without the prefix in a stack file (Pulumi reads it as the project's: it is checked)",
@@ -257,7 +272,9 @@ const CASES: Case[] = [
     {
         what: "a CA TTL beyond Go's duration range",
         config: { ...CLUSTER1, caTTL: "99999999999h" },
-        message: config(`caTTL: "99999999999h" is longer than a Go duration can be (at most "2562047h47m16.854775807s"; time.ParseDuration: "invalid duration"); ${DURATION}`),
+        message: config(
+            `caTTL: "99999999999h" is longer than a Go duration can be (at most "2562047h47m16.854775807s"; time.ParseDuration: "invalid duration"); ${DURATION}`,
+        ),
     },
     {
         what: "a CA TTL one nanosecond beyond Go's duration range",
@@ -295,7 +312,9 @@ const CASES: Case[] = [
     {
         what: "a CA common name over 64 characters",
         config: { ...CLUSTER1, caSubjectCommonName: "n".repeat(65) },
-        message: config(`caSubjectCommonName: "${"n".repeat(65)}" is 65 characters long; RFC 5280 (ub-common-name) allows an X.509 common name (CN) of at most 64 characters`),
+        message: config(
+            `caSubjectCommonName: "${"n".repeat(65)}" is 65 characters long; RFC 5280 (ub-common-name) allows an X.509 common name (CN) of at most 64 characters`,
+        ),
     },
     {
         what: "a CA organization over 64 characters",
@@ -344,7 +363,9 @@ const CASES: Case[] = [
     {
         what: "a mapping as the bundle endpoint URL",
         config: { ...CLUSTER1, bundleEndpointUrl: { host: "spire.example.com" } },
-        message: config('bundleEndpointUrl: {"host":"spire.example.com"} is a mapping, not a string; expected an "https://" URL (empty: the load balancer address)'),
+        message: config(
+            'bundleEndpointUrl: {"host":"spire.example.com"} is a mapping, not a string; expected an "https://" URL (empty: the load balancer address)',
+        ),
     },
     {
         what: "a list as a boolean",

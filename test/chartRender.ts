@@ -36,7 +36,10 @@ export class ChartRenderer {
     /** How many `helm template` runs were started (distinct renders). */
     public renders = 0;
 
-    constructor(private readonly helm: string, concurrency = Math.max(2, Math.min(4, os.cpus().length))) {
+    constructor(
+        private readonly helm: string,
+        concurrency = Math.max(2, Math.min(4, os.cpus().length)),
+    ) {
         this.limiter = new Limiter(concurrency);
     }
 
@@ -94,10 +97,7 @@ export function describeObject(o: { kind?: string; metadata?: { name?: string; n
 /** The objects of a kind (and name, namespace when given). */
 export function objectsOf(objects: RenderedObject[], kind: string, name?: string, namespace?: string): RenderedObject[] {
     return objects.filter(
-        (o) =>
-            o.kind === kind &&
-            (name === undefined || o.metadata?.name === name) &&
-            (namespace === undefined || o.metadata?.namespace === namespace),
+        (o) => o.kind === kind && (name === undefined || o.metadata?.name === name) && (namespace === undefined || o.metadata?.namespace === namespace),
     );
 }
 
@@ -124,7 +124,9 @@ export function selects(selector: Record<string, string>, labels: Record<string,
 }
 
 /** The pod template of a workload object (Deployment, StatefulSet, DaemonSet, Job), or the Pod itself. */
-export function podTemplateOf(o: RenderedObject): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any } | undefined {
+export function podTemplateOf(
+    o: RenderedObject,
+): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any } | undefined {
     if (o.kind === "Pod") {
         return { metadata: o.metadata, spec: o.spec };
     }

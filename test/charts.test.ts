@@ -362,11 +362,11 @@ describe("charts: what the pinned charts render from the program's values", func
                 it("runs SPIRE 1.15.2 and spire-controller-manager 0.7.0 (the versions the docs name for chart 0.30.0)", () => {
                     const server = theObject(spire, "StatefulSet", SPIRE_SERVER_STATEFULSET, e.spireNamespace);
                     const agent = theObject(spire, "DaemonSet", SPIRE_AGENT_DAEMONSET, e.spireNamespace);
-                    expect([
-                        containerOf(server, "spire-server"),
-                        containerOf(server, "spire-controller-manager"),
-                        containerOf(agent, "spire-agent"),
-                    ].map((c) => (c as Container & { image: string }).image)).to.deep.equal([
+                    expect(
+                        [containerOf(server, "spire-server"), containerOf(server, "spire-controller-manager"), containerOf(agent, "spire-agent")].map(
+                            (c) => (c as Container & { image: string }).image,
+                        ),
+                    ).to.deep.equal([
                         "ghcr.io/spiffe/spire-server:1.15.2",
                         "ghcr.io/spiffe/spire-controller-manager:0.7.0",
                         "ghcr.io/spiffe/spire-agent:1.15.2",
@@ -407,7 +407,9 @@ describe("charts: what the pinned charts render from the program's values", func
                     // The program's server-side apply patch of it owns metadata only; SPIRE applies data (charts/spire-server/
                     // templates/roles.yaml lets the server get, patch and create it).
                     const patch = declaredOfType(run.declared, "kubernetes:core/v1:ConfigMapPatch").filter((d) => d.inputs.metadata?.name === BUNDLE_CONFIGMAP);
-                    expect(patch.map((d) => [d.inputs.metadata.namespace, d.inputs.data, d.ignoreChanges])).to.deep.equal([[e.spireNamespace, undefined, ["data"]]]);
+                    expect(patch.map((d) => [d.inputs.metadata.namespace, d.inputs.data, d.ignoreChanges])).to.deep.equal([
+                        [e.spireNamespace, undefined, ["data"]],
+                    ]);
                     expect(theObject(spire, "Role", BUNDLE_CONFIGMAP, e.spireNamespace).rules).to.deep.equal([
                         { apiGroups: [""], resources: ["configmaps"], resourceNames: [BUNDLE_CONFIGMAP], verbs: ["get", "patch", "create"] },
                     ]);
@@ -504,7 +506,9 @@ describe("charts: what the pinned charts render from the program's values", func
                     );
                     expect(selected.map(describeObject)).to.deep.equal([`StatefulSet ${e.spireNamespace}/${SPIRE_SERVER_STATEFULSET}`]);
 
-                    expect(service.inputs.spec.ports).to.deep.equal([{ name: "federation", port: BUNDLE_ENDPOINT_PORT, targetPort: "federation", protocol: "TCP" }]);
+                    expect(service.inputs.spec.ports).to.deep.equal([
+                        { name: "federation", port: BUNDLE_ENDPOINT_PORT, targetPort: "federation", protocol: "TCP" },
+                    ]);
                     // charts/spire-server/templates/server-resource.yaml: the `federation` port of the spire-server container.
                     const ports = containerOf(server, "spire-server").ports ?? [];
                     expect(ports.filter((p) => p.name === "federation").map((p) => p.containerPort)).to.deep.equal([BUNDLE_ENDPOINT_PORT]);
@@ -550,7 +554,10 @@ describe("charts: what the pinned charts render from the program's values", func
                         const nsLabels = namespaceLabels.get(o.metadata.namespace ?? "");
                         return (
                             template !== undefined &&
-                            webhooks.some((w) => matchesSelector(w.namespaceSelector, nsLabels ?? {}) && matchesSelector(w.objectSelector, template.metadata?.labels ?? {}))
+                            webhooks.some(
+                                (w) =>
+                                    matchesSelector(w.namespaceSelector, nsLabels ?? {}) && matchesSelector(w.objectSelector, template.metadata?.labels ?? {}),
+                            )
                         );
                     });
                     expect(injected.map(describeObject)).to.deep.equal([`Deployment ${e.istioNamespace}/${e.gateway.name}`]);
@@ -587,7 +594,9 @@ describe("charts: what the pinned charts render from the program's values", func
                     );
                     expect(registration.inputs.spec.podSelector).to.deep.equal({ matchLabels: { istio: e.gateway.istioLabel } });
                     expect(selects(registration.inputs.spec.podSelector.matchLabels, labels)).to.equal(true);
-                    expect(registration.inputs.spec.namespaceSelector).to.deep.equal({ matchLabels: { "kubernetes.io/metadata.name": deployment.metadata.namespace } });
+                    expect(registration.inputs.spec.namespaceSelector).to.deep.equal({
+                        matchLabels: { "kubernetes.io/metadata.name": deployment.metadata.namespace },
+                    });
                     expect(registration.inputs.spec.workloadSelectorTemplates).to.deep.equal([
                         `k8s:ns:${deployment.metadata.namespace}`,
                         `k8s:sa:${podTemplateOf(deployment)!.spec.serviceAccountName}`,
@@ -693,9 +702,9 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(config.deployment.view_only_mode).to.equal(e.access === "view");
                     expect(config.auth.strategy).to.equal("anonymous");
                     const role = e.access === "view" ? "kiali-viewer" : "kiali";
-                    expect(objectsOf(kiali, "ClusterRoleBinding").map((b) => [b.metadata.name, b.roleRef.name, b.subjects.map((x: any) => x.name)])).to.deep.equal([
-                        [role, role, [KIALI_SERVICE]],
-                    ]);
+                    expect(
+                        objectsOf(kiali, "ClusterRoleBinding").map((b) => [b.metadata.name, b.roleRef.name, b.subjects.map((x: any) => x.name)]),
+                    ).to.deep.equal([[role, role, [KIALI_SERVICE]]]);
                     // What the bound role lets Kiali's service account change in the cluster.
                     const writes = theObject(kiali, "ClusterRole", role)
                         .rules.filter((r: any) => r.verbs.some((v: string) => ["create", "update", "patch", "delete", "deletecollection"].includes(v)))
@@ -731,7 +740,10 @@ describe("charts: what the pinned charts render from the program's values", func
                     expect(ini).to.include("[paths]");
                     expect(ini).not.to.match(/\[auth/);
                     // The admin password the README points to: the chart's Secret grafana, key admin-password.
-                    expect(Object.keys(theObject(grafana, "Secret", GRAFANA_SERVICE, e.istioNamespace).data)).to.include.members(["admin-user", "admin-password"]);
+                    expect(Object.keys(theObject(grafana, "Secret", GRAFANA_SERVICE, e.istioNamespace).data)).to.include.members([
+                        "admin-user",
+                        "admin-password",
+                    ]);
                 });
 
                 it("no chart renders a NetworkPolicy of its own (policies add up: a chart's would let more in)", () => {
@@ -787,27 +799,42 @@ describe("charts: what the pinned charts render from the program's values", func
                     const kiali = renderOf(renders, "kiali-server").objects;
                     const kialiPod = podTemplateOf(theObject(kiali, "Deployment", KIALI_SERVICE, e.istioNamespace))!;
                     // The prometheus chart's kubernetes-pods job scrapes pods annotated prometheus.io/scrape at prometheus.io/port.
-                    expect([kialiPod.metadata!.annotations!["prometheus.io/scrape"], Number(kialiPod.metadata!.annotations!["prometheus.io/port"])]).to.deep.equal([
-                        "true",
-                        KIALI_METRICS_PORT,
-                    ]);
+                    expect([
+                        kialiPod.metadata!.annotations!["prometheus.io/scrape"],
+                        Number(kialiPod.metadata!.annotations!["prometheus.io/port"]),
+                    ]).to.deep.equal(["true", KIALI_METRICS_PORT]);
                     const config = parse(theObject(kiali, "ConfigMap", KIALI_SERVICE, e.istioNamespace).data["config.yaml"]);
-                    const prometheus = resolvePortForward(all, { namespace: e.istioNamespace, service: PROMETHEUS_SERVICE, localPort: 0, servicePort: PROMETHEUS_PORT });
+                    const prometheus = resolvePortForward(all, {
+                        namespace: e.istioNamespace,
+                        service: PROMETHEUS_SERVICE,
+                        localPort: 0,
+                        servicePort: PROMETHEUS_PORT,
+                    });
                     expect(config.external_services.prometheus.url).to.equal(`http://${PROMETHEUS_SERVICE}.${e.istioNamespace}:${PROMETHEUS_PORT}`);
                     expect(prometheus.containerPort).to.equal(PROMETHEUS_PORT);
                     if (e.grafana) {
-                        const grafana = resolvePortForward(all, { namespace: e.istioNamespace, service: GRAFANA_SERVICE, localPort: 0, servicePort: GRAFANA_PORT });
+                        const grafana = resolvePortForward(all, {
+                            namespace: e.istioNamespace,
+                            service: GRAFANA_SERVICE,
+                            localPort: 0,
+                            servicePort: GRAFANA_PORT,
+                        });
                         expect(config.external_services.grafana.internal_url).to.equal(`http://${GRAFANA_SERVICE}.${e.istioNamespace}:${GRAFANA_PORT}`);
                         expect(grafana.containerPort).to.equal(GRAFANA_PORT);
-                        const datasources = parse(theObject(renderOf(renders, "grafana").objects, "ConfigMap", GRAFANA_SERVICE, e.istioNamespace).data["datasources.yaml"]);
-                        expect(datasources.datasources.map((d: { url: string }) => d.url)).to.deep.equal([`http://${PROMETHEUS_SERVICE}.${e.istioNamespace}:${PROMETHEUS_PORT}`]);
+                        const datasources = parse(
+                            theObject(renderOf(renders, "grafana").objects, "ConfigMap", GRAFANA_SERVICE, e.istioNamespace).data["datasources.yaml"],
+                        );
+                        expect(datasources.datasources.map((d: { url: string }) => d.url)).to.deep.equal([
+                            `http://${PROMETHEUS_SERVICE}.${e.istioNamespace}:${PROMETHEUS_PORT}`,
+                        ]);
                     }
                 });
             });
 
             it("every object `npm run verify` looks up by name is rendered", () => {
                 const stackConfig = parseStackConfig(
-                    (key) => (c.config[key] === undefined ? undefined : typeof c.config[key] === "string" ? (c.config[key] as string) : JSON.stringify(c.config[key])),
+                    (key) =>
+                        c.config[key] === undefined ? undefined : typeof c.config[key] === "string" ? (c.config[key] as string) : JSON.stringify(c.config[key]),
                     Object.keys(c.config),
                 );
                 const v = expectationsFromConfig(c.stack, stackConfig, "ctx");
@@ -852,7 +879,12 @@ describe("charts: what the pinned charts render from the program's values", func
                 );
                 const kinds = [...new Set(declared.map((d) => `${d.inputs.apiVersion} ${d.inputs.kind}`))].sort();
                 // The comparison covers every kind the program declares (not an empty list).
-                expect(kinds).to.include.members(["spire.spiffe.io/v1alpha1 ClusterSPIFFEID", "v1 Namespace", "v1 Service", "security.istio.io/v1 PeerAuthentication"]);
+                expect(kinds).to.include.members([
+                    "spire.spiffe.io/v1alpha1 ClusterSPIFFEID",
+                    "v1 Namespace",
+                    "v1 Service",
+                    "security.istio.io/v1 PeerAuthentication",
+                ]);
                 const collisions: string[] = [];
                 for (const d of declared) {
                     const m = d.inputs.metadata ?? {};
@@ -905,9 +937,11 @@ describe("charts: what the pinned charts render from the program's values", func
             // charts/spire-server/templates/server-resource.yaml: the Secret mounted where those paths point.
             const server = theObject(spire, "StatefulSet", SPIRE_SERVER_STATEFULSET, "spire-server");
             expect(volumeOf(server, "bundle-endpoint-tls").secret).to.deep.equal({ secretName: secret });
-            expect(containerOf(server, "spire-server").volumeMounts!.filter((m) => m.name === "bundle-endpoint-tls").map((m) => m.mountPath)).to.deep.equal([
-                "/bundle-endpoint-tls",
-            ]);
+            expect(
+                containerOf(server, "spire-server")
+                    .volumeMounts!.filter((m) => m.name === "bundle-endpoint-tls")
+                    .map((m) => m.mountPath),
+            ).to.deep.equal(["/bundle-endpoint-tls"]);
             // The program's export tells peers to use https_web.
             expect((run.outputs as any).federation.bundleEndpointProfile).to.equal("https_web");
         });
@@ -924,7 +958,8 @@ describe("charts: what the pinned charts render from the program's values", func
                 namespace: release.inputs.namespace,
                 values: deepMerge(release.inputs.values, { service: { type: 42 } }),
             };
-            const schemaMessage = /values don't meet the specifications of the schema\(s\)[\s\S]*service\.type: Invalid type\. Expected: string, given: integer/;
+            const schemaMessage =
+                /values don't meet the specifications of the schema\(s\)[\s\S]*service\.type: Invalid type\. Expected: string, given: integer/;
             expect(() => helmTemplate(options)).to.throw(schemaMessage);
             let rejected: unknown;
             await helmTemplateAsync(options).catch((error: unknown) => {

@@ -103,8 +103,16 @@ describe("stack configuration", () => {
                 const c2 = readStackFile(dir, "cluster2");
                 expect(c1.config["kubernetes:context"]).to.equal("cluster1");
                 expect(c2.config["kubernetes:context"]).to.equal("cluster2");
-                expect(c1.parsed).to.deep.include({ trustDomain: "cluster1.demo", clusterName: "cluster1", peers: [{ stack: "organization/istio-spire/cluster2" }] });
-                expect(c2.parsed).to.deep.include({ trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }] });
+                expect(c1.parsed).to.deep.include({
+                    trustDomain: "cluster1.demo",
+                    clusterName: "cluster1",
+                    peers: [{ stack: "organization/istio-spire/cluster2" }],
+                });
+                expect(c2.parsed).to.deep.include({
+                    trustDomain: "cluster2.demo",
+                    clusterName: "cluster2",
+                    peers: [{ stack: "organization/istio-spire/cluster1" }],
+                });
                 expect([c1.parsed.samples, c1.parsed.observability, c2.parsed.samples]).to.deep.equal([["sleep-httpbin", "curl-greeter"], true, ["bookinfo"]]);
             } finally {
                 removeTestProject(dir);
@@ -222,11 +230,7 @@ describe("stack configuration", () => {
                 { ...CLUSTER1, istioChartRepository: "http://istio-release.storage.googleapis.com/charts" },
                 'Invalid configuration: istioChartRepository: "http://istio-release.storage.googleapis.com/charts" uses "http"; expected an "https://" chart repository URL or an "oci://" registry reference without credentials',
             ],
-            [
-                "an unknown mTLS mode",
-                { ...CLUSTER1, mtlsMode: "DISABLE" },
-                'Invalid configuration: mtlsMode: "DISABLE" is not one of "STRICT", "PERMISSIVE"',
-            ],
+            ["an unknown mTLS mode", { ...CLUSTER1, mtlsMode: "DISABLE" }, 'Invalid configuration: mtlsMode: "DISABLE" is not one of "STRICT", "PERMISSIVE"'],
             [
                 "a non-boolean nativeSidecars",
                 { ...CLUSTER1, nativeSidecars: "auto" },
@@ -333,7 +337,12 @@ describe("stack configuration", () => {
             ],
             [
                 "an https_web certificate Secret name that is not a Kubernetes name",
-                { ...CLUSTER1, bundleEndpointProfile: "https_web", bundleEndpointUrl: "https://spire.cluster1.example.com", bundleEndpointTlsSecret: "Spire_TLS" },
+                {
+                    ...CLUSTER1,
+                    bundleEndpointProfile: "https_web",
+                    bundleEndpointUrl: "https://spire.cluster1.example.com",
+                    bundleEndpointTlsSecret: "Spire_TLS",
+                },
                 'Invalid configuration: bundleEndpointTlsSecret: "Spire_TLS" is not a Secret name: it is not a DNS name; expected a DNS name of lowercase letters, digits, "-" and ".", e.g. "bookinfo.cluster2.demo"',
             ],
             [
@@ -350,19 +359,25 @@ describe("stack configuration", () => {
         }
 
         it("reports a misspelled key with the key it probably meant", () => {
-            expect(() => parseStackConfig((key) => ({ trustdomain: "cluster1.demo", clusterName: "cluster1" } as Record<string, string>)[key], ["trustdomain", "clusterName"]))
-                .to.throw(
-                    [
-                        "Invalid configuration (2 problems):",
-                        '  - trustdomain: "cluster1.demo" is not a setting of this program; did you mean "trustDomain"?',
-                        '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
-                    ].join("\n"),
-                );
+            expect(() =>
+                parseStackConfig(
+                    (key) => (({ trustdomain: "cluster1.demo", clusterName: "cluster1" }) as Record<string, string>)[key],
+                    ["trustdomain", "clusterName"],
+                ),
+            ).to.throw(
+                [
+                    "Invalid configuration (2 problems):",
+                    '  - trustdomain: "cluster1.demo" is not a setting of this program; did you mean "trustDomain"?',
+                    '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+                ].join("\n"),
+            );
         });
 
         it("judges the kind of a raw value before the key's own checks (checkConfigValueKind)", () => {
             expect(checkConfigValueKind("trustDomain", "cluster1.demo", "string")).to.equal(undefined);
-            expect(checkConfigValueKind("trustDomain", "", "string")).to.equal('trustDomain: "" is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"');
+            expect(checkConfigValueKind("trustDomain", "", "string")).to.equal(
+                'trustDomain: "" is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"',
+            );
             expect(checkConfigValueKind("bundleEndpointUrl", "", "string")).to.equal(undefined); // empty is its default
             expect(checkConfigValueKind("bundleEndpointUrl", "null", "string")).to.equal(
                 'bundleEndpointUrl: "null" is a YAML null (a key written without a value); expected an "https://" URL (empty: the load balancer address), or remove the key for the default ""',
@@ -375,7 +390,7 @@ describe("stack configuration", () => {
         });
 
         it("refuses a peer that is the stack itself, given the stack's name", () => {
-            const read = (key: string) => ({ ...CLUSTER1, peers: '[{"stack":"organization/istio-spire/cluster1"}]' } as Record<string, string>)[key];
+            const read = (key: string) => (({ ...CLUSTER1, peers: '[{"stack":"organization/istio-spire/cluster1"}]' }) as Record<string, string>)[key];
             expect(() => parseStackConfig(read, [], { stack: "organization/istio-spire/cluster1" })).to.throw(
                 'Invalid configuration: peers[0].stack: "organization/istio-spire/cluster1" is this stack itself; list the other stacks to federate with, not this one',
             );
@@ -415,9 +430,7 @@ describe("stack configuration", () => {
 
         it("refuses an unknown key set on the stack", async () => {
             const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, meshId: "mesh1" });
-            expect(error.message).to.equal(
-                'Invalid configuration: meshId: "mesh1" is not a setting of this program (see README, "Configuration")',
-            );
+            expect(error.message).to.equal('Invalid configuration: meshId: "mesh1" is not a setting of this program (see README, "Configuration")');
             expect(declared).to.deep.equal([]);
         });
 

@@ -117,21 +117,19 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
                 '/: additionalProperties {"additionalProperty":"federatesWIth"} must NOT have additional properties',
             ]);
             // Nested objects are closed too.
-            expect(
-                validationProblems(validate, { spiffeIDTemplate: "spiffe://cluster1.demo/x", podSelector: { matchLabel: { app: "x" } } }),
-            ).to.deep.equal(['/podSelector: additionalProperties {"additionalProperty":"matchLabel"} must NOT have additional properties']);
+            expect(validationProblems(validate, { spiffeIDTemplate: "spiffe://cluster1.demo/x", podSelector: { matchLabel: { app: "x" } } })).to.deep.equal([
+                '/podSelector: additionalProperties {"additionalProperty":"matchLabel"} must NOT have additional properties',
+            ]);
         });
 
         it("rejects a ClusterSPIFFEID spec with a wrong type or without its required template", () => {
             const validate = crdSpecValidator("ClusterSPIFFEID");
-            expect(validationProblems(validate, { spiffeIDTemplate: 42 })).to.deep.equal([
-                '/spiffeIDTemplate: type {"type":"string"} must be string',
-            ]);
+            expect(validationProblems(validate, { spiffeIDTemplate: 42 })).to.deep.equal(['/spiffeIDTemplate: type {"type":"string"} must be string']);
             expect(validationProblems(validate, { spiffeIDTemplate: "spiffe://x/y", federatesWith: "cluster2.demo" })).to.deep.equal([
                 '/federatesWith: type {"type":"array"} must be array',
             ]);
             expect(validationProblems(validate, { className: "spire-server-spire" })).to.deep.equal([
-                "/: required {\"missingProperty\":\"spiffeIDTemplate\"} must have required property 'spiffeIDTemplate'",
+                '/: required {"missingProperty":"spiffeIDTemplate"} must have required property \'spiffeIDTemplate\'',
             ]);
         });
 
@@ -158,13 +156,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
     describe("spire chart values against the spire 0.30.0 chart", () => {
         it("sets only value paths that exist in the umbrella values.yaml (global, subchart switches) or the subcharts' values.yaml", () => {
             const values = valuesOf(run.declared, "spire");
-            expect(Object.keys(values).sort()).to.deep.equal([
-                "global",
-                "spiffe-csi-driver",
-                "spiffe-oidc-discovery-provider",
-                "spire-agent",
-                "spire-server",
-            ]);
+            expect(Object.keys(values).sort()).to.deep.equal(["global", "spiffe-csi-driver", "spiffe-oidc-discovery-provider", "spire-agent", "spire-server"]);
             // No open maps: every key the program sets is declared in the pinned chart.
             expect(valuePathProblems(values, spireChartDefaults().merged, [])).to.deep.equal([]);
         });
@@ -189,9 +181,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
         it("reports a misspelled spire value path exactly, down to its leaves", () => {
             const defaults = spireChartDefaults().merged;
             expect(valuePathProblems({ "spire-server": { caTtl: "720h" } }, defaults, [])).to.deep.equal(["spire-server.caTtl"]);
-            expect(valuePathProblems({ global: { spire: { trustdomain: "cluster1.demo" } } }, defaults, [])).to.deep.equal([
-                "global.spire.trustdomain",
-            ]);
+            expect(valuePathProblems({ global: { spire: { trustdomain: "cluster1.demo" } } }, defaults, [])).to.deep.equal(["global.spire.trustdomain"]);
             expect(
                 valuePathProblems({ "spire-agent": { sdss: { enabled: true, defaultSVIDName: "default" }, sds: { enabled: true } } }, defaults, []),
             ).to.deep.equal(["spire-agent.sdss.enabled", "spire-agent.sdss.defaultSVIDName"]);
@@ -242,9 +232,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
             const values = valuesOf(run.declared, "gateway");
             const validate = compile(gatewayValuesSchema());
             expect(validationProblems(validate, values)).to.deep.equal([]);
-            expect(
-                validationProblems(validate, { _internal_defaults_do_not_set: istioChartDefaults("gateway"), ...values }),
-            ).to.deep.equal([]);
+            expect(validationProblems(validate, { _internal_defaults_do_not_set: istioChartDefaults("gateway"), ...values })).to.deep.equal([]);
             // The schema is live: it is closed at the top and typed below.
             expect(validationProblems(validate, { ...values, serviceAcount: { create: true } })).to.deep.equal([
                 '/: additionalProperties {"additionalProperty":"serviceAcount"} must NOT have additional properties',
@@ -284,9 +272,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
             const pluginName = csiPluginName();
             expect(pluginName).to.equal("csi.spiffe.io");
             for (const [name, template] of Object.entries(templates())) {
-                expect(template.spec.volumes, name).to.deep.equal([
-                    { name: "workload-socket", csi: { driver: pluginName, readOnly: true } },
-                ]);
+                expect(template.spec.volumes, name).to.deep.equal([{ name: "workload-socket", csi: { driver: pluginName, readOnly: true } }]);
             }
         });
 
@@ -295,7 +281,10 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
             // into corev1.Pod. A top-level `labels` (as some runbooks write it) silently disappears.
             const podFields = ["apiVersion", "kind", "metadata", "spec"];
             for (const [name, template] of Object.entries(templates())) {
-                expect(Object.keys(template).filter((k) => !podFields.includes(k)), name).to.deep.equal([]);
+                expect(
+                    Object.keys(template).filter((k) => !podFields.includes(k)),
+                    name,
+                ).to.deep.equal([]);
             }
             expect(templates().spire.metadata?.labels).to.deep.equal({ "spiffe.io/spire-managed-identity": "true" });
         });
@@ -378,16 +367,7 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
                 .filter((l) => l !== "");
             const rows = lines.map((l) => l.split(/\s{2,}/));
             const header = rows[0];
-            expect(header).to.deep.equal([
-                "RESOURCE NAME",
-                "TYPE",
-                "STATUS",
-                "VALID CERT",
-                "SERIAL NUMBER",
-                "NOT AFTER",
-                "NOT BEFORE",
-                "TRUST DOMAIN",
-            ]);
+            expect(header).to.deep.equal(["RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE", "TRUST DOMAIN"]);
             const col = (name: string) => header.indexOf(name);
             const entries = rows.slice(1).map((r) => [r[col("RESOURCE NAME")], r[col("TYPE")], r[col("STATUS")], r[col("TRUST DOMAIN")]]);
             expect(entries).to.deep.equal([
@@ -528,12 +508,10 @@ describe("ClusterFederatedTrustDomains against the CRD and the controller manage
         expect(webhookProblems({ ...good, trustDomain: "Cluster2" })).to.deep.equal(["invalid trustDomain"]);
         expect(webhookProblems({ ...good, bundleEndpointURL: "http://x:8443" })).to.deep.equal(["bundleEndpointURL: scheme must be https"]);
         expect(webhookProblems({ ...good, bundleEndpointURL: "https://u:p@x" })).to.deep.equal(["bundleEndpointURL: cannot contain userinfo"]);
-        expect(webhookProblems({ ...good, bundleEndpointProfile: { type: "https_spiffe", endpointSPIFFEID: "" } })).to.deep.equal([
-            "invalid endpointSPIFFEID",
-        ]);
-        expect(
-            webhookProblems({ ...good, bundleEndpointProfile: { type: "https_web", endpointSPIFFEID: "spiffe://cluster2.demo/x" } as never }),
-        ).to.deep.equal(["endpointSPIFFEID is not allowed for https_web"]);
+        expect(webhookProblems({ ...good, bundleEndpointProfile: { type: "https_spiffe", endpointSPIFFEID: "" } })).to.deep.equal(["invalid endpointSPIFFEID"]);
+        expect(webhookProblems({ ...good, bundleEndpointProfile: { type: "https_web", endpointSPIFFEID: "spiffe://cluster2.demo/x" } as never })).to.deep.equal(
+            ["endpointSPIFFEID is not allowed for https_web"],
+        );
         expect(webhookProblems({ ...good, trustDomainBundle: "{}" })).to.deep.equal(["invalid trustDomainBundle: no keys"]);
     });
 });

@@ -46,7 +46,11 @@ describe("the federated call, through the three-step bootstrap", () => {
         expect(step1.outputs.samples).to.deep.equal({ curlGreeter: { spiffeId: "spiffe://cluster1.demo/ns/default/sa/curl-greeter" } });
         expect(step1.outputs.federatedCalls).to.deep.equal([]);
         expect(istioObjects(step1)).to.deep.equal([]);
-        expect(ofType(step1.declared, "kubernetes:apps/v1:Deployment").map((d) => d.inputs.metadata.name).sort()).to.deep.equal(["curl-greeter", "httpbin", "sleep"]);
+        expect(
+            ofType(step1.declared, "kubernetes:apps/v1:Deployment")
+                .map((d) => d.inputs.metadata.name)
+                .sort(),
+        ).to.deep.equal(["curl-greeter", "httpbin", "sleep"]);
     });
 
     it("step 2: cluster2 serves Bookinfo to cluster1's curl-greeter only, and exports its gateway", () => {
@@ -94,7 +98,12 @@ describe("the federated call, through the three-step bootstrap", () => {
     });
 
     it("opens nothing on cluster2's gateway while no peer runs a curl-greeter", async () => {
-        const alone = await runProgram(program, CLUSTER2, { ownBundle: bundle("cluster2.demo"), stackOutputs: { [`${ORG}/cluster1`]: { ...step1.outputs, samples: {} } } }, "cluster2");
+        const alone = await runProgram(
+            program,
+            CLUSTER2,
+            { ownBundle: bundle("cluster2.demo"), stackOutputs: { [`${ORG}/cluster1`]: { ...step1.outputs, samples: {} } } },
+            "cluster2",
+        );
         expect(istioObjects(alone)).to.deep.equal(["Gateway default/bookinfo-gateway", "VirtualService default/bookinfo"]);
     });
 

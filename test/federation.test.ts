@@ -1,8 +1,26 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { bundleNotPublishedMessage, checkSpiffeBundle, deployTimePlaceholder, federatedTrustDomainName, isDeployTimePlaceholder, validatePeerExports } from "../components";
-import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runProgramExpectingError, runningStack } from "../tools/mock-engine/harness";
+import {
+    bundleNotPublishedMessage,
+    checkSpiffeBundle,
+    deployTimePlaceholder,
+    federatedTrustDomainName,
+    isDeployTimePlaceholder,
+    validatePeerExports,
+} from "../components";
+import {
+    Declared,
+    ProgramRun,
+    UNKNOWN,
+    World,
+    mockUuid,
+    named,
+    ofType,
+    runProgram,
+    runProgramExpectingError,
+    runningStack,
+} from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -39,9 +57,7 @@ function cftds(run: ProgramRun<any>): Declared[] {
 
 /** Everything a run declared, as comparable strings: type, name, inputs, dependencies, ignoreChanges. */
 function shape(run: ProgramRun<any>): string[] {
-    return run.declared
-        .map((d) => JSON.stringify([d.type, d.name, d.inputs, [...d.dependsOn].sort(), d.ignoreChanges, d.read, d.id]))
-        .sort();
+    return run.declared.map((d) => JSON.stringify([d.type, d.name, d.inputs, [...d.dependsOn].sort(), d.ignoreChanges, d.read, d.id])).sort();
 }
 
 describe("the bundle endpoint and the federation export", () => {
@@ -141,12 +157,7 @@ describe("federating two stacks: the bootstrap sequence", () => {
             "cluster2",
         );
         // 3. cluster1 again, now reading cluster2's export.
-        step3 = await runProgram(
-            program,
-            stackConfig(1, [2]),
-            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: step2.outputs } },
-            "cluster1",
-        );
+        step3 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: step2.outputs } }, "cluster1");
     });
 
     it("step 1: reads the peer through a StackReference, warns that it is pending and declares nothing for it", () => {
@@ -235,12 +246,7 @@ describe("federating two stacks: the bootstrap sequence", () => {
     });
 
     it("step 4: running either stack again declares exactly the same resources and inputs (no changes)", async () => {
-        const again1 = await runProgram(
-            program,
-            stackConfig(1, [2]),
-            { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: step2.outputs } },
-            "cluster1",
-        );
+        const again1 = await runProgram(program, stackConfig(1, [2]), { ownBundle: BUNDLE1, stackOutputs: { [`${ORG}/cluster2`]: step2.outputs } }, "cluster1");
         expect(shape(again1)).to.deep.equal(shape(step3));
         expect(JSON.stringify(again1.outputs)).to.equal(JSON.stringify(step3.outputs));
         const again2 = await runProgram(
@@ -287,11 +293,17 @@ describe("federating three stacks pairwise", () => {
             },
             "cluster1",
         );
-        expect(ofType(run.declared, STACK_REFERENCE).filter((r) => r.name.startsWith("peer-")).map((r) => r.inputs.name).sort()).to.deep.equal([
-            `${ORG}/cluster2`,
-            `${ORG}/cluster3`,
-        ]);
-        expect(cftds(run).map((c) => [c.inputs.metadata.name, c.inputs.spec.bundleEndpointURL, c.inputs.spec.trustDomainBundle]).sort()).to.deep.equal([
+        expect(
+            ofType(run.declared, STACK_REFERENCE)
+                .filter((r) => r.name.startsWith("peer-"))
+                .map((r) => r.inputs.name)
+                .sort(),
+        ).to.deep.equal([`${ORG}/cluster2`, `${ORG}/cluster3`]);
+        expect(
+            cftds(run)
+                .map((c) => [c.inputs.metadata.name, c.inputs.spec.bundleEndpointURL, c.inputs.spec.trustDomainBundle])
+                .sort(),
+        ).to.deep.equal([
             ["cluster2.demo", "https://203.0.113.2:8443", BUNDLE2],
             ["cluster3.demo", "https://203.0.113.3:8443", BUNDLE3],
         ]);
@@ -309,7 +321,11 @@ describe("federating three stacks pairwise", () => {
         });
         const a = await runProgram(program, stackConfig(1, [2, 3]), world(), "cluster1");
         const b = await runProgram(program, stackConfig(1, [3, 2]), world(), "cluster1");
-        const specs = (r: ProgramRun<any>) => ofType(r.declared, CLUSTER_SPIFFE_ID).concat(cftds(r)).map((d) => JSON.stringify(d.inputs)).sort();
+        const specs = (r: ProgramRun<any>) =>
+            ofType(r.declared, CLUSTER_SPIFFE_ID)
+                .concat(cftds(r))
+                .map((d) => JSON.stringify(d.inputs))
+                .sort();
         expect(specs(a)).to.deep.equal(specs(b));
         expect(JSON.stringify(a.outputs.istioOperator)).to.equal(JSON.stringify(b.outputs.istioOperator));
     });
@@ -421,7 +437,10 @@ describe("peer data is untrusted input", () => {
 
     it("refuses a bundle without an X.509 authority", () => {
         const jwtOnly = JSON.stringify({ keys: [JSON.parse(BUNDLE2).keys[1]] });
-        return refuse(exportOf(2, { trustBundle: jwtOnly }), `${prefix}trustBundle: ${JSON.stringify(jwtOnly).slice(0, 100)}…(${JSON.stringify(jwtOnly).length} characters) has no "x509-svid" key; expected at least one X.509 authority`);
+        return refuse(
+            exportOf(2, { trustBundle: jwtOnly }),
+            `${prefix}trustBundle: ${JSON.stringify(jwtOnly).slice(0, 100)}…(${JSON.stringify(jwtOnly).length} characters) has no "x509-svid" key; expected at least one X.509 authority`,
+        );
     });
 
     it("refuses an x509-svid key carrying two certificates", () => {

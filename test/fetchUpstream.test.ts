@@ -45,7 +45,11 @@ describe("npm run fetch-upstream", () => {
     before(async function () {
         this.timeout(120000);
         helm = await ensureHelm();
-        requireArtifact(this, helm.found, () => `pending: no Helm 3 to package a chart mirror (${helm.found ? "" : helm.reason}); run \`npm run fetch-upstream\``);
+        requireArtifact(
+            this,
+            helm.found,
+            () => `pending: no Helm 3 to package a chart mirror (${helm.found ? "" : helm.reason}); run \`npm run fetch-upstream\``,
+        );
         if (!helm.found) {
             return;
         }
@@ -54,7 +58,12 @@ describe("npm run fetch-upstream", () => {
         temps.push(site);
         fs.mkdirSync(path.join(site, "charts"));
         for (const pin of CHART_PINS) {
-            const packaged = await runHelm(helm.binary, ["package", path.join(upstreamDir(), "charts", chartDirName(pin)), "--destination", path.join(site, "charts")]);
+            const packaged = await runHelm(helm.binary, [
+                "package",
+                path.join(upstreamDir(), "charts", chartDirName(pin)),
+                "--destination",
+                path.join(site, "charts"),
+            ]);
             expect(packaged.code, packaged.stderr).to.equal(0);
         }
         for (const file of ISTIO_TESTDATA.files) {
@@ -68,7 +77,13 @@ describe("npm run fetch-upstream", () => {
         cache = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-cache-"));
         temps.push(cache);
         env = { ...process.env, ISTIO_SPIRE_CACHE: cache, [CHART_MIRROR_ENV]: `${mirror.url}/charts`, [ISTIO_SOURCE_ENV]: `${mirror.url}/istio/` };
-        expect(await fetchUpstream(env, (l) => lines.push(l), (l) => errors.push(l))).to.equal(0);
+        expect(
+            await fetchUpstream(
+                env,
+                (l) => lines.push(l),
+                (l) => errors.push(l),
+            ),
+        ).to.equal(0);
     });
     after(async () => {
         await mirror?.close();
@@ -99,7 +114,9 @@ describe("npm run fetch-upstream", () => {
             expect([chart.name, chart.version]).to.deep.equal([pin.chart, pin.version]);
             for (const file of ["values.yaml", ...fs.readdirSync(path.join(original, "templates")).map((t) => path.join("templates", t))]) {
                 if (fs.statSync(path.join(original, file)).isFile()) {
-                    expect(fs.readFileSync(path.join(fetched, file), "utf8"), `${chartDirName(pin)}/${file}`).to.equal(fs.readFileSync(path.join(original, file), "utf8"));
+                    expect(fs.readFileSync(path.join(fetched, file), "utf8"), `${chartDirName(pin)}/${file}`).to.equal(
+                        fs.readFileSync(path.join(original, file), "utf8"),
+                    );
                 }
             }
         }
@@ -111,7 +128,13 @@ describe("npm run fetch-upstream", () => {
         this.timeout(60000);
         const before = mirror.requests.length;
         const again: string[] = [];
-        expect(await fetchUpstream(env, (l) => again.push(l), (l) => errors.push(l))).to.equal(0);
+        expect(
+            await fetchUpstream(
+                env,
+                (l) => again.push(l),
+                (l) => errors.push(l),
+            ),
+        ).to.equal(0);
         expect(again.filter((l) => l.endsWith(": cached")).length).to.equal(CHART_PINS.length + ISTIO_TESTDATA.files.length);
         expect(mirror.requests.length).to.equal(before);
     });
@@ -121,10 +144,16 @@ describe("npm run fetch-upstream", () => {
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-cache-"));
         temps.push(empty);
         const failures: string[] = [];
-        const code = await fetchUpstream({ ...env, ISTIO_SPIRE_CACHE: empty, [CHART_MIRROR_ENV]: `${mirror.url}/nothing-here` }, () => undefined, (l) => failures.push(l));
+        const code = await fetchUpstream(
+            { ...env, ISTIO_SPIRE_CACHE: empty, [CHART_MIRROR_ENV]: `${mirror.url}/nothing-here` },
+            () => undefined,
+            (l) => failures.push(l),
+        );
         expect(code).to.equal(1);
         expect(failures).to.have.length(1);
-        expect(failures[0]).to.match(new RegExp(`^chart ${chartDirName(CHART_PINS[0]).replace(/\./g, "\\.")}: helm pull from ${mirror.url}/nothing-here failed: .+`));
+        expect(failures[0]).to.match(
+            new RegExp(`^chart ${chartDirName(CHART_PINS[0]).replace(/\./g, "\\.")}: helm pull from ${mirror.url}/nothing-here failed: .+`),
+        );
         expect(fs.existsSync(path.join(empty, "upstream", "charts", chartDirName(CHART_PINS[0])))).to.equal(false);
     });
 });

@@ -151,19 +151,27 @@ describe("reads of objects in the simulated cluster", () => {
         expect(chartObjectsRead({ chart: "gateway", name: "istio-ingressgateway", namespace: "istio-system", values })).to.deep.equal([
             { kind: "Service", namespace: "istio-system", name: "istio-ingressgateway" },
         ]);
-        const gateway = await runProgram(async () => {
-            const release = new k8s.helm.v3.Release("gw", { name: "istio-ingressgateway", chart: "gateway", namespace: "istio-system", values });
-            const service = k8s.core.v1.Service.get("read", "istio-system/istio-ingressgateway", { dependsOn: [release] });
-            return { ingress: service.status.loadBalancer.ingress };
-        }, {}, { gatewayIngress: [{ ip: "198.51.100.7" }] });
+        const gateway = await runProgram(
+            async () => {
+                const release = new k8s.helm.v3.Release("gw", { name: "istio-ingressgateway", chart: "gateway", namespace: "istio-system", values });
+                const service = k8s.core.v1.Service.get("read", "istio-system/istio-ingressgateway", { dependsOn: [release] });
+                return { ingress: service.status.loadBalancer.ingress };
+            },
+            {},
+            { gatewayIngress: [{ ip: "198.51.100.7" }] },
+        );
         expect(gateway.outputs.ingress).to.deep.equal([{ ip: "198.51.100.7" }]);
     });
 
     it("creates nothing in a preview: a read with a known id of a declared object fails there", async () => {
-        const { error } = await runProgramExpectingError(async () => {
-            const cm = new k8s.core.v1.ConfigMap("cm", { metadata: { name: "x", namespace: "ns" } });
-            return { data: k8s.core.v1.ConfigMap.get("read", "ns/x", { dependsOn: [cm] }).data };
-        }, {}, { preview: true });
+        const { error } = await runProgramExpectingError(
+            async () => {
+                const cm = new k8s.core.v1.ConfigMap("cm", { metadata: { name: "x", namespace: "ns" } });
+                return { data: k8s.core.v1.ConfigMap.get("read", "ns/x", { dependsOn: [cm] }).data };
+            },
+            {},
+            { preview: true },
+        );
         expect(error.message).to.contain(missingResourceError("ns/x"));
     });
 

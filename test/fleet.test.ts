@@ -26,7 +26,7 @@ function stackFile(name: string, extra: Record<string, unknown> = {}): Record<st
     };
 }
 
-const NO_BUNDLE = 'has not published its trust bundle yet (needed to authenticate its https_spiffe endpoint)';
+const NO_BUNDLE = "has not published its trust bundle yet (needed to authenticate its https_spiffe endpoint)";
 const NO_EXPORT = 'has no "federation" output yet';
 const HEADER = (command: string) =>
     `fleet ${command}: stacks cluster1, cluster2, cluster3; bootstrap order cluster1 → cluster2 → cluster3 → cluster1 → cluster2`;
@@ -315,7 +315,8 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
     });
 
     it("destroy stops at the first failure (a protected SPIRE) with Pulumi's message", async () => {
-        const message = 'error: resource "urn:pulumi:cluster2::istio-spire::istio-spire:spire:Spire$kubernetes:core/v1:Namespace::spire-namespace" cannot be deleted because it is protected';
+        const message =
+            'error: resource "urn:pulumi:cluster2::istio-spire::istio-spire:spire:Spire$kubernetes:core/v1:Namespace::spire-namespace" cannot be deleted because it is protected';
         const workspace = fake({ existing: NAMES, failures: [{ op: "destroy", stack: "cluster2", message }] });
         const error = await failure("destroy", workspace);
         expect(error.message).to.equal(`destroy cluster2 failed: ${message}`);
@@ -350,7 +351,9 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
             for (const argv of [[], ["deploy"], ["up", "--max-rounds", "0"], ["up", "--cwd"]]) {
                 const usage = io();
                 expect(await main(argv, { ...usage, workspace: async () => fake() })).to.equal(2);
-                expect(usage.err).to.deep.equal(["usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]"]);
+                expect(usage.err).to.deep.equal([
+                    "usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]",
+                ]);
             }
         });
     });
@@ -359,15 +362,25 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
 describe("fleet helpers", () => {
     it("describeChanges names every change in a fixed order; same and reads are no change (as --expect-no-changes)", () => {
         expect(describeChanges({ same: 20, read: 3 })).to.equal("no changes");
-        expect(describeChanges({ same: 1, delete: 1, update: 2, create: 3, discard: 1, "read-replacement": 1 })).to.equal("3 to create, 2 to update, 1 to delete");
+        expect(describeChanges({ same: 1, delete: 1, update: 2, create: 3, discard: 1, "read-replacement": 1 })).to.equal(
+            "3 to create, 2 to update, 1 to delete",
+        );
         expect(describeChanges({ replace: 1, "some-new-op": 2 })).to.equal("1 to replace, 2 to some-new-op");
         expect([hasChanges({ same: 3 }), hasChanges({ same: 3, update: 0 }), hasChanges({ create: 1 })]).to.deep.equal([false, false, true]);
     });
 
     it("the fake's change summary counts one step per resource", () => {
         const base = { type: "t", parent: "", dependsOn: [], provider: "", protect: false, id: "", read: false } as any;
-        const before = [{ ...base, name: "a", inputs: { x: 1 } }, { ...base, name: "b", inputs: {} }, { ...base, name: "r", read: true, inputs: {} }];
-        const after = [{ ...base, name: "a", inputs: { x: 2 } }, { ...base, name: "c", inputs: {} }, { ...base, name: "r", read: true, inputs: {} }];
+        const before = [
+            { ...base, name: "a", inputs: { x: 1 } },
+            { ...base, name: "b", inputs: {} },
+            { ...base, name: "r", read: true, inputs: {} },
+        ];
+        const after = [
+            { ...base, name: "a", inputs: { x: 2 } },
+            { ...base, name: "c", inputs: {} },
+            { ...base, name: "r", read: true, inputs: {} },
+        ];
         expect(changeSummary(before, after)).to.deep.equal({ update: 1, create: 1, read: 1, delete: 1 });
     });
 

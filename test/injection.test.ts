@@ -129,9 +129,9 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
             expect(shimIstioTemplate("{{ annotation .ObjectMeta `a/b` .Values.x | quote }}")).to.equal(
                 '{{ include "istio.annotation" (list .ObjectMeta `a/b` .Values.x) | quote }}',
             );
-            expect(
-                shimIstioTemplate('{{- if excludeInboundPort (annotation .ObjectMeta `p` .V.p) (annotation .ObjectMeta `e` "") }}x{{ end }}'),
-            ).to.equal('{{- if include "istio.excludeInboundPort" (list (include "istio.annotation" (list .ObjectMeta `p` .V.p)) (include "istio.annotation" (list .ObjectMeta `e` ""))) }}x{{ end }}');
+            expect(shimIstioTemplate('{{- if excludeInboundPort (annotation .ObjectMeta `p` .V.p) (annotation .ObjectMeta `e` "") }}x{{ end }}')).to.equal(
+                '{{- if include "istio.excludeInboundPort" (list (include "istio.annotation" (list .ObjectMeta `p` .V.p)) (include "istio.annotation" (list .ObjectMeta `e` ""))) }}x{{ end }}',
+            );
             expect(shimIstioTemplate("{{ toYaml (omitNil .Values.r) | indent 6 }}")).to.equal('{{ toYaml ((.Values.r)) | indent 6 | trimPrefix "      " }}');
             expect(shimIstioTemplate("{{ if isset .ObjectMeta.Annotations `k` }}{{ toLower .K }}{{ end }}")).to.equal(
                 "{{ if hasKey .ObjectMeta.Annotations `k` }}{{ lower .K }}{{ end }}",
@@ -228,7 +228,7 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
                 expect(parse(result.app.outputs.spire).spec).to.have.all.keys(native ? "initContainers" : "containers", "volumes");
             });
 
-            it("sidecar.istio.io/nativeSidecar: \"true\" gives a native sidecar with the SPIRE socket", () => {
+            it('sidecar.istio.io/nativeSidecar: "true" gives a native sidecar with the SPIRE socket', () => {
                 const pod = result.appNative.pod;
                 expect(podProblems(pod)).to.deep.equal([]);
                 expect(proxyList(pod)).to.equal("initContainers");
@@ -236,14 +236,14 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
                 expectSpireSocket(result.appNative);
             });
 
-            it("sidecar.istio.io/nativeSidecar: \"false\" gives a proxy container with the SPIRE socket", () => {
+            it('sidecar.istio.io/nativeSidecar: "false" gives a proxy container with the SPIRE socket', () => {
                 const pod = result.appClassic.pod;
                 expect(podProblems(pod)).to.deep.equal([]);
                 expect(proxyList(pod)).to.equal("containers");
                 expectSpireSocket(result.appClassic);
             });
 
-            it("inject.istio.io/templates: \"sidecar, spire\" (spaces trimmed as Istio trims them) is the default injection", () => {
+            it('inject.istio.io/templates: "sidecar, spire" (spaces trimmed as Istio trims them) is the default injection', () => {
                 expect(result.appExplicit.pod).to.deep.equal(withAnnotations(result.app.pod, { "inject.istio.io/templates": "sidecar, spire" }));
             });
 
@@ -251,7 +251,7 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
                 ["gateway", "the gateway chart's annotation"],
                 ["gatewayExtra", "gateway,spire (Istio's documented form for extra gateways)"],
                 ["gatewayLegacy", "gateway,spire-gateway (the former name)"],
-                ["gatewayNativeAnnotated", "gateway,spire with sidecar.istio.io/nativeSidecar: \"true\""],
+                ["gatewayNativeAnnotated", 'gateway,spire with sidecar.istio.io/nativeSidecar: "true"'],
             ] as const) {
                 it(`a gateway injected with ${title}: the gateway's one proxy container with the SPIRE socket`, () => {
                     const pod = result[id].pod;

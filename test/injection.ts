@@ -52,7 +52,19 @@ const RENAMED: Record<string, string> = {
 /** Istio-only functions that become `include "istio.<name>" (list <args>)` of a helper below. */
 const INCLUDED = ["annotation", "valueOrDefault", "excludeInboundPort", "otelResourceAttributes", "appendMultusNetwork", "directory"];
 /** Istio-only functions with no shim: a template using one cannot be evaluated here. */
-const UNSUPPORTED = ["formatDuration", "includeInboundPorts", "kubevirtInterfaces", "excludeInterfaces", "applicationPorts", "toJSON", "env", "omit", "strdict", "toJsonMap", "mergeMaps"];
+const UNSUPPORTED = [
+    "formatDuration",
+    "includeInboundPorts",
+    "kubevirtInterfaces",
+    "excludeInterfaces",
+    "applicationPorts",
+    "toJSON",
+    "env",
+    "omit",
+    "strdict",
+    "toJsonMap",
+    "mergeMaps",
+];
 
 /** Helm helpers written from pkg/kube/inject/template.go (1.30.3). */
 export const ISTIO_HELPERS = `
@@ -148,7 +160,10 @@ function shimAction(body: string): string {
         if (t.kind !== "word" || !(INCLUDED.includes(t.text) || t.text === "omitNil")) {
             continue;
         }
-        const before = tokens.slice(0, i).filter((x) => x.kind !== "space").pop();
+        const before = tokens
+            .slice(0, i)
+            .filter((x) => x.kind !== "space")
+            .pop();
         if (before?.kind === "pipe") {
             throw new Error(`${t.text} as a pipeline stage is not emulated (action: ${body.trim()})`);
         }
@@ -427,7 +442,12 @@ function isMap(v: unknown): v is Record<string, Json> {
 /** Removes nulls (a null in a patch deletes; the Go round trip drops nil fields). */
 function withoutNulls(v: Json): Json {
     if (Array.isArray(v)) return v.filter((x) => x !== null).map(withoutNulls);
-    if (isMap(v)) return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+    if (isMap(v))
+        return Object.fromEntries(
+            Object.entries(v)
+                .filter(([, x]) => x !== null)
+                .map(([k, x]) => [k, withoutNulls(x)]),
+        );
     return v;
 }
 
@@ -604,7 +624,8 @@ export function podProblems(pod: Pod): string[] {
         if (seen.has(c.name)) problems.push(`${where}: name ${c.name} used twice`);
         seen.add(c.name);
         if (typeof c.image !== "string" || c.image === "") problems.push(`${where}: no image`);
-        if (list === "initContainers" && c.restartPolicy !== undefined && c.restartPolicy !== "Always") problems.push(`${where}: restartPolicy ${c.restartPolicy}`);
+        if (list === "initContainers" && c.restartPolicy !== undefined && c.restartPolicy !== "Always")
+            problems.push(`${where}: restartPolicy ${c.restartPolicy}`);
         if (list === "containers" && c.restartPolicy !== undefined) problems.push(`${where}: restartPolicy on a container`);
         const paths = new Set<string>();
         for (const m of c.volumeMounts ?? []) {
@@ -620,7 +641,8 @@ export function podProblems(pod: Pod): string[] {
     const proxies = [...init, ...containers].filter((c) => c.name === PROXY).length;
     if (proxies !== 1) problems.push(`${proxies} ${PROXY} containers`);
     const initProxy = find(init, PROXY);
-    if (initProxy !== undefined && initProxy.restartPolicy !== "Always") problems.push(`initContainers[${PROXY}] is not a native sidecar (restartPolicy Always): the pod never starts`);
+    if (initProxy !== undefined && initProxy.restartPolicy !== "Always")
+        problems.push(`initContainers[${PROXY}] is not a native sidecar (restartPolicy Always): the pod never starts`);
     return problems;
 }
 

@@ -288,7 +288,9 @@ describe("the installation id of a stack's SPIRE", () => {
         // A preview that changes the spire release cannot read the bundle (the read waits for the release).
         const preview = await runProgram(program, stackConfig(1, []), {
             preview: true,
-            stackOutputs: { [self]: { ...first.outputs, spireInstallation: { id: first.outputs.federation.installationId, caLineage: "ca-0123456789abcdef" } } },
+            stackOutputs: {
+                [self]: { ...first.outputs, spireInstallation: { id: first.outputs.federation.installationId, caLineage: "ca-0123456789abcdef" } },
+            },
         });
         expect(named(preview.declared, "federation-bundle").id).to.equal(UNKNOWN);
         expect(named(preview.declared, "federation-installation-id").inputs.keepers.caLineage).to.equal("ca-0123456789abcdef");
@@ -313,7 +315,9 @@ describe("detecting a lost CA from two bundles", () => {
         expect(caLineageAfter(previous, C1.rebuilt)).to.deep.equal({ caLineage: "ca-0123456789abcdef", lostData: false });
         const lost = caLineageAfter({ federation: { trustBundle: C1.original } }, C1.rebuilt);
         expect(lost.lostData).to.equal(true);
-        expect(lost.caLineage).to.equal(`ca-${require("crypto").createHash("sha256").update(spiffeBundleAuthorities(C1.rebuilt)!.join("\n")).digest("hex").slice(0, 16)}`);
+        expect(lost.caLineage).to.equal(
+            `ca-${require("crypto").createHash("sha256").update(spiffeBundleAuthorities(C1.rebuilt)!.join("\n")).digest("hex").slice(0, 16)}`,
+        );
     });
 
     it("cannot tell without both bundles: first deployment, bundle not published yet, an offline render's placeholder", () => {
@@ -334,7 +338,12 @@ describe("detecting a lost CA from two bundles", () => {
 
 describe("a peer's ClusterFederatedTrustDomain across the peer's installations", () => {
     const run = (federation: unknown) =>
-        runProgram(program, stackConfig(2, [1]), { ownBundle: fixtureBundle("cluster2.demo"), stackOutputs: { [`${ORG}/cluster1`]: { federation } } }, "cluster2");
+        runProgram(
+            program,
+            stackConfig(2, [1]),
+            { ownBundle: fixtureBundle("cluster2.demo"), stackOutputs: { [`${ORG}/cluster1`]: { federation } } },
+            "cluster2",
+        );
     let bootstrap: ProgramRun<any>;
     let cftd: Declared;
     before(async () => {
@@ -425,7 +434,12 @@ describe("a peer's installation id is untrusted input", () => {
 describe("protection of the SPIRE namespace and release (CA keys, datastore)", () => {
     it("protects both by default, and nothing else", async () => {
         const run = await runProgram(program, stackConfig(1, []), { ownBundle: C1.original });
-        expect(run.declared.filter((d) => d.protect).map((d) => d.name).sort()).to.deep.equal(["spire-namespace", "spire-release"]);
+        expect(
+            run.declared
+                .filter((d) => d.protect)
+                .map((d) => d.name)
+                .sort(),
+        ).to.deep.equal(["spire-namespace", "spire-release"]);
         expect(CONFIG_DEFAULTS.protectSpire).to.equal(true);
     });
 

@@ -61,7 +61,12 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             add("mtls STRICT (default), no samples", await runProgram(program, { trustDomain: "cluster1.demo", clusterName: "cluster1" }));
             add(
                 "mtls PERMISSIVE, every sample but Bookinfo",
-                await runProgram(program, { trustDomain: "cluster1.demo", clusterName: "cluster1", mtlsMode: "PERMISSIVE", samples: ["sleep-httpbin", "curl-greeter"] }),
+                await runProgram(program, {
+                    trustDomain: "cluster1.demo",
+                    clusterName: "cluster1",
+                    mtlsMode: "PERMISSIVE",
+                    samples: ["sleep-httpbin", "curl-greeter"],
+                }),
             );
             // The federated call, both sides (as in test/federatedCall.test.ts).
             const client = add(
@@ -162,9 +167,7 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             const entry = clone(named(run.declared, "bookinfo-cluster2.demo-service-entry").inputs);
             expect(istioResourceProblems(entry)).to.deep.equal([]);
             entry.spec.ports[0].number = 0;
-            expect(istioResourceProblems(entry)).to.deep.equal([
-                'spec.ports[0].number: rule "0 < self && self <= 65535" failed: port must be between 1-65535',
-            ]);
+            expect(istioResourceProblems(entry)).to.deep.equal(['spec.ports[0].number: rule "0 < self && self <= 65535" failed: port must be between 1-65535']);
             entry.spec.ports[0].number = 70000;
             entry.spec.ports[0].targetPort = 0;
             expect(istioResourceProblems(entry)).to.deep.equal([
@@ -294,7 +297,10 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
         it("rejects AuthorizationPolicies that break its CEL rules", () => {
             expect(
                 istioResourceProblems(
-                    authorizationPolicy({ selector: { matchLabels: { istio: "ingressgateway" } }, targetRefs: [{ kind: "Gateway", group: "gateway.networking.k8s.io", name: "g" }] }),
+                    authorizationPolicy({
+                        selector: { matchLabels: { istio: "ingressgateway" } },
+                        targetRefs: [{ kind: "Gateway", group: "gateway.networking.k8s.io", name: "g" }],
+                    }),
                 ),
             ).to.deep.equal([
                 'spec: rule "(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1" failed: only one of targetRefs or selector can be set',
@@ -307,7 +313,9 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
                 istioResourceProblems(
                     authorizationPolicy({
                         action: "DENY",
-                        rules: [{ from: [{ source: { serviceAccounts: ["default/curl-greeter"], notPrincipals: ["cluster1.demo/ns/default/sa/curl-greeter"] } }] }],
+                        rules: [
+                            { from: [{ source: { serviceAccounts: ["default/curl-greeter"], notPrincipals: ["cluster1.demo/ns/default/sa/curl-greeter"] } }] },
+                        ],
                     }),
                 ),
             ).to.deep.equal([
@@ -391,8 +399,8 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
         it("rewrites only calls of the global duration() and int(), never string contents or member calls", () => {
             expect(rewriteCalls("duration(self) >= duration('1ms')")).to.equal("k8s_go_duration(self) >= k8s_go_duration('1ms')");
             expect(rewriteCalls("self.all(key, 0 < int(key))")).to.equal("self.all(key, 0 < k8s_go_int(key))");
-            expect(rewriteCalls('self == "duration(x)" || self.duration(1) || duration == 1 || r"int(" == \'\'\'int(\'\'\'')).to.equal(
-                'self == "duration(x)" || self.duration(1) || duration == 1 || r"int(" == \'\'\'int(\'\'\'',
+            expect(rewriteCalls("self == \"duration(x)\" || self.duration(1) || duration == 1 || r\"int(\" == '''int('''")).to.equal(
+                "self == \"duration(x)\" || self.duration(1) || duration == 1 || r\"int(\" == '''int('''",
             );
         });
 
@@ -405,7 +413,12 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
                 expect(() => parseGoInt(bad), bad).to.throw(/^strconv.ParseInt: /);
             }
             // A port key Go cannot parse is an evaluation error, as in Kubernetes (BigInt would read "0X50" as 80).
-            const pa = { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "x" }, spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "0X50": {} } } };
+            const pa = {
+                apiVersion: "security.istio.io/v1",
+                kind: "PeerAuthentication",
+                metadata: { name: "x" },
+                spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "0X50": {} } },
+            };
             expect(istioResourceProblems(pa)).to.deep.equal([
                 'spec.portLevelMtls: rule "self.all(key, 0 < int(key) && int(key) <= 65535)" failed: evaluation error: strconv.ParseInt: parsing "0X50": invalid syntax',
             ]);
@@ -421,7 +434,9 @@ describe("Istio custom resources against Istio 1.30.3's CRDs (schemas and CEL ru
             ]);
             const compiled = compileRule('self.matches("^a.b$")', { type: "string" });
             expect(compiled.ok).to.equal(false);
-            expect(compiled).to.have.property("error").that.matches(/^matches\(\) with pattern "\^a\.b\$": RE2 and JavaScript may disagree/);
+            expect(compiled)
+                .to.have.property("error")
+                .that.matches(/^matches\(\) with pattern "\^a\.b\$": RE2 and JavaScript may disagree/);
         });
 
         it("parses URLs as Go's net/url does for Kubernetes' url() and isURL()", () => {

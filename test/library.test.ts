@@ -80,7 +80,17 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
     let report: PackReport;
     let packageDir: string;
     let exampleDir: string;
-    let packed: { name: string; private?: boolean; main: string; types: string; exports: Record<string, any>; typesVersions: any; peerDependencies: Record<string, string>; dependencies?: Record<string, string>; files: string[] };
+    let packed: {
+        name: string;
+        private?: boolean;
+        main: string;
+        types: string;
+        exports: Record<string, any>;
+        typesVersions: any;
+        peerDependencies: Record<string, string>;
+        dependencies?: Record<string, string>;
+        files: string[];
+    };
 
     before(async function () {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-library-"));
@@ -118,16 +128,17 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
 
     describe("the package", () => {
         it("holds the compiled components and their declarations, and nothing else but its package.json and README", () => {
-            const expected = [
-                "README.md",
-                "package.json",
-                ...componentModules().flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`]),
-            ].sort();
+            const expected = ["README.md", "package.json", ...componentModules().flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`])].sort();
             expect(report.files.map((f) => f.path).sort()).to.deep.equal(expected);
             // The stack program, the tools, the tests, the policy pack, the example and the sources stay out.
             const outside = report.files.map((f) => f.path).filter((p) => !/^dist\/.+\.(js|d\.ts)$/.test(p) && p !== "package.json" && p !== "README.md");
             expect(outside).to.deep.equal([]);
-            expect(report.files.map((f) => f.path)).to.include.members(["dist/index.d.ts", "dist/mesh/spire.d.ts", "dist/samples/samples.d.ts", "dist/addons/observability.d.ts"]);
+            expect(report.files.map((f) => f.path)).to.include.members([
+                "dist/index.d.ts",
+                "dist/mesh/spire.d.ts",
+                "dist/samples/samples.d.ts",
+                "dist/addons/observability.d.ts",
+            ]);
         });
 
         it("is named and versioned as this project, not private, with its entry points in the package", () => {
@@ -146,7 +157,7 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
             const targets = [
                 packed.main,
                 packed.types,
-                ...Object.values(packed.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t) as string[])),
+                ...Object.values(packed.exports).flatMap((t) => (typeof t === "string" ? [t] : (Object.values(t) as string[]))),
                 ...Object.values(packed.typesVersions["*"] as Record<string, string[]>).flat(),
             ];
             for (const target of targets) {
@@ -192,12 +203,7 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
             // moduleResolution node, which reads `istio-spire/samples` through typesVersions), beside the run below.
             typeCheck = runAsync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", exampleDir], exampleDir);
             const entry = path.join(exampleDir, "index.ts");
-            run = await runProgram(
-                async () => require(entry),
-                { kubeContext: "platform-admin" },
-                { project: "mesh-platform" },
-                "dev",
-            );
+            run = await runProgram(async () => require(entry), { kubeContext: "platform-admin" }, { project: "mesh-platform" }, "dev");
             exampleModule = require.cache[entry]!;
         });
 

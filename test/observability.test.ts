@@ -150,8 +150,7 @@ function runObservability(args: Omit<ObservabilityArgs, "istiodRelease"> = {}): 
 }
 
 /** Manifests sorted by name (registration order is not the declaration order). */
-const byName = <T extends { metadata: { name: string } }>(manifests: T[]): T[] =>
-    [...manifests].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+const byName = <T extends { metadata: { name: string } }>(manifests: T[]): T[] => [...manifests].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 
 /** The declared NetworkPolicies' manifests, by name. */
 const policiesOf = (run: ProgramRun<any>) => byName(ofType(run.declared, NETWORK_POLICY).map((d) => d.inputs));
@@ -175,15 +174,11 @@ describe("observability chart values", () => {
     });
 
     it("configures Kiali as Istio's addon, anonymous, with the Prometheus URL of the Istio namespace and Grafana off", () => {
-        expect(kialiChartValues({ namespace: "istio-system", grafana: false })).to.deep.equal(
-            kialiValues("istio-system", { enabled: false }),
-        );
+        expect(kialiChartValues({ namespace: "istio-system", grafana: false })).to.deep.equal(kialiValues("istio-system", { enabled: false }));
     });
 
     it("points Kiali at the Prometheus of another Istio namespace (Kiali's built-in default only fits istio-system)", () => {
-        expect(kialiChartValues({ namespace: "mesh-system", grafana: false })).to.deep.equal(
-            kialiValues("mesh-system", { enabled: false }),
-        );
+        expect(kialiChartValues({ namespace: "mesh-system", grafana: false })).to.deep.equal(kialiValues("mesh-system", { enabled: false }));
     });
 
     it("links Kiali to Grafana in the cluster and through Grafana's port-forward when Grafana is installed", () => {
@@ -430,7 +425,11 @@ describe("the Observability component with Grafana, another namespace and mirror
 
     it("declares Grafana's NetworkPolicy too, and lets Grafana reach Prometheus", () => {
         expect(policiesOf(run)).to.deep.equal(byName(observabilityNetworkPolicies("mesh-system", true)));
-        expect(ofType(run.declared, NETWORK_POLICY).map((d) => `${d.name} <${d.parent}`).sort()).to.deep.equal([
+        expect(
+            ofType(run.declared, NETWORK_POLICY)
+                .map((d) => `${d.name} <${d.parent}`)
+                .sort(),
+        ).to.deep.equal([
             "observability-grafana-access <observability",
             "observability-kiali-access <observability",
             "observability-prometheus-access <observability",

@@ -17,7 +17,12 @@ const BOOKINFO = {
 
 describe("what peers tell each other about their samples", () => {
     it("passes on a peer's Bookinfo gateway and curl-greeter identity", () => {
-        const result = validatePeerSamples(STACK, "cluster2.demo", { bookinfo: BOOKINFO, curlGreeter: { spiffeId: "spiffe://cluster2.demo/ns/default/sa/curl-greeter" } }, deploy);
+        const result = validatePeerSamples(
+            STACK,
+            "cluster2.demo",
+            { bookinfo: BOOKINFO, curlGreeter: { spiffeId: "spiffe://cluster2.demo/ns/default/sa/curl-greeter" } },
+            deploy,
+        );
         expect(result).to.deep.equal({
             samples: { bookinfo: BOOKINFO, curlGreeter: { spiffeId: "spiffe://cluster2.demo/ns/default/sa/curl-greeter" } },
             problems: [],
@@ -44,7 +49,10 @@ describe("what peers tell each other about their samples", () => {
         const result = validatePeerSamples(
             STACK,
             "cluster2.demo",
-            { bookinfo: { ...BOOKINFO, gatewaySpiffeId: "spiffe://cluster1.demo/ns/istio-system/sa/gw" }, curlGreeter: { spiffeId: "spiffe://evil.demo/ns/default/sa/curl-greeter" } },
+            {
+                bookinfo: { ...BOOKINFO, gatewaySpiffeId: "spiffe://cluster1.demo/ns/istio-system/sa/gw" },
+                curlGreeter: { spiffeId: "spiffe://evil.demo/ns/default/sa/curl-greeter" },
+            },
             deploy,
         );
         expect(result.problems).to.deep.equal([
@@ -83,7 +91,9 @@ describe("what peers tell each other about their samples", () => {
             endpointSpiffeId: "spiffe://cluster2.demo/spire/server",
             trustBundle: bundle,
         };
-        expect(() => validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { curlGreeter: { spiffeId: "spiffe://cluster1.demo/x" } } }])).to.throw(
+        expect(() =>
+            validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { curlGreeter: { spiffeId: "spiffe://cluster1.demo/x" } } }]),
+        ).to.throw(
             `Invalid peer data: peer "${STACK}" samples.curlGreeter.spiffeId: "spiffe://cluster1.demo/x" belongs to trust domain "cluster1.demo", not "cluster2.demo"`,
         );
         const ok = validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { bookinfo: { ...BOOKINFO, gatewayAddress: undefined } } }]);

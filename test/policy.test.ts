@@ -137,7 +137,9 @@ describe("the policy pack", () => {
 
 describe("policy cluster-spiffe-id-not-admin", () => {
     it("accepts a ClusterSPIFFEID without admin or with admin false", async () => {
-        expect(await violations(clusterSpiffeIdNotAdmin, [clusterSpiffeId("a", WORKLOAD_SPEC), clusterSpiffeId("b", { ...WORKLOAD_SPEC, admin: false })])).to.deep.equal([]);
+        expect(
+            await violations(clusterSpiffeIdNotAdmin, [clusterSpiffeId("a", WORKLOAD_SPEC), clusterSpiffeId("b", { ...WORKLOAD_SPEC, admin: false })]),
+        ).to.deep.equal([]);
     });
 
     it("refuses a ClusterSPIFFEID with admin true, naming it and the value", async () => {
@@ -153,7 +155,9 @@ describe("policy cluster-spiffe-id-not-admin", () => {
     });
 
     it("ignores an admin field on other kinds of resources", async () => {
-        expect(await violations(clusterSpiffeIdNotAdmin, [{ type: "kubernetes:core/v1:ConfigMap", name: "c", inputs: { spec: { admin: true } } }])).to.deep.equal([]);
+        expect(
+            await violations(clusterSpiffeIdNotAdmin, [{ type: "kubernetes:core/v1:ConfigMap", name: "c", inputs: { spec: { admin: true } } }]),
+        ).to.deep.equal([]);
     });
 });
 
@@ -189,7 +193,8 @@ describe("policy cluster-spiffe-id-has-selector", () => {
 });
 
 describe("policy cluster-spiffe-id-in-trust-domain", () => {
-    const expectedPrefix = 'expected a SPIFFE ID in this stack\'s trust domain "cluster1.demo" (values.global.spire.trustDomain of kubernetes:helm.sh/v3:Release "spire-release"), starting with "spiffe://cluster1.demo/" or "spiffe://{{ .TrustDomain }}/"';
+    const expectedPrefix =
+        'expected a SPIFFE ID in this stack\'s trust domain "cluster1.demo" (values.global.spire.trustDomain of kubernetes:helm.sh/v3:Release "spire-release"), starting with "spiffe://cluster1.demo/" or "spiffe://{{ .TrustDomain }}/"';
 
     it("accepts the controller manager's trust domain template with any spacing and literal IDs of the stack's trust domain", async () => {
         const ids = [
@@ -236,7 +241,9 @@ describe("policy cluster-spiffe-id-in-trust-domain", () => {
                     'expected a SPIFFE ID in this stack\'s trust domain "prod.example" (policy config "trustDomain"), starting with "spiffe://prod.example/" or "spiffe://{{ .TrustDomain }}/"',
             },
         ]);
-        expect(await violations(clusterSpiffeIdInTrustDomain, [id], {}, { "cluster-spiffe-id-in-trust-domain": { trustDomain: "cluster1.demo" } })).to.deep.equal([]);
+        expect(
+            await violations(clusterSpiffeIdInTrustDomain, [id], {}, { "cluster-spiffe-id-in-trust-domain": { trustDomain: "cluster1.demo" } }),
+        ).to.deep.equal([]);
     });
 
     it("reports once, for the whole stack, that it cannot tell the trust domain without spire release or config", async () => {
@@ -253,9 +260,15 @@ describe("policy cluster-spiffe-id-in-trust-domain", () => {
     });
 
     it("reports spire releases that disagree on the trust domain, and nothing for a stack without ClusterSPIFFEIDs", async () => {
-        const other = { ...SPIRE_RELEASE, name: "spire-other", inputs: { ...SPIRE_RELEASE.inputs, values: { global: { spire: { trustDomain: "other.demo" } } } } };
+        const other = {
+            ...SPIRE_RELEASE,
+            name: "spire-other",
+            inputs: { ...SPIRE_RELEASE.inputs, values: { global: { spire: { trustDomain: "other.demo" } } } },
+        };
         const [v] = await violations(clusterSpiffeIdInTrustDomain, [SPIRE_RELEASE, other, clusterSpiffeId("a", WORKLOAD_SPEC)]);
-        expect(v.message).to.match(/^cannot tell this stack's trust domain: its kubernetes:helm\.sh\/v3:Release resources of chart "spire" set values\.global\.spire\.trustDomain to "cluster1\.demo" and "other\.demo"; set the property "trustDomain"/);
+        expect(v.message).to.match(
+            /^cannot tell this stack's trust domain: its kubernetes:helm\.sh\/v3:Release resources of chart "spire" set values\.global\.spire\.trustDomain to "cluster1\.demo" and "other\.demo"; set the property "trustDomain"/,
+        );
         expect(await violations(clusterSpiffeIdInTrustDomain, [])).to.deep.equal([]);
     });
 });
@@ -305,7 +318,11 @@ describe("policy spire-server-api-not-exposed", () => {
             await violations(spireServerApiNotExposed, [
                 SPIRE_RELEASE,
                 service("internal", { type: "ClusterIP", selector: SPIRE_SERVER_SELECTOR, ports: [SERVER_API_PORT] }),
-                service("other-release", { type: "LoadBalancer", selector: { ...SPIRE_SERVER_SELECTOR, "app.kubernetes.io/instance": "other" }, ports: [SERVER_API_PORT] }),
+                service("other-release", {
+                    type: "LoadBalancer",
+                    selector: { ...SPIRE_SERVER_SELECTOR, "app.kubernetes.io/instance": "other" },
+                    ports: [SERVER_API_PORT],
+                }),
                 service("more-labels", { type: "LoadBalancer", selector: { ...SPIRE_SERVER_SELECTOR, tier: "x" }, ports: [SERVER_API_PORT] }),
                 service("web", { type: "LoadBalancer", selector: { app: "web" }, ports: [SERVER_API_PORT] }),
             ]),
@@ -314,7 +331,9 @@ describe("policy spire-server-api-not-exposed", () => {
 
     it("refuses a LoadBalancer that also exposes the server API, naming the port", async () => {
         const ports = [BUNDLE_ENDPOINT_PORT, SERVER_API_PORT];
-        expect(await violations(spireServerApiNotExposed, [SPIRE_RELEASE, service("lb", { type: "LoadBalancer", selector: SPIRE_SERVER_SELECTOR, ports })])).to.deep.equal([
+        expect(
+            await violations(spireServerApiNotExposed, [SPIRE_RELEASE, service("lb", { type: "LoadBalancer", selector: SPIRE_SERVER_SELECTOR, ports })]),
+        ).to.deep.equal([
             {
                 policy: "spire-server-api-not-exposed",
                 urn: urn(SERVICE, "lb"),
@@ -330,7 +349,11 @@ describe("policy spire-server-api-not-exposed", () => {
         const found = await violations(spireServerApiNotExposed, [
             SPIRE_RELEASE,
             service("external-ips", { type: "ClusterIP", externalIPs: ["198.51.100.7"], selector: SPIRE_SERVER_SELECTOR, ports: [SERVER_API_PORT] }),
-            service("misnamed", { type: "NodePort", selector: { "app.kubernetes.io/name": "server" }, ports: [{ name: "federation", port: 8443, targetPort: "grpc" }] }),
+            service("misnamed", {
+                type: "NodePort",
+                selector: { "app.kubernetes.io/name": "server" },
+                ports: [{ name: "federation", port: 8443, targetPort: "grpc" }],
+            }),
         ]);
         expect(found.map((v) => v.message.split(" of the SPIRE")[0])).to.deep.equal([
             'kubernetes:core/v1:Service "external-ips": externalIPs ["198.51.100.7"] exposes port 8081 (name "grpc", targetPort "grpc")',
@@ -370,17 +393,19 @@ describe("policy spire-chart-server-service-internal", () => {
                 urn: urn(HELM_RELEASE, "spire-release"),
                 message:
                     'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].service.type is "LoadBalancer"; expected "ClusterIP" or absent: ' +
-                    "the chart's spire-server Service carries the server API (port \"grpc\", 8081), so it must stay inside the cluster; " +
+                    'the chart\'s spire-server Service carries the server API (port "grpc", 8081), so it must stay inside the cluster; ' +
                     "publish only the bundle endpoint, with a Service of its own",
             },
         ]);
     });
 
-    it("refuses the chart's server Ingress and Gateway API route, even enabled as the string \"false\"", async () => {
-        const found = await violations(spireChartServerServiceInternal, [spireWith({ service: { type: "NodePort" }, ingress: { enabled: true }, gatewayAPI: { enabled: "false" } })]);
+    it('refuses the chart\'s server Ingress and Gateway API route, even enabled as the string "false"', async () => {
+        const found = await violations(spireChartServerServiceInternal, [
+            spireWith({ service: { type: "NodePort" }, ingress: { enabled: true }, gatewayAPI: { enabled: "false" } }),
+        ]);
         expect(found.map((v) => v.message)).to.deep.equal([
             'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].service.type is "NodePort"; expected "ClusterIP" or absent: ' +
-                "the chart's spire-server Service carries the server API (port \"grpc\", 8081), so it must stay inside the cluster; publish only the bundle endpoint, with a Service of its own",
+                'the chart\'s spire-server Service carries the server API (port "grpc", 8081), so it must stay inside the cluster; publish only the bundle endpoint, with a Service of its own',
             'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].ingress.enabled is true; expected false or absent: ' +
                 "the chart's Ingress routes to the spire-server Service's server API port (service.port); to publish the bundle endpoint use values[\"spire-server\"].federation.ingress instead",
             'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].gatewayAPI.enabled is "false"; expected false or absent: ' +
@@ -391,7 +416,8 @@ describe("policy spire-chart-server-service-internal", () => {
 
 describe("policy mesh-mtls-strict", () => {
     const meshStrict = peerAuthentication("istio-mtls", "istio-system", { mtls: { mode: "STRICT" } });
-    const expected = 'expected "STRICT" or "UNSET" (inherit): the mesh-wide kubernetes:security.istio.io/v1:PeerAuthentication "istio-mtls" requires STRICT mTLS';
+    const expected =
+        'expected "STRICT" or "UNSET" (inherit): the mesh-wide kubernetes:security.istio.io/v1:PeerAuthentication "istio-mtls" requires STRICT mTLS';
 
     it("accepts namespace and workload policies that keep or inherit STRICT", async () => {
         expect(
@@ -399,13 +425,19 @@ describe("policy mesh-mtls-strict", () => {
                 ISTIOD_RELEASE,
                 meshStrict,
                 peerAuthentication("apps", "apps", { mtls: { mode: "STRICT" } }),
-                peerAuthentication("web", "apps", { selector: { matchLabels: { app: "web" } }, mtls: { mode: "UNSET" }, portLevelMtls: { "8080": { mode: "STRICT" } } }),
+                peerAuthentication("web", "apps", {
+                    selector: { matchLabels: { app: "web" } },
+                    mtls: { mode: "UNSET" },
+                    portLevelMtls: { "8080": { mode: "STRICT" } },
+                }),
             ]),
         ).to.deep.equal([]);
     });
 
     it("refuses a PERMISSIVE namespace policy under a STRICT mesh", async () => {
-        expect(await violations(meshMtlsStrict, [ISTIOD_RELEASE, meshStrict, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })])).to.deep.equal([
+        expect(
+            await violations(meshMtlsStrict, [ISTIOD_RELEASE, meshStrict, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })]),
+        ).to.deep.equal([
             {
                 policy: "mesh-mtls-strict",
                 urn: urn(PEER_AUTHENTICATION, "legacy"),
@@ -417,7 +449,10 @@ describe("policy mesh-mtls-strict", () => {
     it("refuses DISABLE on a port and on a workload in the root namespace", async () => {
         const found = await violations(meshMtlsStrict, [
             meshStrict,
-            peerAuthentication("metrics", "apps", { selector: { matchLabels: { app: "web" } }, portLevelMtls: { "9090": { mode: "DISABLE" }, "8080": { mode: "STRICT" } } }),
+            peerAuthentication("metrics", "apps", {
+                selector: { matchLabels: { app: "web" } },
+                portLevelMtls: { "9090": { mode: "DISABLE" }, "8080": { mode: "STRICT" } },
+            }),
             peerAuthentication("root-workload", "istio-system", { selector: { matchLabels: { app: "x" } }, mtls: { mode: "DISABLE" } }),
         ]);
         expect(found.map((v) => v.message)).to.deep.equal([
@@ -428,7 +463,9 @@ describe("policy mesh-mtls-strict", () => {
 
     it("allows PERMISSIVE namespaces when the mesh itself is PERMISSIVE", async () => {
         const meshPermissive = peerAuthentication("istio-mtls", "istio-system", { mtls: { mode: "PERMISSIVE" } });
-        expect(await violations(meshMtlsStrict, [ISTIOD_RELEASE, meshPermissive, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })])).to.deep.equal([]);
+        expect(
+            await violations(meshMtlsStrict, [ISTIOD_RELEASE, meshPermissive, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })]),
+        ).to.deep.equal([]);
     });
 
     it("refuses a second mesh-wide PeerAuthentication", async () => {
@@ -447,13 +484,17 @@ describe("policy mesh-mtls-strict", () => {
     it("finds the root namespace in meshConfig.rootNamespace, else global.istioNamespace, else istio-system", async () => {
         const istiod = (values: Record<string, unknown>) => ({ ...ISTIOD_RELEASE, inputs: { ...ISTIOD_RELEASE.inputs, values } });
         const toResources = (rs: { type: string; name: string; inputs: Record<string, unknown> }[]) => toPolicyResources(fakeRun(rs));
-        expect(istioRootNamespaces(toResources([istiod({ meshConfig: { rootNamespace: "mesh-root" }, global: { istioNamespace: "istio-system" } })]))).to.deep.equal(["mesh-root"]);
+        expect(
+            istioRootNamespaces(toResources([istiod({ meshConfig: { rootNamespace: "mesh-root" }, global: { istioNamespace: "istio-system" } })])),
+        ).to.deep.equal(["mesh-root"]);
         expect(istioRootNamespaces(toResources([istiod({ global: { istioNamespace: "istio-x" } })]))).to.deep.equal(["istio-x"]);
         expect(istioRootNamespaces(toResources([istiod({})]))).to.deep.equal(["istio-system"]);
         expect(istioRootNamespaces(toResources([]))).to.deep.equal(["istio-system"]);
         // With the root moved, a STRICT policy in istio-system is only a namespace policy: nothing is mesh-wide.
         const rootMoved = istiod({ meshConfig: { rootNamespace: "mesh-root" } });
-        expect(await violations(meshMtlsStrict, [rootMoved, meshStrict, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })])).to.deep.equal([]);
+        expect(
+            await violations(meshMtlsStrict, [rootMoved, meshStrict, peerAuthentication("legacy", "legacy", { mtls: { mode: "PERMISSIVE" } })]),
+        ).to.deep.equal([]);
     });
 });
 
@@ -511,14 +552,23 @@ describe("policy no-private-keys-in-stack-outputs", () => {
 describe("the policy harness", () => {
     let run: ProgramRun<any>;
     before(async () => {
-        run = await runProgram(program, testStackConfig("cluster1"), { ownBundle: bundle("cluster1.demo"), stackOutputs: { [`${ORG}/cluster2`]: {} } }, "cluster1");
+        run = await runProgram(
+            program,
+            testStackConfig("cluster1"),
+            { ownBundle: bundle("cluster1.demo"), stackOutputs: { [`${ORG}/cluster2`]: {} } },
+            "cluster1",
+        );
     });
 
     it("gives stack policies the root stack with the outputs, then every declared resource, parented and linked like the engine", () => {
         const resources = toPolicyResources(run);
         const [root] = resources;
         expect(resources).to.have.length(run.declared.length + 1);
-        expect([root.type, root.name, root.urn]).to.deep.equal([ROOT_STACK, "istio-spire-cluster1", "urn:pulumi:cluster1::istio-spire::pulumi:pulumi:Stack::istio-spire-cluster1"]);
+        expect([root.type, root.name, root.urn]).to.deep.equal([
+            ROOT_STACK,
+            "istio-spire-cluster1",
+            "urn:pulumi:cluster1::istio-spire::pulumi:pulumi:Stack::istio-spire-cluster1",
+        ]);
         expect(root.parent).to.equal(undefined);
         expect(root.props.trustDomain).to.equal("cluster1.demo");
         const byName = (name: string) => resources.find((r) => r.name === name)!;
@@ -580,13 +630,16 @@ describe("the real program under the policy pack", () => {
         const urnOf = (name: string) => named(runs.federated1.declared, name).urn;
 
         it("reports a workload registration made admin", () =>
-            only(withInputs(runs.federated1, "registration-workloads", (i) => (i.spec.admin = true)), {
-                policy: "cluster-spiffe-id-not-admin",
-                urn: urnOf("registration-workloads"),
-                message:
-                    'kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-workloads": spec.admin is true; expected false or absent: ' +
-                    "an admin SVID may call the SPIRE server's admin APIs (create, change and delete any registration entry), which no workload needs",
-            }));
+            only(
+                withInputs(runs.federated1, "registration-workloads", (i) => (i.spec.admin = true)),
+                {
+                    policy: "cluster-spiffe-id-not-admin",
+                    urn: urnOf("registration-workloads"),
+                    message:
+                        'kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-workloads": spec.admin is true; expected false or absent: ' +
+                        "an admin SVID may call the SPIRE server's admin APIs (create, change and delete any registration entry), which no workload needs",
+                },
+            ));
 
         it("reports the gateway registration without selectors", () =>
             only(
@@ -605,45 +658,57 @@ describe("the real program under the policy pack", () => {
 
         it("reports a registration issuing IDs of the peer's trust domain", () => {
             const foreign = "spiffe://cluster2.demo/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
-            return only(withInputs(runs.federated1, "registration-workloads", (i) => (i.spec.spiffeIDTemplate = foreign)), {
-                policy: "cluster-spiffe-id-in-trust-domain",
-                urn: urnOf("registration-workloads"),
-                message:
-                    `kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-workloads": spec.spiffeIDTemplate is ${JSON.stringify(foreign)}; ` +
-                    'expected a SPIFFE ID in this stack\'s trust domain "cluster1.demo" (values.global.spire.trustDomain of kubernetes:helm.sh/v3:Release "spire-release"), ' +
-                    'starting with "spiffe://cluster1.demo/" or "spiffe://{{ .TrustDomain }}/"',
-            });
+            return only(
+                withInputs(runs.federated1, "registration-workloads", (i) => (i.spec.spiffeIDTemplate = foreign)),
+                {
+                    policy: "cluster-spiffe-id-in-trust-domain",
+                    urn: urnOf("registration-workloads"),
+                    message:
+                        `kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-workloads": spec.spiffeIDTemplate is ${JSON.stringify(foreign)}; ` +
+                        'expected a SPIFFE ID in this stack\'s trust domain "cluster1.demo" (values.global.spire.trustDomain of kubernetes:helm.sh/v3:Release "spire-release"), ' +
+                        'starting with "spiffe://cluster1.demo/" or "spiffe://{{ .TrustDomain }}/"',
+                },
+            );
         });
 
         it("reports a registration federating with a trust domain the stack does not federate with", () =>
-            only(withInputs(runs.federated1, "registration-gateway", (i) => i.spec.federatesWith.push("cluster9.demo")), {
-                policy: "cluster-spiffe-id-federates-with-declared",
-                urn: urnOf("registration-gateway"),
-                message:
-                    'kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-gateway": spec.federatesWith names "cluster9.demo", for which the stack declares no ' +
-                    'kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain (declared: "cluster2.demo"); expected only federated trust domains: ' +
-                    "SPIRE has no bundle for it and refuses the registration entry",
-            }));
+            only(
+                withInputs(runs.federated1, "registration-gateway", (i) => i.spec.federatesWith.push("cluster9.demo")),
+                {
+                    policy: "cluster-spiffe-id-federates-with-declared",
+                    urn: urnOf("registration-gateway"),
+                    message:
+                        'kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID "registration-gateway": spec.federatesWith names "cluster9.demo", for which the stack declares no ' +
+                        'kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain (declared: "cluster2.demo"); expected only federated trust domains: ' +
+                        "SPIRE has no bundle for it and refuses the registration entry",
+                },
+            ));
 
         it("reports the bundle endpoint's LoadBalancer also exposing the server API on 8081", () =>
-            only(withInputs(runs.federated1, "federation-service", (i) => i.spec.ports.push(SERVER_API_PORT)), {
-                policy: "spire-server-api-not-exposed",
-                urn: urnOf("federation-service"),
-                message:
-                    'kubernetes:core/v1:Service "federation-service": type LoadBalancer exposes port 8081 (name "grpc", targetPort "grpc") of the SPIRE server pods ' +
-                    '(selector {"app.kubernetes.io/instance":"spire","app.kubernetes.io/name":"server"}) outside the cluster; ' +
-                    'expected only the bundle endpoint (targetPort "federation" or 8443): the server API (8081, targetPort "grpc") must stay inside the cluster',
-            }));
+            only(
+                withInputs(runs.federated1, "federation-service", (i) => i.spec.ports.push(SERVER_API_PORT)),
+                {
+                    policy: "spire-server-api-not-exposed",
+                    urn: urnOf("federation-service"),
+                    message:
+                        'kubernetes:core/v1:Service "federation-service": type LoadBalancer exposes port 8081 (name "grpc", targetPort "grpc") of the SPIRE server pods ' +
+                        '(selector {"app.kubernetes.io/instance":"spire","app.kubernetes.io/name":"server"}) outside the cluster; ' +
+                        'expected only the bundle endpoint (targetPort "federation" or 8443): the server API (8081, targetPort "grpc") must stay inside the cluster',
+                },
+            ));
 
         it("reports the spire release making the chart's server Service a LoadBalancer", () =>
-            only(withInputs(runs.federated1, "spire-release", (i) => (i.values["spire-server"].service = { type: "LoadBalancer" })), {
-                policy: "spire-chart-server-service-internal",
-                urn: urnOf("spire-release"),
-                message:
-                    'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].service.type is "LoadBalancer"; expected "ClusterIP" or absent: ' +
-                    "the chart's spire-server Service carries the server API (port \"grpc\", 8081), so it must stay inside the cluster; " +
-                    "publish only the bundle endpoint, with a Service of its own",
-            }));
+            only(
+                withInputs(runs.federated1, "spire-release", (i) => (i.values["spire-server"].service = { type: "LoadBalancer" })),
+                {
+                    policy: "spire-chart-server-service-internal",
+                    urn: urnOf("spire-release"),
+                    message:
+                        'kubernetes:helm.sh/v3:Release "spire-release": values["spire-server"].service.type is "LoadBalancer"; expected "ClusterIP" or absent: ' +
+                        'the chart\'s spire-server Service carries the server API (port "grpc", 8081), so it must stay inside the cluster; ' +
+                        "publish only the bundle endpoint, with a Service of its own",
+                },
+            ));
 
         it("reports a PERMISSIVE PeerAuthentication for the enrolled namespace under the STRICT mesh", () => {
             const permissive = withResource(runs.federated1, PEER_AUTHENTICATION, "default-permissive", {

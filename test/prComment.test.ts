@@ -40,7 +40,10 @@ const API = "https://api.github.com";
 const REPO = "acme/istio-spire";
 const BODY = `${MARKER}\n### 1 file changed in stack cluster1\n`;
 const comment = (id: number, login: string, body: string) => ({ id, user: { login }, body, html_url: `https://github.com/${REPO}/pull/7#issuecomment-${id}` });
-const on = (method: string, url: string, answer: ReturnType<Route>): Route => (call) => (call.method === method && call.url === url ? answer : undefined);
+const on =
+    (method: string, url: string, answer: ReturnType<Route>): Route =>
+    (call) =>
+        call.method === method && call.url === url ? answer : undefined;
 const list = (page?: number) => `${API}/repos/${REPO}/issues/7/comments?per_page=100${page === undefined ? "" : `&page=${page}`}`;
 
 describe("the pull-request comment upsert", () => {
@@ -110,10 +113,15 @@ describe("the pull-request comment upsert", () => {
     });
 
     it("fails when creating the comment is refused, with the status", async () => {
-        const { fetch } = fakeFetch(on("GET", list(), { body: [] }), on("POST", `${API}/repos/${REPO}/issues/7/comments`, { status: 422, statusText: "Unprocessable Entity", body: { message: "Body is too long" } }));
+        const { fetch } = fakeFetch(
+            on("GET", list(), { body: [] }),
+            on("POST", `${API}/repos/${REPO}/issues/7/comments`, { status: 422, statusText: "Unprocessable Entity", body: { message: "Body is too long" } }),
+        );
         let error: unknown;
         await upsertComment(options(fetch)).catch((e: unknown) => (error = e));
-        expect((error as Error).message).to.equal("GitHub API POST /repos/acme/istio-spire/issues/7/comments failed: 422 Unprocessable Entity: Body is too long");
+        expect((error as Error).message).to.equal(
+            "GitHub API POST /repos/acme/istio-spire/issues/7/comments failed: 422 Unprocessable Entity: Body is too long",
+        );
     });
 
     it("posts nothing when the pull request's head is no longer the commit the comment was made for", async () => {
@@ -159,7 +167,9 @@ describe("the pull-request comment upsert", () => {
             return "no error";
         };
         expect(await failure({ body: "hello" })).to.equal(`The comment body does not contain the marker ${MARKER}, so it could never be updated`);
-        expect(await failure({ body: `${MARKER}${"x".repeat(65536)}` })).to.equal(`The comment body has ${MARKER.length + 65536} characters; GitHub accepts at most 65536`);
+        expect(await failure({ body: `${MARKER}${"x".repeat(65536)}` })).to.equal(
+            `The comment body has ${MARKER.length + 65536} characters; GitHub accepts at most 65536`,
+        );
         expect(await failure({ repository: "acme" })).to.equal('Repository must be owner/name, got "acme"');
         expect(await failure({ pr: 0 })).to.equal("Pull request number must be a positive integer, got 0");
         expect(await failure({ pr: 1.5 })).to.equal("Pull request number must be a positive integer, got 1.5");
@@ -167,7 +177,9 @@ describe("the pull-request comment upsert", () => {
     });
 
     it("reads the next page from a Link header and nothing from a header without one", () => {
-        expect(nextLink('<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"')).to.equal("https://api.github.com/x?page=2");
+        expect(nextLink('<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"')).to.equal(
+            "https://api.github.com/x?page=2",
+        );
         expect(nextLink('<https://api.github.com/x?page=1>; rel="prev"')).to.equal(undefined);
         expect(nextLink(null)).to.equal(undefined);
     });
@@ -200,7 +212,11 @@ describe("the pull-request comment command line", () => {
         expect(() => parseArgs(["--pr", "7"])).to.throw("--body-file is required");
         expect(() => parseArgs(["--pr", "7", "--body-file", "x", "--head-sha", "main"])).to.throw('--head-sha must be a commit SHA, got "main"');
         expect(() => parseArgs(["--pr", "7", "--body", "x"])).to.throw("Unknown argument --body (usage: --pr <n> --body-file <file> [--head-sha <sha>])");
-        expect(parseArgs(["--pr", "7", "--body-file", "c.md", "--head-sha", "f".repeat(40)])).to.deep.equal({ pr: 7, bodyFile: "c.md", headSha: "f".repeat(40) });
+        expect(parseArgs(["--pr", "7", "--body-file", "c.md", "--head-sha", "f".repeat(40)])).to.deep.equal({
+            pr: 7,
+            bodyFile: "c.md",
+            headSha: "f".repeat(40),
+        });
         let error: unknown;
         await main(["--pr", "7", "--body-file", "x"], { GITHUB_REPOSITORY: REPO }).catch((e: unknown) => (error = e));
         expect((error as Error).message).to.equal("GITHUB_TOKEN is not set");

@@ -199,11 +199,10 @@ describe("the cluster1 program (no peers)", () => {
 
         it("uses one trust domain everywhere: SPIRE, meshConfig, istiod values and the exported IDs", () => {
             const spire = release(run, "spire").inputs.values;
-            expect(new Set([spire.global.spire.trustDomain, iop.spec.meshConfig.trustDomain, istiod.meshConfig.trustDomain, run.outputs.trustDomain]))
-                .to.deep.equal(new Set(["cluster1.demo"]));
-            expect(run.outputs.ingressGatewaySpiffeId).to.equal(
-                "spiffe://cluster1.demo/ns/istio-system/sa/istio-ingressgateway-service-account",
-            );
+            expect(
+                new Set([spire.global.spire.trustDomain, iop.spec.meshConfig.trustDomain, istiod.meshConfig.trustDomain, run.outputs.trustDomain]),
+            ).to.deep.equal(new Set(["cluster1.demo"]));
+            expect(run.outputs.ingressGatewaySpiffeId).to.equal("spiffe://cluster1.demo/ns/istio-system/sa/istio-ingressgateway-service-account");
         });
 
         it("hands istiod the operator's values with the pilot block lifted and its meshConfig", () => {
@@ -223,10 +222,10 @@ describe("the cluster1 program (no peers)", () => {
             // Evaluated for real, per pod, in test/injection.test.ts; here the exact text the chart receives.
             expect(istiod.sidecarInjectorWebhook.templates.spire).to.equal(
                 [
-                    "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf \"%t\" .NativeSidecars)) \"false\" }}",
+                    '{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `sidecar.istio.io/nativeSidecar` | default (printf "%t" .NativeSidecars)) "false" }}',
                     "{{- $templates := list }}",
-                    "{{- range splitList \",\" (index .ObjectMeta.Annotations `inject.istio.io/templates` | default \"\") }}{{ $templates = append $templates (trim .) }}{{ end }}",
-                    "{{- $gateway := has \"gateway\" $templates }}",
+                    '{{- range splitList "," (index .ObjectMeta.Annotations `inject.istio.io/templates` | default "") }}{{ $templates = append $templates (trim .) }}{{ end }}',
+                    '{{- $gateway := has "gateway" $templates }}',
                     "{{- if not $gateway }}",
                     "metadata:",
                     "  labels:",
@@ -264,7 +263,7 @@ describe("the cluster1 program (no peers)", () => {
             });
         });
 
-        it("maps the operator's default profile to no chart profile (the charts refuse \"unknown profile default\")", () => {
+        it('maps the operator\'s default profile to no chart profile (the charts refuse "unknown profile default")', () => {
             for (const chart of ["base", "istiod", "gateway"]) {
                 expect(release(run, chart).inputs.values, chart).to.not.have.property("profile");
             }
@@ -353,7 +352,12 @@ describe("the cluster1 program (no peers)", () => {
 
         it("reads the ingress gateway's Service back after its release, for the address peers call", async () => {
             const read = named(run.declared, "istio-gateway-service");
-            expect([read.type, read.read, read.id, read.dependsOn]).to.deep.equal(["kubernetes:core/v1:Service", true, "istio-system/istio-ingressgateway", ["istio-gateway"]]);
+            expect([read.type, read.read, read.id, read.dependsOn]).to.deep.equal([
+                "kubernetes:core/v1:Service",
+                true,
+                "istio-system/istio-ingressgateway",
+                ["istio-gateway"],
+            ]);
             const byName = await runProgram(program, CLUSTER1, { gatewayIngress: [{ hostname: "gw.example.com", ip: "198.51.100.7" }] });
             expect(byName.outputs.ingressGatewayAddress).to.equal("gw.example.com");
             const none = await runProgram(program, CLUSTER1, { gatewayIngress: [] });
@@ -366,8 +370,7 @@ describe("the cluster1 program (no peers)", () => {
     describe("determinism", () => {
         it("declares the same resources with the same inputs when run again with the same config", async () => {
             const again = await runProgram(program, CLUSTER1);
-            const shape = (r: ProgramRun<any>) =>
-                r.declared.map((d) => JSON.stringify([d.type, d.name, d.inputs, d.dependsOn.sort()])).sort();
+            const shape = (r: ProgramRun<any>) => r.declared.map((d) => JSON.stringify([d.type, d.name, d.inputs, d.dependsOn.sort()])).sort();
             expect(shape(again)).to.deep.equal(shape(run));
             expect(JSON.stringify(again.outputs)).to.equal(JSON.stringify(run.outputs));
         });
@@ -397,7 +400,9 @@ describe("observability", () => {
 
     it("adds Grafana when observabilityGrafana is set", async () => {
         const run = await runProgram(program, { ...CLUSTER1, observability: "true", observabilityGrafana: "true" });
-        const charts = ofType(run.declared, RELEASE).filter((r) => r.parent === "observability").map((r) => r.inputs.chart);
+        const charts = ofType(run.declared, RELEASE)
+            .filter((r) => r.parent === "observability")
+            .map((r) => r.inputs.chart);
         expect(charts).to.deep.equal(["prometheus", "kiali-server", "grafana"]);
         expect(run.outputs.observability.grafanaPortForward).to.equal("kubectl -n istio-system port-forward svc/grafana 3000:3000");
     });
@@ -408,7 +413,9 @@ describe("observability", () => {
             return [
                 named(run.declared, "observability-kiali").inputs.values.deployment.view_only_mode,
                 named(run.declared, "observability-grafana").inputs.values.env.GF_AUTH_ANONYMOUS_ORG_ROLE,
-                ofType(run.declared, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((d) => d.inputs.metadata.name).sort(),
+                ofType(run.declared, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                    .map((d) => d.inputs.metadata.name)
+                    .sort(),
             ];
         };
         const policies = ["grafana-access", "kiali-access", "prometheus-access"];
@@ -454,10 +461,7 @@ describe("configuration choices", () => {
         const reg = named(run.declared, "registration-gateway").inputs.spec;
         expect(reg.workloadSelectorTemplates).to.deep.equal(["k8s:ns:mesh-system", "k8s:sa:edge"]);
         expect(reg.podSelector).to.deep.equal({ matchLabels: { istio: "edge" } });
-        expect(ofType(run.declared, "kubernetes:core/v1:NamespacePatch").map((p) => p.inputs.metadata.name)).to.deep.equal([
-            "shop",
-            "payments",
-        ]);
+        expect(ofType(run.declared, "kubernetes:core/v1:NamespacePatch").map((p) => p.inputs.metadata.name)).to.deep.equal(["shop", "payments"]);
         expect(named(run.declared, "istio-mtls").inputs.spec).to.deep.equal({ mtls: { mode: "PERMISSIVE" } });
         expect(run.outputs.ingressGatewaySpiffeId).to.equal("spiffe://cluster1.demo/ns/mesh-system/sa/edge");
     });

@@ -103,7 +103,9 @@ describe("the stack's Kubernetes provider", () => {
             stackKubernetesProvider(config);
             return {};
         }, {});
-        expect(alone.declared.map((d) => [d.type, d.name, d.inputs.context, d.inputs.kubeconfig])).to.deep.equal([[PROVIDER_TYPE, "cluster", "kind-east", kubeconfig]]);
+        expect(alone.declared.map((d) => [d.type, d.name, d.inputs.context, d.inputs.kubeconfig])).to.deep.equal([
+            [PROVIDER_TYPE, "cluster", "kind-east", kubeconfig],
+        ]);
     });
 
     describe("a stack without a kube context is refused before any resource, naming kubernetes:context", () => {

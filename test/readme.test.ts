@@ -133,7 +133,9 @@ describe("README: what it says the charts install", function () {
     it("What gets deployed: names every ClusterSPIFFEID, the program's and the spire chart's", () => {
         const names = [
             ...run.declared.filter((d) => d.type === "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").map((d) => d.inputs.metadata.name as string),
-            ...objectsOfRelease("spire").filter((o) => o.kind === "ClusterSPIFFEID").map((o) => o.metadata.name as string),
+            ...objectsOfRelease("spire")
+                .filter((o) => o.kind === "ClusterSPIFFEID")
+                .map((o) => o.metadata.name as string),
         ].sort();
         expect(names).to.deep.equal(["istio-ingressgateway-reg", "istio-workloads", "spire-server-spire-test-keys"]);
         const deployed = readmeSection(README, "What gets deployed");
@@ -143,7 +145,12 @@ describe("README: what it says the charts install", function () {
             expect(deployed.split("```")[1], `the diagram names ${name}`).to.include(name);
         }
         const listed = /kubectl get clusterspiffeid +# (.*)/.exec(readmeSection(README, "Verifying a deployment (the runbooks' checks)"));
-        expect(listed![1].replace(/ \(chart's\)$/, "").split(", ").sort()).to.deep.equal(names);
+        expect(
+            listed![1]
+                .replace(/ \(chart's\)$/, "")
+                .split(", ")
+                .sort(),
+        ).to.deep.equal(names);
     });
 });
 

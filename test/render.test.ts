@@ -115,7 +115,13 @@ describe("npm run render", () => {
                 },
                 {
                     stack: "b",
-                    config: { trustDomain: "cluster2.demo", clusterName: "cluster2", peers: [{ stack: "organization/istio-spire/cluster1" }], samples: ["bookinfo"], observability: true },
+                    config: {
+                        trustDomain: "cluster2.demo",
+                        clusterName: "cluster2",
+                        peers: [{ stack: "organization/istio-spire/cluster1" }],
+                        samples: ["bookinfo"],
+                        observability: true,
+                    },
                     otherConfig: { "kubernetes:context": "cluster2" },
                 },
             ]);
@@ -130,7 +136,9 @@ describe("npm run render", () => {
     it("reads a key written without a namespace as the project's, as Pulumi does, and keeps other namespaces apart", () => {
         // pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject; the null is "" once the
         // program gets it (harness configText).
-        const dir = testProject({ a: "config:\n  trustDomain: cluster1.demo\n  istio-spire:clusterName: cluster1\n  mtlsMode: PERMISSIVE\n  istio-spyre:caTTL: 24h\n  samples:\n" });
+        const dir = testProject({
+            a: "config:\n  trustDomain: cluster1.demo\n  istio-spire:clusterName: cluster1\n  mtlsMode: PERMISSIVE\n  istio-spyre:caTTL: 24h\n  samples:\n",
+        });
         try {
             expect(loadStackSources(dir)).to.deep.equal([
                 {
@@ -253,7 +261,12 @@ describe("npm run render", () => {
             clusterName: "cluster1",
             trustDomain: "cluster1.demo",
         });
-        expect(spire.values["spire-agent"].sds).to.deep.equal({ defaultAllBundlesName: "ROOTCA", defaultBundleName: "null", defaultSVIDName: "default", enabled: true });
+        expect(spire.values["spire-agent"].sds).to.deep.equal({
+            defaultAllBundlesName: "ROOTCA",
+            defaultBundleName: "null",
+            defaultSVIDName: "default",
+            enabled: true,
+        });
         const istiod = objectIn(files, "cluster2/helm/istiod.yaml");
         expect([istiod.name, istiod.namespace, istiod.repository, istiod.chart, istiod.version]).to.deep.equal([
             "istiod",
@@ -303,7 +316,13 @@ describe("npm run render", () => {
 
     it("marks deploy-time values as placeholders and invents none", () => {
         const placeholders = (stack: string) =>
-            [...new Set([...files].filter(([f]) => f.startsWith(`${stack}/`) && !f.endsWith("summary.md")).flatMap(([, c]) => c.match(/<deploy-time: [^<>]+>/g) ?? []))].sort();
+            [
+                ...new Set(
+                    [...files]
+                        .filter(([f]) => f.startsWith(`${stack}/`) && !f.endsWith("summary.md"))
+                        .flatMap(([, c]) => c.match(/<deploy-time: [^<>]+>/g) ?? []),
+                ),
+            ].sort();
         expect(placeholders("cluster1")).to.deep.equal([
             "<deploy-time: cluster1 output federation.bundleEndpointUrl>",
             "<deploy-time: cluster1 output federation.installationId>",
@@ -348,14 +367,19 @@ describe("npm run render", () => {
             if (file.endsWith(".yaml")) {
                 const documents = parseAllDocuments(content);
                 expect(documents.length, file).to.equal(1);
-                expect(documents.flatMap((d) => d.errors.map((e) => e.message)), file).to.deep.equal([]);
+                expect(
+                    documents.flatMap((d) => d.errors.map((e) => e.message)),
+                    file,
+                ).to.deep.equal([]);
             }
         }
     });
 
     it("summarises resources by type and what waits for what", () => {
         const summary = files.get("cluster1/summary.md")!;
-        expect(summary).to.include("- Trust domain: cluster1.demo\n- Federated with: cluster2.demo\n- Peer stacks read: organization/istio-spire/cluster2\n- Pending peers: none\n");
+        expect(summary).to.include(
+            "- Trust domain: cluster1.demo\n- Federated with: cluster2.demo\n- Peer stacks read: organization/istio-spire/cluster2\n- Pending peers: none\n",
+        );
         expect(summary).to.include("| `kubernetes:helm.sh/v3:Release` | 7 |\n");
         expect(summary).to.include("| `kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID` | 2 |\n");
         expect(summary).to.include("- `istio-gateway` after `istio-istiod`, `istio-namespace`, `registration-gateway`\n");
@@ -409,7 +433,9 @@ describe("the render command", () => {
 
     it("fails on bad config with the program's own message and leaves no stale render of that stack", function () {
         this.timeout(60000);
-        const badProject = testProject({ bad: "config:\n  kubernetes:context: bad\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n" });
+        const badProject = testProject({
+            bad: "config:\n  kubernetes:context: bad\n  istio-spire:trustDomain: Not_A_Domain\n  istio-spire:clusterName: bad\n",
+        });
         const out = path.join(badProject, "rendered");
         fs.mkdirSync(path.join(out, "bad", "objects"), { recursive: true });
         fs.writeFileSync(path.join(out, "bad", "outputs.json"), "{}\n");
@@ -427,11 +453,15 @@ describe("the render command", () => {
     });
 
     it("refuses an unknown option or stack with usage", () => {
-        expect(() => parseArguments(["--output", "x"], PROJECT_DIR)).to.throw("Unknown option --output; usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]");
+        expect(() => parseArguments(["--output", "x"], PROJECT_DIR)).to.throw(
+            "Unknown option --output; usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]",
+        );
         expect(() => parseArguments(["--out"], PROJECT_DIR)).to.throw("--out needs a directory");
         expect(parseArguments(["--out", "/tmp/r", "cluster2"], PROJECT_DIR)).to.deep.equal({ outDir: "/tmp/r", stacks: ["cluster2"], charts: true });
         expect(parseArguments(["--no-charts"], PROJECT_DIR)).to.deep.equal({ outDir: path.join(PROJECT_DIR, "rendered"), stacks: [], charts: false });
-        expect(() => loadStackSources(project, ["cluster9"])).to.throw(`No stack "cluster9": there is no Pulumi.cluster9.yaml in ${project} (stacks: cluster1, cluster2)`);
+        expect(() => loadStackSources(project, ["cluster9"])).to.throw(
+            `No stack "cluster9": there is no Pulumi.cluster9.yaml in ${project} (stacks: cluster1, cluster2)`,
+        );
     });
 });
 
@@ -466,7 +496,10 @@ describe("rendering one stack, or stacks with bad config", () => {
     it("refuses peer data that a deployment would refuse, naming the peer stack", async () => {
         // A rendered peer whose config is valid but which names this stack's own trust domain.
         const twin: StackSource = { stack: "twin", config: { trustDomain: "cluster1.demo", clusterName: "twin" } };
-        const one: StackSource = { stack: "one", config: { trustDomain: "cluster1.demo", clusterName: "one", peers: [{ stack: "organization/istio-spire/twin" }] } };
+        const one: StackSource = {
+            stack: "one",
+            config: { trustDomain: "cluster1.demo", clusterName: "one", peers: [{ stack: "organization/istio-spire/twin" }] },
+        };
         const [, result] = await renderStacks(program, [twin, one]);
         expect(result.ok).to.equal(false);
         expect(!result.ok && result.error).to.equal(
@@ -519,14 +552,23 @@ describe("malformed stack files", () => {
 
     it("are refused as the Pulumi CLI refuses them, naming the file", () => {
         const cases: [string, string][] = [
-            ["config:\n  istio-spire:trustDomain: [unclosed\n", "Pulumi.bad.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1"],
-            ["config:\n  istio-spire:trustDomain: a.demo\n  istio-spire:trustDomain: b.demo\n", "Pulumi.bad.yaml: not valid YAML: Map keys must be unique at line 3, column 3"],
+            [
+                "config:\n  istio-spire:trustDomain: [unclosed\n",
+                "Pulumi.bad.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1",
+            ],
+            [
+                "config:\n  istio-spire:trustDomain: a.demo\n  istio-spire:trustDomain: b.demo\n",
+                "Pulumi.bad.yaml: not valid YAML: Map keys must be unique at line 3, column 3",
+            ],
             ["config:\n\tistio-spire:trustDomain: a.demo\n", "Pulumi.bad.yaml: not valid YAML: Tabs are not allowed as indentation at line 2, column 1"],
             ["- config\n", 'Pulumi.bad.yaml: the file holds a list; expected a mapping (a stack file is "config:" and other settings)'],
             ["just text\n", 'Pulumi.bad.yaml: the file holds a string; expected a mapping (a stack file is "config:" and other settings)'],
             ["config: cluster1\n", 'Pulumi.bad.yaml: "config" is a string; expected a mapping of "<namespace>:<key>" to values'],
             ["config:\n  - istio-spire:trustDomain: a.demo\n", 'Pulumi.bad.yaml: "config" is a list; expected a mapping of "<namespace>:<key>" to values'],
-            ["config:\n  istio-spire:x:trustDomain: a.demo\n", 'Pulumi.bad.yaml: config key "istio-spire:x:trustDomain" is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. "istio-spire:trustDomain"'],
+            [
+                "config:\n  istio-spire:x:trustDomain: a.demo\n",
+                'Pulumi.bad.yaml: config key "istio-spire:x:trustDomain" is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. "istio-spire:trustDomain"',
+            ],
         ];
         for (const [text, message] of cases) {
             const dir = testProject({ bad: text });
@@ -563,7 +605,9 @@ describe("malformed stack files", () => {
             expect(run.stderr).to.equal(
                 "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
             );
-            expect(run.stdout).to.match(/^cluster1: 43 resources, 31 files in rendered\/cluster1\/\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /);
+            expect(run.stdout).to.match(
+                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /,
+            );
             expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
         } finally {
             removeTestProject(dir);
@@ -582,14 +626,19 @@ describe("malformed stack files", () => {
             expect(run.stdout).to.include('  warning: Peer stack "organization/istio-spire/cluster1" has no "federation" output yet');
             expect(run.stdout).to.match(/Rendered 1 of 2 stacks in /);
             expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2"]);
-            expect(JSON.parse(fs.readFileSync(path.join(out, "cluster2", "outputs.json"), "utf8")).pendingPeers).to.deep.equal(["organization/istio-spire/cluster1"]);
+            expect(JSON.parse(fs.readFileSync(path.join(out, "cluster2", "outputs.json"), "utf8")).pendingPeers).to.deep.equal([
+                "organization/istio-spire/cluster1",
+            ]);
         } finally {
             removeTestProject(dir);
         }
     });
 
     it("fails the stack whose config the program refuses, and only that stack (a stack listing itself as a peer)", async () => {
-        const self: StackSource = { stack: "self", config: { trustDomain: "self.demo", clusterName: "self", peers: [{ stack: "organization/istio-spire/self" }] } };
+        const self: StackSource = {
+            stack: "self",
+            config: { trustDomain: "self.demo", clusterName: "self", peers: [{ stack: "organization/istio-spire/self" }] },
+        };
         const results = await renderStacks(program, [...loadStackSources(project), self]);
         expect(results.map((r) => [r.stack, r.ok])).to.deep.equal([
             ["cluster1", true],
@@ -624,7 +673,15 @@ describe("the policy pack in a render", () => {
     });
 
     it("fails a render only for stacks with a program error or a violation", () => {
-        const clean = { stack: "a", ok: true, declared: [], outputs: {}, warnings: [], peers: [], policy: { violations: [], notRunInPreview: [] } } as StackRender;
+        const clean = {
+            stack: "a",
+            ok: true,
+            declared: [],
+            outputs: {},
+            warnings: [],
+            peers: [],
+            policy: { violations: [], notRunInPreview: [] },
+        } as StackRender;
         expect(failedStacks([clean, { stack: "b", ok: false, error: "x" }])).to.deep.equal(["b"]);
         expect(failedStacks([clean])).to.deep.equal([]);
     });
@@ -635,7 +692,13 @@ describe("render helpers", () => {
         const source: StackSource = {
             stack: "cluster1",
             config: {
-                peers: [{ stack: "acme/istio-spire/cluster2" }, { stack: "acme/other-project/cluster3" }, { stack: "cluster4" }, { stack: "organization/istio-spire/cluster5" }, "junk"],
+                peers: [
+                    { stack: "acme/istio-spire/cluster2" },
+                    { stack: "acme/other-project/cluster3" },
+                    { stack: "cluster4" },
+                    { stack: "organization/istio-spire/cluster5" },
+                    "junk",
+                ],
             },
         };
         expect([...renderedPeers(source, ["cluster2", "cluster3", "cluster4"])]).to.deep.equal([["acme/istio-spire/cluster2", "cluster2"]]);
@@ -651,8 +714,20 @@ describe("render helpers", () => {
     });
 
     it("refuses to render an object without a name, which a deployment would auto-name at random", () => {
-        const unnamed = { type: "kubernetes:core/v1:ConfigMap", name: "cm", urn: "", inputs: { kind: "ConfigMap", metadata: {} }, parent: "", dependsOn: [], ...NO_OPTIONS, read: false, id: "" };
-        expect(() => objectFileName(unnamed)).to.throw("kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly");
+        const unnamed = {
+            type: "kubernetes:core/v1:ConfigMap",
+            name: "cm",
+            urn: "",
+            inputs: { kind: "ConfigMap", metadata: {} },
+            parent: "",
+            dependsOn: [],
+            ...NO_OPTIONS,
+            read: false,
+            id: "",
+        };
+        expect(() => objectFileName(unnamed)).to.throw(
+            "kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly",
+        );
         expect(objectFileName({ ...unnamed, inputs: { kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } } })).to.equal("objects/ns/ConfigMap-x.yaml");
     });
 });

@@ -54,7 +54,7 @@ describe("chart objects in a render, without Helm", () => {
     });
 
     it("names every release with the reason it was not rendered when Helm or a chart is missing", async () => {
-        const releases = declaredReleases(east).map((d): [string, (typeof d)] => [d.name, d]);
+        const releases = declaredReleases(east).map((d): [string, typeof d] => [d.name, d]);
         const charts: ChartObjects = await renderReleases({ available: false, reason: "no Helm 3: no helm on PATH" }, releases);
         const summary = renderFiles(east, charts).get("summary.md")!;
         expect(summary).to.include(
@@ -75,7 +75,12 @@ describe("chart objects in a render, without Helm", () => {
     });
 
     it("files namespaced objects under their namespace, or the release's when the chart leaves it out, and cluster-scoped ones under _cluster", () => {
-        const object = (kind: string, namespace?: string) => ({ apiVersion: "v1", kind, metadata: { name: "x", ...(namespace ? { namespace } : {}) }, source: "" });
+        const object = (kind: string, namespace?: string) => ({
+            apiVersion: "v1",
+            kind,
+            metadata: { name: "x", ...(namespace ? { namespace } : {}) },
+            source: "",
+        });
         expect(releaseObjectFileName("spire", object("ConfigMap"), "spire-server")).to.equal("helm/spire/spire-server/ConfigMap-x.yaml");
         expect(releaseObjectFileName("spire", object("ConfigMap", "other"), "spire-server")).to.equal("helm/spire/other/ConfigMap-x.yaml");
         expect(releaseObjectFileName("spire", object("ClusterRole"), "spire-server")).to.equal("helm/spire/_cluster/ClusterRole-x.yaml");
@@ -83,8 +88,19 @@ describe("chart objects in a render, without Helm", () => {
     });
 
     it("redacts Secret data and the checksums computed from it, and keeps everything else", () => {
-        const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "grafana" }, data: { "admin-password": "cmFuZG9t", "admin-user": "YWRtaW4=" }, source: "s" };
-        expect(redact(secret)).to.deep.equal({ apiVersion: "v1", kind: "Secret", metadata: { name: "grafana" }, data: { "admin-password": REDACTED, "admin-user": REDACTED } });
+        const secret = {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "grafana" },
+            data: { "admin-password": "cmFuZG9t", "admin-user": "YWRtaW4=" },
+            source: "s",
+        };
+        expect(redact(secret)).to.deep.equal({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "grafana" },
+            data: { "admin-password": REDACTED, "admin-user": REDACTED },
+        });
         const deployment = {
             apiVersion: "apps/v1",
             kind: "Deployment",
@@ -144,7 +160,9 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
 
     it("heads each object with the chart, version and template it came from", () => {
         const text = files.get("helm/spire/spire-server/ConfigMap-spire-server.yaml")!;
-        expect(text.split("\n")[0]).to.equal("# Rendered by helm template from chart spire 0.30.0, spire/charts/spire-server/templates/configmap.yaml, release spire");
+        expect(text.split("\n")[0]).to.equal(
+            "# Rendered by helm template from chart spire 0.30.0, spire/charts/spire-server/templates/configmap.yaml, release spire",
+        );
         const configMap = parse(text);
         expect(JSON.parse(configMap.data["server.conf"]).server.trust_domain).to.equal("east.example");
     });
@@ -152,11 +170,22 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
     it("counts each release's objects in the summary, with the Helm that rendered them", () => {
         const summary = files.get("summary.md")!;
         const section = summary.slice(summary.indexOf("## Chart objects"), summary.indexOf("## Policy pack"));
-        const counted = [...files.keys()].filter((f) => /^helm\/[^/]+\/.+\/.+\.yaml$/.test(f)).reduce((n, f) => n.set(f.split("/")[1], (n.get(f.split("/")[1]) ?? 0) + 1), new Map<string, number>());
+        const counted = [...files.keys()]
+            .filter((f) => /^helm\/[^/]+\/.+\/.+\.yaml$/.test(f))
+            .reduce((n, f) => n.set(f.split("/")[1], (n.get(f.split("/")[1]) ?? 0) + 1), new Map<string, number>());
         for (const [release, count] of counted) {
             expect(section).to.match(new RegExp(`^- ${release}: ${count} objects, by helm template \\(Helm v3\\.\\d+\\.\\d+, Kubernetes 1\\.33\\.0\\)$`, "m"));
         }
-        expect([...counted.keys()].sort()).to.deep.equal(["grafana", "istio-base", "istio-ingressgateway", "istiod", "kiali", "prometheus", "spire", "spire-crds"]);
+        expect([...counted.keys()].sort()).to.deep.equal([
+            "grafana",
+            "istio-base",
+            "istio-ingressgateway",
+            "istiod",
+            "kiali",
+            "prometheus",
+            "spire",
+            "spire-crds",
+        ]);
     });
 
     it("never writes Secret data, not even the admin password grafana generates at random, and renders byte-identical files twice", async () => {
@@ -208,7 +237,9 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         const marked = [...changed.keys()].filter((f) => f.endsWith("/marked/ConfigMap-from-the-cache.yaml")).sort();
         // Every release but spire (its values changed) came from the cache.
         expect(marked).to.deep.equal(
-            ["grafana", "istio-base", "istio-ingressgateway", "istiod", "kiali", "prometheus", "spire-crds"].map((r) => `helm/${r}/marked/ConfigMap-from-the-cache.yaml`),
+            ["grafana", "istio-base", "istio-ingressgateway", "istiod", "kiali", "prometheus", "spire-crds"].map(
+                (r) => `helm/${r}/marked/ConfigMap-from-the-cache.yaml`,
+            ),
         );
         expect(fs.readdirSync(cache).length).to.equal(9);
     });
@@ -218,7 +249,9 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         const charts = (await renderChartObjects([east])).get("east")!;
         const spire = charts.get("spire") as Extract<ReleaseObjects, { rendered: false }>;
         expect(spire.rendered).to.equal(false);
-        expect(spire.reason).to.match(/^chart spire-0\.0\.1 is not in \$ISTIO_SPIRE_UPSTREAM, \.\.\/shared\/upstream, the cache|^chart spire-0\.0\.1 is not in \.\.\/shared\/upstream, the cache/);
+        expect(spire.reason).to.match(
+            /^chart spire-0\.0\.1 is not in \$ISTIO_SPIRE_UPSTREAM, \.\.\/shared\/upstream, the cache|^chart spire-0\.0\.1 is not in \.\.\/shared\/upstream, the cache/,
+        );
         expect(charts.get("spire-crds")?.rendered).to.equal(true);
     });
 

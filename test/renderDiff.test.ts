@@ -122,11 +122,11 @@ describe("the render diff", () => {
             const { base, head } = sample();
             const comparison = compareTrees(base, head);
             expect(fullPatch(comparison)).to.equal(comparison.changes.map((change) => change.patch).join(""));
-            expect(fullPatch(comparison).split("\n").filter((line) => line.startsWith("+++ "))).to.deep.equal([
-                "+++ b/cluster1/kubernetes/configmap-a.yaml",
-                "+++ b/cluster2/helm/new.yaml",
-                "+++ /dev/null",
-            ]);
+            expect(
+                fullPatch(comparison)
+                    .split("\n")
+                    .filter((line) => line.startsWith("+++ ")),
+            ).to.deep.equal(["+++ b/cluster1/kubernetes/configmap-a.yaml", "+++ b/cluster2/helm/new.yaml", "+++ /dev/null"]);
         });
     });
 
@@ -213,8 +213,16 @@ describe("the render diff", () => {
         it("is identical on every run, whatever order the files were written in", () => {
             const { base, head } = sample();
             const first = buildComment(compareTrees(base, head));
-            const base2 = tree(dir, "base2", { "cluster3/outputs.json": "{}\n", "cluster2/helm/old.yaml": "old: true\n", "cluster1/kubernetes/configmap-a.yaml": "a: 1\nb: 2\nc: 3\n" });
-            const head2 = tree(dir, "head2", { "cluster3/outputs.json": "{}\n", "cluster2/helm/new.yaml": "new: true\nmore: true\n", "cluster1/kubernetes/configmap-a.yaml": "a: 1\nb: 20\nc: 3\n" });
+            const base2 = tree(dir, "base2", {
+                "cluster3/outputs.json": "{}\n",
+                "cluster2/helm/old.yaml": "old: true\n",
+                "cluster1/kubernetes/configmap-a.yaml": "a: 1\nb: 2\nc: 3\n",
+            });
+            const head2 = tree(dir, "head2", {
+                "cluster3/outputs.json": "{}\n",
+                "cluster2/helm/new.yaml": "new: true\nmore: true\n",
+                "cluster1/kubernetes/configmap-a.yaml": "a: 1\nb: 20\nc: 3\n",
+            });
             expect(buildComment(compareTrees(base, head))).to.equal(first);
             expect(buildComment(compareTrees(base2, head2))).to.equal(first);
         });
@@ -247,7 +255,9 @@ describe("the render diff", () => {
 
         it("cuts the diff that overflows GitHub's limit at a line, leaves out the rest and says so with the count", () => {
             // 12 files, each diff about 24,000 characters: two fit whole, the third is cut, nine are left out.
-            const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`cluster${(i % 2) + 1}/kubernetes/f${String(i).padStart(2, "0")}.yaml`, lines(`f${i}-`, 600)]));
+            const files = Object.fromEntries(
+                Array.from({ length: 12 }, (_, i) => [`cluster${(i % 2) + 1}/kubernetes/f${String(i).padStart(2, "0")}.yaml`, lines(`f${i}-`, 600)]),
+            );
             const comparison = compareTrees(tree(dir, "base", {}), tree(dir, "head", files));
             const comment = buildComment(comparison);
             expect(comment.length).to.be.at.most(DEFAULT_MAX_LENGTH);
@@ -257,14 +267,25 @@ describe("the render diff", () => {
             expect(comment.split("\n").filter((line) => line.startsWith("- added "))).to.have.length(12);
             // Diffs in path order (cluster1's f00, f02, f04, ..., then cluster2's): two whole, the third cut.
             const order = comparison.changes.map((change) => change.path);
-            expect(order.slice(0, 4)).to.deep.equal(["cluster1/kubernetes/f00.yaml", "cluster1/kubernetes/f02.yaml", "cluster1/kubernetes/f04.yaml", "cluster1/kubernetes/f06.yaml"]);
-            const shown = comment.split("\n").filter((line) => line.startsWith("#### ")).map((line) => line.slice(6, line.indexOf("` (")));
+            expect(order.slice(0, 4)).to.deep.equal([
+                "cluster1/kubernetes/f00.yaml",
+                "cluster1/kubernetes/f02.yaml",
+                "cluster1/kubernetes/f04.yaml",
+                "cluster1/kubernetes/f06.yaml",
+            ]);
+            const shown = comment
+                .split("\n")
+                .filter((line) => line.startsWith("#### "))
+                .map((line) => line.slice(6, line.indexOf("` (")));
             expect(shown).to.deep.equal(order.slice(0, 3));
             expect(comment).to.contain(`#### \`${order[1]}\` (added)\n\n\`\`\`diff\n${comparison.changes[1].patch}\`\`\`\n`);
             const cutSection = comment.split(`#### \`${order[2]}\` (added)\n\n\`\`\`diff\n`)[1];
             const cutLines = cutSection.slice(0, cutSection.indexOf("\n```\n")).split("\n");
             expect(comparison.changes[2].patch.startsWith(cutLines.join("\n") + "\n")).to.equal(true);
-            const match = /^> Diffs truncated to stay under GitHub's 65,536-character comment limit: the diff of `([^`]+)` is cut after (\d+) of 603 lines, and the diffs of 9 files, from `([^`]+)` on \(in path order\), are left out\. Run `npm run render` on both commits and compare the trees to see every change\.$/m.exec(comment);
+            const match =
+                /^> Diffs truncated to stay under GitHub's 65,536-character comment limit: the diff of `([^`]+)` is cut after (\d+) of 603 lines, and the diffs of 9 files, from `([^`]+)` on \(in path order\), are left out\. Run `npm run render` on both commits and compare the trees to see every change\.$/m.exec(
+                    comment,
+                );
             expect(match, "truncation note").to.not.equal(null);
             expect(match![1]).to.equal(order[2]);
             expect(match![3]).to.equal(order[3]);
@@ -301,7 +322,9 @@ describe("the render diff", () => {
         });
 
         it("stops listing files at half the limit and says how many more changed", () => {
-            const files = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`cluster1/objects/ns/ConfigMap-${String(i).padStart(3, "0")}.yaml`, "a\n"]));
+            const files = Object.fromEntries(
+                Array.from({ length: 200 }, (_, i) => [`cluster1/objects/ns/ConfigMap-${String(i).padStart(3, "0")}.yaml`, "a\n"]),
+            );
             const comment = buildComment(compareTrees(tree(dir, "base", {}), tree(dir, "head", files)), { maxLength: 10000 });
             const listed = comment.split("\n").filter((line) => line.startsWith("- added "));
             expect(comment.length).to.be.at.most(10000);
@@ -334,16 +357,22 @@ describe("the render diff", () => {
             expect(() => parseArgs(["a", "b", "--outt", "x"])).to.throw("Unknown option --outt");
             expect(() => parseArgs(["a", "b", "--out"])).to.throw("--out needs a value");
             expect(() => parseArgs(["a", "b", "--max-length", "70000"])).to.throw('--max-length must be an integer from 1000 to 65536, got "70000"');
-            expect(() => main([path.join(dir, "nope"), path.join(dir, "nope2"), "--out", path.join(dir, "c.md")])).to.throw(`Not a directory: ${path.join(dir, "nope")}`);
+            expect(() => main([path.join(dir, "nope"), path.join(dir, "nope2"), "--out", path.join(dir, "c.md")])).to.throw(
+                `Not a directory: ${path.join(dir, "nope")}`,
+            );
         });
 
         it("runs as `ts-node tools/pr-diff/renderDiff.ts <base> <head> --out comment.md` and prints the headline", () => {
             const { base, head } = sample();
             const out = path.join(dir, "comment.md");
             const { execFileSync } = require("child_process") as typeof import("child_process");
-            const stdout = execFileSync(process.execPath, [require.resolve("ts-node/dist/bin"), path.join(__dirname, "..", "tools", "pr-diff", "renderDiff.ts"), base, head, "--out", out], {
-                encoding: "utf8",
-            });
+            const stdout = execFileSync(
+                process.execPath,
+                [require.resolve("ts-node/dist/bin"), path.join(__dirname, "..", "tools", "pr-diff", "renderDiff.ts"), base, head, "--out", out],
+                {
+                    encoding: "utf8",
+                },
+            );
             expect(stdout).to.equal("3 files changed in stacks cluster1, cluster2\n");
             expect(fs.readFileSync(out, "utf8")).to.equal(buildComment(compareTrees(base, head)));
         });

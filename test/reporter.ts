@@ -17,7 +17,12 @@ class SpecWithSummary extends Mocha.reporters.Spec {
         runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
             const { passes, failures, pending } = this.stats;
             console.log(`${passes} passed, ${failures} failed${pending > 0 ? `, ${pending} skipped` : ""}`);
-            const fromWorkers = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
+            const fromWorkers = fs.existsSync(file)
+                ? fs
+                      .readFileSync(file, "utf8")
+                      .split("\n")
+                      .filter((line) => line !== "")
+                : [];
             for (const reason of new Set([...pendingReasons, ...fromWorkers])) {
                 console.log(reason);
             }

@@ -78,9 +78,7 @@ function summary(run: ProgramRun<unknown>): string[] {
 
 /** The component's children: logical name → [parent, sorted dependencies]. */
 function graph(run: ProgramRun<unknown>, component: string): Record<string, [string, string[]]> {
-    return Object.fromEntries(
-        run.declared.filter((d: Declared) => d.parent === component).map((d) => [d.name, [d.parent, [...d.dependsOn].sort()]]),
-    );
+    return Object.fromEntries(run.declared.filter((d: Declared) => d.parent === component).map((d) => [d.name, [d.parent, [...d.dependsOn].sort()]]));
 }
 
 function thrown(f: () => unknown): Error {
@@ -190,12 +188,15 @@ describe("the sleep and httpbin samples", () => {
     });
 
     it("exports the SPIFFE IDs SPIRE issues to sleep and httpbin, and httpbin's URL", async () => {
-        const outputs = await runProgram(async () => ({
-            sleep: sample.sleepSpiffeId,
-            httpbin: sample.httpbinSpiffeId,
-            url: sample.httpbinUrl,
-            namespace: sample.namespace,
-        }), {});
+        const outputs = await runProgram(
+            async () => ({
+                sleep: sample.sleepSpiffeId,
+                httpbin: sample.httpbinSpiffeId,
+                url: sample.httpbinUrl,
+                namespace: sample.namespace,
+            }),
+            {},
+        );
         expect(outputs.outputs).to.deep.equal({
             sleep: "spiffe://cluster1.demo/ns/default/sa/sleep",
             httpbin: "spiffe://cluster1.demo/ns/default/sa/httpbin",
@@ -224,11 +225,14 @@ describe("the sleep and httpbin samples", () => {
         expect(named(outputsRun.declared, "s-sleep").inputs).to.deep.equal(deployment(sleepDeploymentArgs("apps")));
         expect(named(outputsRun.declared, "s-httpbin-service").inputs).to.deep.equal(service(httpbinServiceArgs("apps")));
         expect(named(outputsRun.declared, "s-httpbin-sa").inputs.metadata).to.deep.equal({ name: "httpbin", namespace: "apps" });
-        const { outputs } = await runProgram(async () => ({
-            sleep: fromOutputs!.sleepSpiffeId,
-            url: fromOutputs!.httpbinUrl,
-            namespace: fromOutputs!.namespace,
-        }), {});
+        const { outputs } = await runProgram(
+            async () => ({
+                sleep: fromOutputs!.sleepSpiffeId,
+                url: fromOutputs!.httpbinUrl,
+                namespace: fromOutputs!.namespace,
+            }),
+            {},
+        );
         expect(outputs).to.deep.equal({
             sleep: "spiffe://platform.example/ns/apps/sa/sleep",
             url: "http://httpbin.apps.svc.cluster.local:8000",
@@ -265,9 +269,7 @@ describe("the Bookinfo sample", () => {
     });
 
     it("applies Istio's published manifest pinned to 1.30.3 as one yaml/v2 ConfigFile, not a copy in this repository", () => {
-        expect(bookinfoManifestUrl("1.30.3")).to.equal(
-            "https://raw.githubusercontent.com/istio/istio/1.30.3/samples/bookinfo/platform/kube/bookinfo.yaml",
-        );
+        expect(bookinfoManifestUrl("1.30.3")).to.equal("https://raw.githubusercontent.com/istio/istio/1.30.3/samples/bookinfo/platform/kube/bookinfo.yaml");
         const manifest = named(run.declared, "bookinfo-manifest");
         expect(manifest.type).to.equal("kubernetes:yaml/v2:ConfigFile");
         expect(manifest.inputs).to.deep.equal({
@@ -286,9 +288,16 @@ describe("the Bookinfo sample", () => {
             metadata: { name: "productpage-v1", namespace: "default", labels: { app: "productpage", version: "v1" } },
             spec: { replicas: 1 },
         };
-        const placed = await transformedUnder(inApps.declared, manifest, { type: "kubernetes:apps/v1:Deployment", name: "b-manifest:default/productpage-v1", props: deployment });
+        const placed = await transformedUnder(inApps.declared, manifest, {
+            type: "kubernetes:apps/v1:Deployment",
+            name: "b-manifest:default/productpage-v1",
+            props: deployment,
+        });
         expect(placed).to.deep.equal({ props: { ...deployment, metadata: { ...deployment.metadata, namespace: "apps" } }, ran: 1 });
-        for (const [type, kind] of [["kubernetes:core/v1:Service", "Service"], ["kubernetes:core/v1:ServiceAccount", "ServiceAccount"]]) {
+        for (const [type, kind] of [
+            ["kubernetes:core/v1:Service", "Service"],
+            ["kubernetes:core/v1:ServiceAccount", "ServiceAccount"],
+        ]) {
             const object = { apiVersion: "v1", kind, metadata: { name: "details" } };
             const { props } = await transformedUnder(inApps.declared, manifest, { type, name: "b-manifest:details", props: object });
             expect(props, kind).to.deep.equal({ ...object, metadata: { name: "details", namespace: "apps" } });
@@ -302,7 +311,11 @@ describe("the Bookinfo sample", () => {
         const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "reader" } };
         let error: Error | undefined;
         try {
-            await transformedUnder(run.declared, manifest, { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name: "bookinfo-manifest:reader", props: role });
+            await transformedUnder(run.declared, manifest, {
+                type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+                name: "bookinfo-manifest:reader",
+                props: role,
+            });
         } catch (e) {
             error = e as Error;
         }
@@ -369,13 +382,16 @@ describe("the Bookinfo sample", () => {
     });
 
     it("exports the manifest URL, the product page's address and its SPIFFE ID", async () => {
-        const { outputs } = await runProgram(async () => ({
-            manifestUrl: bookinfo.manifestUrl,
-            host: bookinfo.productpageHost,
-            port: bookinfo.productpagePort,
-            id: bookinfo.productpageSpiffeId,
-            gateway: bookinfo.gatewayName,
-        }), {});
+        const { outputs } = await runProgram(
+            async () => ({
+                manifestUrl: bookinfo.manifestUrl,
+                host: bookinfo.productpageHost,
+                port: bookinfo.productpagePort,
+                id: bookinfo.productpageSpiffeId,
+                gateway: bookinfo.gatewayName,
+            }),
+            {},
+        );
         expect(outputs).to.deep.equal({
             manifestUrl: "https://raw.githubusercontent.com/istio/istio/1.30.3/samples/bookinfo/platform/kube/bookinfo.yaml",
             host: "productpage.default.svc.cluster.local",
@@ -409,9 +425,7 @@ describe("the Bookinfo sample", () => {
     });
 
     it("refuses an Istio release that is not one exact version, and an empty gateway selector", () => {
-        const error = thrown(
-            () => new Bookinfo("b", { namespace: "default", trustDomain: "cluster2.demo", istioVersion: "1.30", gatewaySelector: {} }),
-        );
+        const error = thrown(() => new Bookinfo("b", { namespace: "default", trustDomain: "cluster2.demo", istioVersion: "1.30", gatewaySelector: {} }));
         expect(error.message).to.equal(
             [
                 'Bookinfo "b" (2 problems):',
@@ -484,10 +498,7 @@ describe("the curl-greeter sample", () => {
     });
 
     it("exports the SPIFFE ID a peer admits", async () => {
-        const { outputs } = await runProgram(
-            async () => ({ id: greeter.spiffeId, sa: greeter.serviceAccount, deployment: greeter.deploymentName }),
-            {},
-        );
+        const { outputs } = await runProgram(async () => ({ id: greeter.spiffeId, sa: greeter.serviceAccount, deployment: greeter.deploymentName }), {});
         expect(outputs).to.deep.equal({ id: "spiffe://cluster1.demo/ns/default/sa/curl-greeter", sa: "curl-greeter", deployment: "curl-greeter" });
     });
 
@@ -531,9 +542,7 @@ describe("the client side of the federated call", () => {
     });
 
     it("sends the host's port 80 to a gateway IP's port 443 with a STATIC ServiceEntry, visible in its namespace only", async () => {
-        const run = await declare(
-            (istiod) => new FederatedServiceClient("bookinfo-client", { ...clientArgs("203.0.113.20"), prerequisites: [istiod] }),
-        );
+        const run = await declare((istiod) => new FederatedServiceClient("bookinfo-client", { ...clientArgs("203.0.113.20"), prerequisites: [istiod] }));
         expect(summary(run)).to.deep.equal([
             "istio-spire:samples:FederatedServiceClient bookinfo-client",
             `${DESTINATION_RULE} bookinfo-client-destination-rule`,
@@ -597,10 +606,7 @@ describe("the client side of the federated call", () => {
 
     it("never declares a ServiceEntry for an address from the outputs that is neither an IP address nor a DNS name", async () => {
         const run = await declare(() => new FederatedServiceClient("c", clientArgs(pulumi.output("not an address"))));
-        expect(summary(run)).to.deep.equal([
-            "istio-spire:samples:FederatedServiceClient c",
-            `${DESTINATION_RULE} c-destination-rule`,
-        ]);
+        expect(summary(run)).to.deep.equal(["istio-spire:samples:FederatedServiceClient c", `${DESTINATION_RULE} c-destination-rule`]);
     });
 
     it("takes its namespace as an Output, and creates nothing in one that fails the check", async () => {
@@ -633,13 +639,17 @@ describe("the client side of the federated call", () => {
     });
 
     it("refuses a host that is not a fully qualified DNS name, an address that is neither IP nor name, and a bad SPIFFE ID", () => {
-        expect(thrown(() => validateFederatedServiceClientArgs("c", {
-            host: "bookinfo",
-            gatewayAddress: "http://203.0.113.20",
-            serverSpiffeId: "cluster2.demo/ns/istio-system/sa/gw",
-            namespace: "default",
-            port: 0,
-        })).message).to.equal(
+        expect(
+            thrown(() =>
+                validateFederatedServiceClientArgs("c", {
+                    host: "bookinfo",
+                    gatewayAddress: "http://203.0.113.20",
+                    serverSpiffeId: "cluster2.demo/ns/istio-system/sa/gw",
+                    namespace: "default",
+                    port: 0,
+                }),
+            ).message,
+        ).to.equal(
             [
                 'FederatedServiceClient "c" (4 problems):',
                 '  - host: "bookinfo" is a single label, which the pod\'s DNS search path would resolve inside the cluster; expected a fully qualified name, e.g. "bookinfo.cluster2.demo"',
@@ -654,9 +664,7 @@ describe("the client side of the federated call", () => {
         expect(checkHostname("*.cluster2.demo")).to.equal('is a wildcard; expected one exact DNS name, e.g. "bookinfo.cluster2.demo"');
         expect(checkHostname("bookinfo.cluster2.demo:443")).to.equal('contains a port; expected only the host name, e.g. "bookinfo.cluster2.demo"');
         expect(checkHostname("https://bookinfo.cluster2.demo")).to.equal('is a URL; expected only the host name, e.g. "bookinfo.cluster2.demo"');
-        expect(checkHostname("Bookinfo.cluster2.demo")).to.equal(
-            'contains uppercase letters; expected a lowercase DNS name, e.g. "bookinfo.cluster2.demo"',
-        );
+        expect(checkHostname("Bookinfo.cluster2.demo")).to.equal('contains uppercase letters; expected a lowercase DNS name, e.g. "bookinfo.cluster2.demo"');
         expect(checkHostname("bookinfo.-cluster2.demo")).to.equal(
             'has the label "-cluster2"; each label is 1 to 63 lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "bookinfo.cluster2.demo"',
         );
@@ -761,13 +769,9 @@ describe("the server side of the federated call", () => {
         const { outputs } = await runProgram(async () => ({ principals: access.allowedPrincipals, enabled: access.enabled, host: access.host }), {});
         expect(outputs).to.deep.equal({ principals: ["cluster1.demo/ns/default/sa/curl-greeter"], enabled: true, host: HOST });
         expect(
-            federatedAuthorizationPolicySpec(HOST, { istio: "ingressgateway" }, [
-                "spiffe://cluster3.demo/ns/default/sa/curl-greeter",
-                CURL_GREETER_ID,
-            ]).rules[0].from,
-        ).to.deep.equal([
-            { source: { notPrincipals: ["cluster1.demo/ns/default/sa/curl-greeter", "cluster3.demo/ns/default/sa/curl-greeter"] } },
-        ]);
+            federatedAuthorizationPolicySpec(HOST, { istio: "ingressgateway" }, ["spiffe://cluster3.demo/ns/default/sa/curl-greeter", CURL_GREETER_ID]).rules[0]
+                .from,
+        ).to.deep.equal([{ source: { notPrincipals: ["cluster1.demo/ns/default/sa/curl-greeter", "cluster3.demo/ns/default/sa/curl-greeter"] } }]);
     });
 
     it("declares no Gateway, route or policy at all when no SPIFFE ID is allowed", async () => {
@@ -796,9 +800,7 @@ describe("the server side of the federated call", () => {
     it("routes every path by default", () => {
         const { uriMatches, ...args } = accessArgs([CURL_GREETER_ID]);
         expect(uriMatches).to.have.length(5);
-        expect(federatedVirtualServiceSpec(args.host, "gw", PRODUCTPAGE, [{ uri: { prefix: "/" } }]).http[0].match).to.deep.equal([
-            { uri: { prefix: "/" } },
-        ]);
+        expect(federatedVirtualServiceSpec(args.host, "gw", PRODUCTPAGE, [{ uri: { prefix: "/" } }]).http[0].match).to.deep.equal([{ uri: { prefix: "/" } }]);
         expect(federatedGatewaySpec(HOST, { app: "gw" }, 8443).servers[0].port).to.deep.equal({
             number: 8443,
             name: "https-federated",
@@ -808,11 +810,15 @@ describe("the server side of the federated call", () => {
     });
 
     it("refuses bad and duplicate SPIFFE IDs, an empty gateway selector and a short destination host, naming each", () => {
-        expect(thrown(() => validateFederatedServiceAccessArgs("a", {
-            ...accessArgs(["spiffe://cluster1.demo/ns/default/sa/curl greeter", CURL_GREETER_ID, CURL_GREETER_ID]),
-            gatewaySelector: {},
-            destination: { host: "productpage", port: 9080 },
-        })).message).to.equal(
+        expect(
+            thrown(() =>
+                validateFederatedServiceAccessArgs("a", {
+                    ...accessArgs(["spiffe://cluster1.demo/ns/default/sa/curl greeter", CURL_GREETER_ID, CURL_GREETER_ID]),
+                    gatewaySelector: {},
+                    destination: { host: "productpage", port: 9080 },
+                }),
+            ).message,
+        ).to.equal(
             [
                 'FederatedServiceAccess "a" (4 problems):',
                 '  - gatewaySelector: {} is empty; expected the ingress gateway pods\' labels, e.g. {"istio":"ingressgateway"}',

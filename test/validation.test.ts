@@ -35,7 +35,10 @@ describe("validation functions", () => {
         it("says why each malformed trust domain is refused", () => {
             const cases: [string, string][] = [
                 ["", 'is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"'],
-                ["cluster 1.demo", 'contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"'],
+                [
+                    "cluster 1.demo",
+                    'contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+                ],
                 ["Cluster1.Demo", 'contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "cluster1.demo"'],
                 ["spiffe://cluster1.demo", 'includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"'],
                 ["https://cluster1.demo", 'is a URL; expected only the trust domain name, e.g. "cluster1.demo"'],
@@ -59,8 +62,14 @@ describe("validation functions", () => {
             ["_", `contains "_", which SPIFFE allows but ${istio} (letters, digits and "-"), e.g. "cluster1.demo"`],
             [".demo", `has an empty label (it starts with "." or contains ".."); ${istio}, e.g. "cluster1.demo"`],
             ["a..b", `has an empty label (it starts with "." or contains ".."); ${istio}, e.g. "cluster1.demo"`],
-            ["-cluster1.demo", `has the label "-cluster1", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`],
-            ["cluster1-.demo", `has the label "cluster1-", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`],
+            [
+                "-cluster1.demo",
+                `has the label "-cluster1", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`,
+            ],
+            [
+                "cluster1-.demo",
+                `has the label "cluster1-", which starts or ends with "-"; ${istio}, each starting and ending with a letter or digit, e.g. "cluster1.demo"`,
+            ],
             [`${"a".repeat(64)}.demo`, `has a label of 64 characters; ${istio} of at most 63 characters each, e.g. "cluster1.demo"`],
             [
                 "cluster1.demo.",
@@ -97,9 +106,7 @@ describe("validation functions", () => {
             expect(checkSpiffeId("https://cluster2.demo/spire/server")).to.equal(
                 'does not start with "spiffe://"; expected a SPIFFE ID such as "spiffe://cluster2.demo/spire/server"',
             );
-            expect(checkSpiffeId("spiffe://cluster2.demo/spire/")).to.equal(
-                "has an empty path segment or a trailing slash; SPIFFE ID paths have neither",
-            );
+            expect(checkSpiffeId("spiffe://cluster2.demo/spire/")).to.equal("has an empty path segment or a trailing slash; SPIFFE ID paths have neither");
             expect(checkSpiffeId("spiffe://cluster2.demo/spire/../server")).to.equal(
                 'has the path segment ".."; SPIFFE ID paths cannot contain "." or ".." segments',
             );
@@ -140,9 +147,7 @@ describe("validation functions", () => {
                 expect(parseDuration(bad), JSON.stringify(bad)).to.equal(undefined);
             }
             expect(checkDuration("30d")).to.equal('is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)');
-            expect(checkDuration("0s")).to.equal(
-                'is not a positive duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
-            );
+            expect(checkDuration("0s")).to.equal('is not a positive duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)');
         });
     });
 
@@ -220,7 +225,9 @@ describe("validation functions", () => {
     describe("checkConfigNamespace", () => {
         it("refuses namespaces one or two edits from the project's and leaves providers' alone", () => {
             for (const ns of ["istio-spyre", "istio_spire", "istiospire", "Istio-Spire", "istio-spire2", "istio-sprie", "isito-spire"]) {
-                expect(checkConfigNamespace(ns, "istio-spire"), ns).to.equal(`is in namespace ${JSON.stringify(ns)}, not this project's "istio-spire", so nothing reads it`);
+                expect(checkConfigNamespace(ns, "istio-spire"), ns).to.equal(
+                    `is in namespace ${JSON.stringify(ns)}, not this project's "istio-spire", so nothing reads it`,
+                );
             }
             for (const ns of ["istio-spire", "kubernetes", "pulumi", "random", "istio", "spire"]) {
                 expect(checkConfigNamespace(ns, "istio-spire"), ns).to.equal(undefined);
@@ -276,8 +283,14 @@ describe("validation functions", () => {
         // Most are URLs `new URL()` takes with a host (the WHATWG parser strips whitespace and tabs, reads "\\" as "/",
         // skips extra slashes, decodes "%2E"); none is what the controller manager's webhook accepts, or can connect to.
         const cases: [string, string][] = [
-            [" https://spire.example.com:8443", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`],
-            ["https://spire.example.com:8443\n", `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`],
+            [
+                " https://spire.example.com:8443",
+                `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`,
+            ],
+            [
+                "https://spire.example.com:8443\n",
+                `has leading or trailing whitespace, which Go's url.Parse (SPIRE, its controller manager, Helm) does not strip; ${expected}`,
+            ],
             ["https://spire.exa\tmple.com", `is not a URL (Go's url.Parse: net/url: invalid control character in URL); ${expected}`],
             ["https:///spire.example.com", `has no host; ${expected}`],
             ["https:spire.example.com", `has no host; ${expected}`],
@@ -304,7 +317,13 @@ describe("validation functions", () => {
         }
 
         it("accepts what Go and the webhook accept", () => {
-            for (const url of ["https://203.0.113.10:8443", "HTTPS://spire.example.com/", "https://[2001:db8::1]:8443", "https://[fe80::1%25eth0]:8443", "https://spire.example.com:8443/path?x=1#f"]) {
+            for (const url of [
+                "https://203.0.113.10:8443",
+                "HTTPS://spire.example.com/",
+                "https://[2001:db8::1]:8443",
+                "https://[fe80::1%25eth0]:8443",
+                "https://spire.example.com:8443/path?x=1#f",
+            ]) {
                 expect(checkBundleEndpointUrl(url), url).to.equal(undefined);
             }
         });

@@ -204,7 +204,19 @@ describe("npm run verify", () => {
     describe("command line", () => {
         it("reads the stack, a context override, repeated peer trust domains (sorted, once each) and --ascii", () => {
             expect(
-                parseArguments(["--stack", "cluster1", "--peer-trust-domain", "west.local", "--context", "kind-a", "--peer-trust-domain", "east.local", "--peer-trust-domain", "west.local", "--ascii"]),
+                parseArguments([
+                    "--stack",
+                    "cluster1",
+                    "--peer-trust-domain",
+                    "west.local",
+                    "--context",
+                    "kind-a",
+                    "--peer-trust-domain",
+                    "east.local",
+                    "--peer-trust-domain",
+                    "west.local",
+                    "--ascii",
+                ]),
             ).to.deep.equal({ stack: "cluster1", context: "kind-a", peerTrustDomains: ["east.local", "west.local"], ascii: true });
         });
 
@@ -219,7 +231,9 @@ describe("npm run verify", () => {
 
         it("refuses unknown arguments, a second --stack and a malformed peer trust domain", () => {
             expect(usageErrorOf(() => parseArguments(["cluster1"]))).to.equal(`Unknown argument "cluster1"; ${USAGE}`);
-            expect(usageErrorOf(() => parseArguments(["--stack", "a", "--stack", "b"]))).to.equal(`--stack is given twice; verify one stack at a time; ${USAGE}`);
+            expect(usageErrorOf(() => parseArguments(["--stack", "a", "--stack", "b"]))).to.equal(
+                `--stack is given twice; verify one stack at a time; ${USAGE}`,
+            );
             expect(usageErrorOf(() => parseArguments(["--stack", "a", "--peer-trust-domain", "spiffe://west.local"]))).to.equal(
                 '--peer-trust-domain "spiffe://west.local" includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"',
             );
@@ -244,11 +258,15 @@ describe("npm run verify", () => {
         it("prints the usage and exits 0 as `npm run verify -- --help` runs it", function () {
             this.timeout(60000);
             // package.json: "verify": "ts-node tools/verify/verify.ts" (transpile-only here: the suite type-checks it already).
-            const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "..", "tools", "verify", "verify.ts"), "--help"], {
-                cwd: path.join(__dirname, ".."),
-                encoding: "utf8",
-                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            });
+            const run = spawnSync(
+                process.execPath,
+                [require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "..", "tools", "verify", "verify.ts"), "--help"],
+                {
+                    cwd: path.join(__dirname, ".."),
+                    encoding: "utf8",
+                    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+                },
+            );
             expect([run.status, run.stdout, run.stderr]).to.deep.equal([0, HELP, ""]);
         });
     });
@@ -348,7 +366,9 @@ describe("npm run verify", () => {
             );
             const scaled = gateway();
             scaled.spec = { ...scaled.spec, replicas: 0 };
-            expect(checkWorkloadReady("ingress gateway", "Deployment", "istio-system", "istio-ingressgateway", scaled).why).to.equal("it is scaled to 0 replicas");
+            expect(checkWorkloadReady("ingress gateway", "Deployment", "istio-system", "istio-ingressgateway", scaled).why).to.equal(
+                "it is scaled to 0 replicas",
+            );
             expect(checkWorkloadReady("istiod", "Deployment", "istio-system", "istiod", undefined)).to.deep.equal({
                 what: "istiod: Deployment istio-system/istiod is ready",
                 verdict: "fail",
@@ -367,7 +387,7 @@ describe("npm run verify", () => {
     });
 
     describe("pods whose proxies are checked", () => {
-        const defaultPods = () => (recorded("api/v1/namespaces/default/pods.json").items as PodObject[]);
+        const defaultPods = () => recorded("api/v1/namespaces/default/pods.json").items as PodObject[];
 
         it("takes Running pods with an istio-proxy (a native sidecar here) and the SPIRE identity label, and skips the others", () => {
             // httpbin is Pending, netshoot has no sidecar.
@@ -396,7 +416,9 @@ describe("npm run verify", () => {
                 verdict: "warn",
                 why: "no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true (1 such pod is not Running)",
             });
-            expect(emptyNamespaceWarning("empty", []).why).to.equal("no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true");
+            expect(emptyNamespaceWarning("empty", []).why).to.equal(
+                "no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true",
+            );
         });
     });
 
@@ -420,7 +442,9 @@ describe("npm run verify", () => {
         });
 
         it("fails on entry and render failures, all of them in one line", () => {
-            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entryFailures: 2, podEntryRenderFailures: 1 }), "spire-server-spire", 1)).to.deep.equal({
+            expect(
+                checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entryFailures: 2, podEntryRenderFailures: 1 }), "spire-server-spire", 1),
+            ).to.deep.equal({
                 what: "ClusterSPIFFEID istio-workloads registers its pods",
                 verdict: "fail",
                 why:
@@ -431,9 +455,13 @@ describe("npm run verify", () => {
 
         it("fails when it selects no pod while Running pods need its identity, or sets no entry for selected pods", () => {
             const none = withStats({ podsSelected: 0, entriesToSet: 0, namespacesSelected: 0 });
-            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, none, "spire-server-spire", 2).why).to.equal("podsSelected is 0, though 2 Running pods need its identity");
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, none, "spire-server-spire", 2).why).to.equal(
+                "podsSelected is 0, though 2 Running pods need its identity",
+            );
             expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, none, "spire-server-spire", 0).verdict).to.equal("pass");
-            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entriesToSet: 0 }), "spire-server-spire", 1).why).to.equal("entriesToSet is 0 for 2 selected pods");
+            expect(checkClusterSpiffeId(WORKLOAD_CLUSTER_SPIFFE_ID, withStats({ entriesToSet: 0 }), "spire-server-spire", 1).why).to.equal(
+                "entriesToSet is 0 for 2 selected pods",
+            );
         });
 
         it("fails an object another controller class owns, one never reconciled, and a missing one", () => {
@@ -450,7 +478,7 @@ describe("npm run verify", () => {
     });
 
     describe("federation objects and peer stacks", () => {
-        const cftds = () => (recorded("apis/spire.spiffe.io/v1alpha1/clusterfederatedtrustdomains.json").items as ClusterFederatedTrustDomainObject[]);
+        const cftds = () => recorded("apis/spire.spiffe.io/v1alpha1/clusterfederatedtrustdomains.json").items as ClusterFederatedTrustDomainObject[];
 
         it("finds the peer's ClusterFederatedTrustDomain by its spec.trustDomain", () => {
             expect(checkFederatedTrustDomain("cluster2.demo", cftds(), "spire-server-spire", "cluster1")).to.deep.equal({
@@ -513,7 +541,8 @@ describe("npm run verify", () => {
             spiffeId: "spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account",
             caSubject: { country: "US", organization: "SPIFFE", commonName: "" },
         };
-        const WHAT = "istio-system/federation-ingress-gateway-0: proxy SVID is spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account, issued by SPIRE";
+        const WHAT =
+            "istio-system/federation-ingress-gateway-0: proxy SVID is spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account, issued by SPIRE";
         const dumpText = (edit: (dump: JsonObject) => void = () => undefined) => {
             const dump = spireConfigDump();
             edit(dump);
@@ -624,14 +653,16 @@ describe("npm run verify", () => {
         });
 
         it("refuses text that is not a config dump with secrets", () => {
-            expect(() => readProxySecrets("Error: Get \"http://localhost:15000/config_dump\": connection refused")).to.throw(/^the config dump is not JSON \(/);
+            expect(() => readProxySecrets('Error: Get "http://localhost:15000/config_dump": connection refused')).to.throw(/^the config dump is not JSON \(/);
             expect(() => readProxySecrets(JSON.stringify({ configs: [] }))).to.throw("the config dump has no SecretsConfigDump");
         });
 
         it("reads URI SANs as Node prints them, quoted ones included", () => {
             const leaf = (readProxySecrets(dumpText()).svid as { chainPem: string }).chainPem;
             expect(leaf).to.match(/^-----BEGIN CERTIFICATE-----/);
-            const fake = { subjectAltName: 'DNS:a.example, URI:"spiffe://east.local/ns/a,b/sa/c", URI:spiffe://east.local/x' } as unknown as import("crypto").X509Certificate;
+            const fake = {
+                subjectAltName: 'DNS:a.example, URI:"spiffe://east.local/ns/a,b/sa/c", URI:spiffe://east.local/x',
+            } as unknown as import("crypto").X509Certificate;
             expect(spiffeUris(fake)).to.deep.equal(["spiffe://east.local/ns/a,b/sa/c", "spiffe://east.local/x"]);
         });
     });
@@ -682,7 +713,8 @@ describe("npm run verify", () => {
 
         it("is the sample the README shows, which says it comes from these constructed fixtures", () => {
             const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-            const intro = "Its output on the tests' fixture cluster (`test/verify.test.ts`, which checks that this sample is what the command\nprints). The fixtures are constructed, not captured from a live cluster";
+            const intro =
+                "Its output on the tests' fixture cluster (`test/verify.test.ts`, which checks that this sample is what the command\nprints). The fixtures are constructed, not captured from a live cluster";
             const at = readme.indexOf(intro);
             expect(at, "the README introduces its sample").to.be.at.least(0);
             const block = /```\n([\s\S]*?)```/.exec(readme.slice(at))!;
@@ -768,7 +800,9 @@ describe("npm run verify", () => {
         it("checks --peer-trust-domain values without reading the peer stacks", async () => {
             const run = await runVerify(["--stack", "cluster1", "--peer-trust-domain", "cluster2.demo"], new RecordedCluster(CLUSTER1));
             expect(run.peerReads).to.deep.equal([]);
-            expect(run.stdout.split("\n")[0]).to.equal("Stack cluster1: kube context cluster1, trust domain cluster1.demo, peers cluster2.demo (--peer-trust-domain)");
+            expect(run.stdout.split("\n")[0]).to.equal(
+                "Stack cluster1: kube context cluster1, trust domain cluster1.demo, peers cluster2.demo (--peer-trust-domain)",
+            );
             expect([notPassing(run.stdout), run.code]).to.deep.equal([[], 0]);
         });
 
@@ -785,7 +819,9 @@ describe("npm run verify", () => {
 
         it("fails a line whose read the API refused, and goes on", async () => {
             const rel = "apis/apps/v1/namespaces/istio-system/deployments/istiod.json";
-            const forbidden = new Error('deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"');
+            const forbidden = new Error(
+                'deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
+            );
             const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: forbidden }));
             expect(notPassing(run.stdout)).to.deep.equal([
                 '✘ istiod: Deployment istio-system/istiod is ready: could not read it: deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
@@ -798,7 +834,11 @@ describe("npm run verify", () => {
                 connects.push(context);
                 return new RecordedCluster(CLUSTER1);
             };
-            expect(await runVerify([], new RecordedCluster(CLUSTER1), { connect })).to.deep.include({ code: 2, stdout: "", stderr: `Missing --stack <name>; ${USAGE}\n` });
+            expect(await runVerify([], new RecordedCluster(CLUSTER1), { connect })).to.deep.include({
+                code: 2,
+                stdout: "",
+                stderr: `Missing --stack <name>; ${USAGE}\n`,
+            });
             const dir = projectWith("east", { "istio-spire:trustDomain": "east.local", "istio-spire:clusterName": "east" });
             expect(await runVerify(["--stack", "east"], new RecordedCluster(CLUSTER1), { connect, projectDir: dir })).to.deep.include({
                 code: 2,
@@ -824,7 +864,12 @@ describe("npm run verify", () => {
                 }),
             );
             expect(loadKubeConfig("kind-b", kubeconfig).getCurrentContext()).to.equal("kind-b");
-            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), { connect: (context) => { loadKubeConfig(context, kubeconfig); throw new Error("unreachable"); } });
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), {
+                connect: (context) => {
+                    loadKubeConfig(context, kubeconfig);
+                    throw new Error("unreachable");
+                },
+            });
             expect([run.code, run.stderr]).to.deep.equal([
                 2,
                 'Kube context "cluster1" is not in your kubeconfig (contexts: kind-a, kind-b); fix kubernetes:context in the stack file or pass --context <context>\n',
@@ -839,12 +884,15 @@ describe("npm run verify", () => {
                 apiVersion: "v1",
                 metadata: {},
                 status: "Failure",
-                message: 'deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
+                message:
+                    'deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
                 reason: "Forbidden",
                 details: { name: "istiod", group: "apps", kind: "deployments" },
                 code: 403,
             };
-            expect(describeApiError(new ApiException(403, "Unknown API Status Code!", JSON.stringify(status), { "content-type": "application/json" }))).to.equal(
+            expect(
+                describeApiError(new ApiException(403, "Unknown API Status Code!", JSON.stringify(status), { "content-type": "application/json" })),
+            ).to.equal(
                 'HTTP 403: deployments.apps "istiod" is forbidden: User "dev" cannot get resource "deployments" in API group "apps" in the namespace "istio-system"',
             );
             expect(describeApiError(new ApiException(401, "Unauthorized", undefined, {}))).to.equal("HTTP 401");
@@ -866,7 +914,10 @@ describe("npm run verify", () => {
         it("declares the two ClusterSPIFFEIDs by the names the checks read, with the recorded specs", () => {
             const declared = ofType(run.declared, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").map((d) => [d.inputs.metadata.name, d.inputs.spec]);
             expect(declared.sort()).to.deep.equal(
-                [GATEWAY_CLUSTER_SPIFFE_ID, WORKLOAD_CLUSTER_SPIFFE_ID].map((name) => [name, recorded(`apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${name}.json`).spec]),
+                [GATEWAY_CLUSTER_SPIFFE_ID, WORKLOAD_CLUSTER_SPIFFE_ID].map((name) => [
+                    name,
+                    recorded(`apis/spire.spiffe.io/v1alpha1/clusterspiffeids/${name}.json`).spec,
+                ]),
             );
         });
 
@@ -897,7 +948,9 @@ describe("npm run verify", () => {
                 { group: "SPIRE is up", what: "s", verdict: "pass" },
                 { group: "Proxies hold SPIRE-issued SVIDs", what: "p", verdict: "warn", why: "maybe" },
             ]);
-            expect(text).to.equal("T\n\nSPIRE is up\n  ✔ s\n\nProxies hold SPIRE-issued SVIDs\n  ! p: maybe\n\nFederation\n  ✘ f: no\n\n3 checks, 1 failed, 1 warning\n");
+            expect(text).to.equal(
+                "T\n\nSPIRE is up\n  ✔ s\n\nProxies hold SPIRE-issued SVIDs\n  ! p: maybe\n\nFederation\n  ✘ f: no\n\n3 checks, 1 failed, 1 warning\n",
+            );
         });
     });
 });

@@ -54,11 +54,43 @@ const kubeconfigSecret = (stack: string) => `KUBECONFIG_${stack.toUpperCase().re
 
 /** The inputs of pulumi/actions v7 (action.yml at tag v7 = v7.0.0, 8e5e406f4007fca908480587cb9893c07090f58d). */
 const PULUMI_ACTIONS_V7_INPUTS = [
-    "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
-    "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "parallel", "message", "config-map",
-    "expect-no-changes", "diff", "replace", "exclude", "exclude-dependents", "target", "target-dependents", "policyPacks",
-    "policyPackConfigs", "refresh", "upsert", "remove", "edit-pr-comment", "color", "exclude-protected", "plan",
-    "suppress-outputs", "suppress-progress", "always-include-summary", "continue-on-error", "log-verbosity", "log-flow", "debug",
+    "command",
+    "stack-name",
+    "pulumi-version",
+    "pulumi-version-file",
+    "work-dir",
+    "comment-on-pr",
+    "comment-on-pr-number",
+    "comment-on-summary",
+    "github-token",
+    "cloud-url",
+    "secrets-provider",
+    "parallel",
+    "message",
+    "config-map",
+    "expect-no-changes",
+    "diff",
+    "replace",
+    "exclude",
+    "exclude-dependents",
+    "target",
+    "target-dependents",
+    "policyPacks",
+    "policyPackConfigs",
+    "refresh",
+    "upsert",
+    "remove",
+    "edit-pr-comment",
+    "color",
+    "exclude-protected",
+    "plan",
+    "suppress-outputs",
+    "suppress-progress",
+    "always-include-summary",
+    "continue-on-error",
+    "log-verbosity",
+    "log-flow",
+    "debug",
 ];
 const STACK_NAME = (stack: string) => `\${{ vars.PULUMI_ORG || 'organization' }}/istio-spire/${stack}`;
 
@@ -103,7 +135,15 @@ describe("GitHub workflows", () => {
         });
 
         it("pins every action to a major version of the expected actions", () => {
-            const uses = [...new Set(files.flatMap((file) => allSteps(load(file)).map((step) => step.uses).filter((u): u is string => u !== undefined)))].sort();
+            const uses = [
+                ...new Set(
+                    files.flatMap((file) =>
+                        allSteps(load(file))
+                            .map((step) => step.uses)
+                            .filter((u): u is string => u !== undefined),
+                    ),
+                ),
+            ].sort();
             expect(uses).to.deep.equal([
                 "actions/cache@v4",
                 "actions/checkout@v4",
@@ -125,7 +165,10 @@ describe("GitHub workflows", () => {
                     }
                     const installs = job.steps.filter((step) => step.run?.startsWith("npm ci") || step.run?.includes("\n  npm ci"));
                     expect(installs.length > 0, `${file} ${name} installs`).to.equal(setups.length > 0);
-                    expect(job.steps.some((step) => /\bnpm (install|i)\b/.test(step.run ?? "")), `${file} ${name} npm install`).to.equal(false);
+                    expect(
+                        job.steps.some((step) => /\bnpm (install|i)\b/.test(step.run ?? "")),
+                        `${file} ${name} npm install`,
+                    ).to.equal(false);
                 }
             }
         });
@@ -190,7 +233,7 @@ describe("GitHub workflows", () => {
             expect(runs[2].run).to.equal("npm test");
             expect(runs[3].run).to.equal('npm run render -- --out "$RUNNER_TEMP/rendered/head"');
             expect(runs[4]["working-directory"]).to.equal("base");
-            expect(runs[4].run).to.contain('npm ci --no-audit --no-fund\n');
+            expect(runs[4].run).to.contain("npm ci --no-audit --no-fund\n");
             expect(runs[4].run).to.contain('  npm run fetch-upstream\n  fi\n  npm run render -- --out "$RUNNER_TEMP/rendered/base"\n');
             expect(runs[5].run).to.contain('npx ts-node tools/pr-diff/renderDiff.ts "$RUNNER_TEMP/rendered/base" "$RUNNER_TEMP/rendered/head"');
             expect(runs[5].run).to.contain('--out "$RUNNER_TEMP/render-diff/comment.md"');
@@ -230,7 +273,12 @@ describe("GitHub workflows", () => {
 
         it("uploads the comment and the pull request number as the render-diff artifact", () => {
             const upload = stepUsing(job, "actions/upload-artifact@v4");
-            expect(upload.with).to.deep.equal({ name: "render-diff", path: "${{ runner.temp }}/render-diff/", "if-no-files-found": "error", "retention-days": 7 });
+            expect(upload.with).to.deep.equal({
+                name: "render-diff",
+                path: "${{ runner.temp }}/render-diff/",
+                "if-no-files-found": "error",
+                "retention-days": 7,
+            });
             expect(job.steps[job.steps.length - 1]).to.equal(upload);
         });
     });
@@ -316,7 +364,9 @@ describe("GitHub workflows", () => {
                     const result = withNumber(content);
                     expect(result.status).to.equal(1);
                     expect(result.output).to.equal("");
-                    expect(result.stdout).to.match(/^::error title=render-diff-comment::The artifact('s pr-number is not a pull request number| has no valid pr-number file)\n$/);
+                    expect(result.stdout).to.match(
+                        /^::error title=render-diff-comment::The artifact('s pr-number is not a pull request number| has no valid pr-number file)\n$/,
+                    );
                 });
             }
 
@@ -332,7 +382,16 @@ describe("GitHub workflows", () => {
     function gateBehaviour(file: string, what: string, note: string) {
         const gate = load(file).jobs.credentials;
         const check = gate.steps.find((step) => step.id === "check")!;
-        const withSecrets = (secrets: Record<string, string>) => run(check, { ...check.env!, ...Object.fromEntries(Object.keys(check.env!).filter((k) => /^(PULUMI|KUBECONFIG)_/.test(k)).map((k) => [k, ""])), ...secrets });
+        const withSecrets = (secrets: Record<string, string>) =>
+            run(check, {
+                ...check.env!,
+                ...Object.fromEntries(
+                    Object.keys(check.env!)
+                        .filter((k) => /^(PULUMI|KUBECONFIG)_/.test(k))
+                        .map((k) => [k, ""]),
+                ),
+                ...secrets,
+            });
         const kubeconfigs = Object.fromEntries(STACK_NAMES.map((stack) => [kubeconfigSecret(stack), "apiVersion: v1"]));
 
         it("exposes available as a job output, from a step reading the secrets into env", () => {
@@ -405,7 +464,8 @@ describe("GitHub workflows", () => {
             expect(job.if).to.equal("needs.credentials.outputs.available == 'true'");
         });
 
-        describe("the credentials check", () => gateBehaviour("preview.yml", "pulumi preview", " Pull requests from forks never receive secrets: their previews are always skipped."));
+        describe("the credentials check", () =>
+            gateBehaviour("preview.yml", "pulumi preview", " Pull requests from forks never receive secrets: their previews are always skipped."));
 
         it("writes the stack's kubeconfig to a 0600 file and points KUBECONFIG at it", () => {
             const step = job.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!;
@@ -446,7 +506,12 @@ describe("GitHub workflows", () => {
             const ordered: [string, Job][] = [];
             let previous = "credentials";
             for (;;) {
-                const next = upJobs.filter(([, job]) => needsOf(job).filter((need) => need !== "credentials").join() === (previous === "credentials" ? "" : previous));
+                const next = upJobs.filter(
+                    ([, job]) =>
+                        needsOf(job)
+                            .filter((need) => need !== "credentials")
+                            .join() === (previous === "credentials" ? "" : previous),
+                );
                 if (next.length === 0) {
                     return ordered;
                 }

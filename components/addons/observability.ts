@@ -431,15 +431,12 @@ export class Observability extends pulumi.ComponentResource {
         const withGrafana = args.grafana ?? false;
         const access = args.access ?? "view";
         const timeout = args.timeoutSeconds ?? 600;
-        const dashboardsBaseUrl =
-            args.grafanaDashboardsBaseUrl ?? istioDashboardsBaseUrl(args.istioVersion ?? ISTIO_VERSION);
+        const dashboardsBaseUrl = args.grafanaDashboardsBaseUrl ?? istioDashboardsBaseUrl(args.istioVersion ?? ISTIO_VERSION);
 
         this.chartValues = {
             prometheus: prometheusChartValues(args.values?.prometheus),
             kiali: kialiChartValues({ namespace, grafana: withGrafana, access }, args.values?.kiali),
-            ...(withGrafana
-                ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl, access }, args.values?.grafana) }
-                : {}),
+            ...(withGrafana ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl, access }, args.values?.grafana) } : {}),
         };
 
         // After istiod, whose release follows the creation of the namespace.
@@ -515,9 +512,7 @@ export class Observability extends pulumi.ComponentResource {
         this.kialiPortForward = pulumi.output(portForwardCommand(namespace, KIALI_SERVICE, KIALI_PORT));
         this.kialiUrl = pulumi.output(`http://localhost:${KIALI_PORT}${KIALI_WEB_ROOT}`);
         this.kialiGraphUrl = pulumi.output(kialiGraphUrl(args.graphNamespaces ?? []));
-        this.grafanaPortForward = pulumi.output(
-            withGrafana ? portForwardCommand(namespace, GRAFANA_SERVICE, GRAFANA_PORT) : undefined,
-        );
+        this.grafanaPortForward = pulumi.output(withGrafana ? portForwardCommand(namespace, GRAFANA_SERVICE, GRAFANA_PORT) : undefined);
         this.grafanaUrl = pulumi.output(withGrafana ? `http://localhost:${GRAFANA_PORT}` : undefined);
         this.registerOutputs({
             namespace: this.namespace,

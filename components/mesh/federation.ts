@@ -91,8 +91,7 @@ export function validatePeerExports(
 ): PeerReadResult {
     const problems: string[] = [];
     const result: PeerReadResult = { ready: [], pending: [], partial: [] };
-    const placeholderRefusal =
-        "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value";
+    const placeholderRefusal = "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value";
     const seen = new Map<string, string>();
 
     for (const { stack, federation, samples } of peerExports) {
@@ -123,7 +122,11 @@ export function validatePeerExports(
         } else if (seen.has(td as string)) {
             tdUsable = false;
             problems.push(
-                describeProblem(at("trustDomain"), td, `is also the trust domain of peer ${quote(seen.get(td as string))}; each trust domain is federated once`),
+                describeProblem(
+                    at("trustDomain"),
+                    td,
+                    `is also the trust domain of peer ${quote(seen.get(td as string))}; each trust domain is federated once`,
+                ),
             );
         } else {
             seen.set(td as string, stack);
@@ -471,11 +474,10 @@ export class BundleEndpoint extends pulumi.ComponentResource {
 
         // Read after the release is ready and the ConfigMap exists; the id depends on the release's outputs so that
         // a preview of a first deployment (release not installed yet) defers the read.
-        const bundleConfigMap = k8s.core.v1.ConfigMap.get(
-            `${name}-bundle`,
-            pulumi.interpolate`${args.spireRelease.status.namespace}/${BUNDLE_CONFIGMAP}`,
-            { parent: this, dependsOn: [args.spireRelease, this.bundleConfigMap] },
-        );
+        const bundleConfigMap = k8s.core.v1.ConfigMap.get(`${name}-bundle`, pulumi.interpolate`${args.spireRelease.status.namespace}/${BUNDLE_CONFIGMAP}`, {
+            parent: this,
+            dependsOn: [args.spireRelease, this.bundleConfigMap],
+        });
 
         this.url = args.url
             ? pulumi.output(args.url)
@@ -514,11 +516,7 @@ export class BundleEndpoint extends pulumi.ComponentResource {
             return decision.caLineage;
         });
         const caLineage = pulumi.runtime.isDryRun() ? pulumi.output(recordedCaLineage(previous)) : decided;
-        this.installationUuid = new random.RandomUuid(
-            `${name}-installation-id`,
-            { keepers: { namespaceUid: args.namespaceUid, caLineage } },
-            { parent: this },
-        );
+        this.installationUuid = new random.RandomUuid(`${name}-installation-id`, { keepers: { namespaceUid: args.namespaceUid, caLineage } }, { parent: this });
         this.installationId = this.installationUuid.result;
         this.installation = pulumi.output({ id: this.installationId, caLineage });
 

@@ -3,13 +3,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    ISTIO_CHART_REPOSITORY,
-    IstioOperator,
-    baseChartValues,
-    gatewayChartValues,
-    istiodChartValues,
-} from "./istioOperator";
+import { ISTIO_CHART_REPOSITORY, IstioOperator, baseChartValues, gatewayChartValues, istiodChartValues } from "./istioOperator";
 import { Values, canonical, deepMerge } from "../values";
 
 export interface IstioMeshArgs {
@@ -88,20 +82,11 @@ export class IstioMesh extends pulumi.ComponentResource {
             );
 
         this.base = release("base", "base", "istio-base", deepMerge(args.values?.base ?? {}, baseChartValues(iop)), []);
-        this.istiod = release(
-            "istiod",
-            "istiod",
-            "istiod",
-            deepMerge(args.values?.istiod ?? {}, istiodChartValues(iop)),
-            [this.base, args.spireRelease],
-        );
-        this.gateway = release(
-            "gateway",
-            "gateway",
-            ingress.name,
-            deepMerge(args.values?.gateway ?? {}, gatewayChartValues(iop, args.gatewayServiceAccount)),
-            [this.istiod, args.gatewayRegistration],
-        );
+        this.istiod = release("istiod", "istiod", "istiod", deepMerge(args.values?.istiod ?? {}, istiodChartValues(iop)), [this.base, args.spireRelease]);
+        this.gateway = release("gateway", "gateway", ingress.name, deepMerge(args.values?.gateway ?? {}, gatewayChartValues(iop, args.gatewayServiceAccount)), [
+            this.istiod,
+            args.gatewayRegistration,
+        ]);
 
         // Mesh-wide policy in the root namespace: sidecars accept only mTLS with SPIRE-issued certificates.
         new k8s.apiextensions.CustomResource(

@@ -121,10 +121,12 @@ export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
 export function spireSidecarTemplate(): string {
     const mount = { name: WORKLOAD_SOCKET_VOLUME, mountPath: WORKLOAD_SOCKET_DIR, readOnly: true };
     return [
-        "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `" + NATIVE_SIDECAR_ANNOTATION + "` | default (printf \"%t\" .NativeSidecars)) \"false\" }}",
+        "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `" + NATIVE_SIDECAR_ANNOTATION + '` | default (printf "%t" .NativeSidecars)) "false" }}',
         "{{- $templates := list }}",
-        "{{- range splitList \",\" (index .ObjectMeta.Annotations `" + INJECT_TEMPLATES_ANNOTATION + "` | default \"\") }}{{ $templates = append $templates (trim .) }}{{ end }}",
-        "{{- $gateway := has \"gateway\" $templates }}",
+        '{{- range splitList "," (index .ObjectMeta.Annotations `' +
+            INJECT_TEMPLATES_ANNOTATION +
+            '` | default "") }}{{ $templates = append $templates (trim .) }}{{ end }}',
+        '{{- $gateway := has "gateway" $templates }}',
         "{{- if not $gateway }}",
         "metadata:",
         "  labels:",

@@ -7,8 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSPIFFEID, ClusterSPIFFEIDSpec } from "./crds";
 
 /** Istio's SPIFFE ID pattern, `spiffe://<td>/ns/<namespace>/sa/<service account>`, as a controller-manager template. */
-export const ISTIO_SPIFFE_ID_TEMPLATE =
-    "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
+export const ISTIO_SPIFFE_ID_TEMPLATE = "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
 
 /** The pod and namespace label that marks workloads whose identity SPIRE issues (the seeds' label). */
 export const SPIRE_MANAGED_IDENTITY_LABEL = "spiffe.io/spire-managed-identity";
@@ -145,9 +144,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
             );
         }
 
-        this.gatewaySpiffeId = pulumi.output(
-            istioSpiffeId(args.trustDomain, args.gateway.namespace, args.gateway.serviceAccount),
-        );
+        this.gatewaySpiffeId = pulumi.output(istioSpiffeId(args.trustDomain, args.gateway.namespace, args.gateway.serviceAccount));
         this.workloadSpiffeIdPattern = pulumi.output(istioSpiffeId(args.trustDomain, "<namespace>", "<service-account>"));
         this.enrolledNamespaces = pulumi.output([...enrolled]);
         this.registerOutputs({

@@ -93,16 +93,12 @@ export function checkHostname(value: unknown): string | undefined {
     }
     const labels = value.split(".");
     if (labels.length < 2) {
-        return (
-            "is a single label, which the pod's DNS search path would resolve inside the cluster; " +
-            `expected a fully qualified name, ${example}`
-        );
+        return "is a single label, which the pod's DNS search path would resolve inside the cluster; " + `expected a fully qualified name, ${example}`;
     }
     const bad = labels.find((label) => checkDnsLabel(label) !== undefined);
     if (bad !== undefined) {
         return (
-            `has the label ${quote(bad)}; each label is 1 to 63 lowercase letters, digits and "-", ` +
-            `starting and ending with a letter or digit, ${example}`
+            `has the label ${quote(bad)}; each label is 1 to 63 lowercase letters, digits and "-", ` + `starting and ending with a letter or digit, ${example}`
         );
     }
     const topLevel = labels[labels.length - 1];
@@ -128,10 +124,7 @@ export function checkWorkloadSpiffeId(value: unknown): string | undefined {
         return problem;
     }
     if (!/^spiffe:\/\/[^/]+\/./.test(value as string)) {
-        return (
-            "has no path, so it names a whole trust domain; " +
-            'expected a workload\'s ID such as "spiffe://cluster1.demo/ns/default/sa/curl-greeter"'
-        );
+        return "has no path, so it names a whole trust domain; " + 'expected a workload\'s ID such as "spiffe://cluster1.demo/ns/default/sa/curl-greeter"';
     }
     return undefined;
 }
@@ -164,12 +157,7 @@ function pushKnown(problems: string[], described: string | undefined): void {
  * `targetPort` applies to every endpoint). STATIC resolution for an IP address, DNS for a host name (an AWS-style
  * load balancer), resolved by the sidecar. Visible to the client's namespace only.
  */
-export function federatedServiceEntrySpec(
-    host: string,
-    gatewayAddress: string,
-    gatewayPort: number,
-    servicePort: number,
-): ServiceEntrySpec {
+export function federatedServiceEntrySpec(host: string, gatewayAddress: string, gatewayPort: number, servicePort: number): ServiceEntrySpec {
     return {
         hosts: [host],
         location: "MESH_EXTERNAL",
@@ -360,11 +348,7 @@ export function federatedVirtualServiceSpec(
  * what it matches: the gateway's other hosts are untouched, which an ALLOW policy on the gateway would not leave
  * them. Principals are sorted: the same IDs give the same object.
  */
-export function federatedAuthorizationPolicySpec(
-    host: string,
-    selector: Record<string, string>,
-    allowedSpiffeIds: string[],
-): AuthorizationPolicySpec {
+export function federatedAuthorizationPolicySpec(host: string, selector: Record<string, string>, allowedSpiffeIds: string[]): AuthorizationPolicySpec {
     return {
         selector: { matchLabels: { ...selector } },
         action: "DENY",
@@ -485,12 +469,7 @@ export class FederatedServiceAccess extends pulumi.ComponentResource {
                 {
                     name: resourceName,
                     namespace: gatewayNamespace,
-                    spec: federatedVirtualServiceSpec(
-                        args.host,
-                        resourceName,
-                        args.destination,
-                        args.uriMatches ?? ALL_PATHS,
-                    ),
+                    spec: federatedVirtualServiceSpec(args.host, resourceName, args.destination, args.uriMatches ?? ALL_PATHS),
                 },
                 afterPolicy,
             );

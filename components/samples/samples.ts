@@ -438,7 +438,6 @@ export class Bookinfo extends pulumi.ComponentResource {
     }
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // curl-greeter (the federation seed's client, step 4.1)
 // ---------------------------------------------------------------------------------------------------------------
@@ -462,11 +461,7 @@ export const DNS_CAPTURE_PROXY_CONFIG = JSON.stringify({ proxyMetadata: { ISTIO_
  * are exactly `sidecar,spire` (istioOperator.ts), and repeating them per pod would only break the pod if the
  * templates were renamed ("requested template not found").
  */
-export function curlGreeterDeploymentArgs(
-    namespace: pulumi.Input<string>,
-    image: string,
-    dnsCapture: boolean,
-): ObjectArgs<DeploymentSpec> {
+export function curlGreeterDeploymentArgs(namespace: pulumi.Input<string>, image: string, dnsCapture: boolean): ObjectArgs<DeploymentSpec> {
     return {
         metadata: { name: CURL_GREETER, namespace, labels: { app: CURL_GREETER } },
         spec: {
@@ -536,11 +531,10 @@ export class CurlGreeter extends pulumi.ComponentResource {
         const child = { parent: this, dependsOn: args.prerequisites ?? [] };
 
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, serviceAccountArgs(CURL_GREETER, ns), child);
-        new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
-            curlGreeterDeploymentArgs(ns, args.image ?? CURL_IMAGE, args.dnsCapture ?? true),
-            { ...child, dependsOn: [...child.dependsOn, sa] },
-        );
+        new k8s.apps.v1.Deployment(`${name}-deployment`, curlGreeterDeploymentArgs(ns, args.image ?? CURL_IMAGE, args.dnsCapture ?? true), {
+            ...child,
+            dependsOn: [...child.dependsOn, sa],
+        });
 
         this.namespace = ns;
         this.serviceAccount = pulumi.output(CURL_GREETER);

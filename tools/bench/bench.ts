@@ -68,7 +68,10 @@ export function spiffeBundle(trustDomain: string): string {
     const signature = sign("sha256", tbs, privateKey);
     const certificate = sequence(tbs, ecdsaSha256, der(0x03, Buffer.from([0]), signature));
     const jwk = publicKey.export({ format: "jwk" });
-    return JSON.stringify({ keys: [{ use: "x509-svid", kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, x5c: [certificate.toString("base64")] }], spiffe_refresh_hint: 300 });
+    return JSON.stringify({
+        keys: [{ use: "x509-svid", kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, x5c: [certificate.toString("base64")] }],
+        spiffe_refresh_hint: 300,
+    });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,7 +86,10 @@ function median(values: number[]): number {
 /** CPU seconds of this process's waited-for children so far (Linux /proc; undefined elsewhere). */
 function childrenCpuSeconds(): number | undefined {
     try {
-        const fields = fs.readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /s, "").split(" ");
+        const fields = fs
+            .readFileSync("/proc/self/stat", "utf8")
+            .replace(/^.*\) /s, "")
+            .split(" ");
         const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
         // Fields 16 and 17 of proc(5), cutime and cstime, counted from field 3 (state) here.
         return (Number(fields[13]) + Number(fields[14])) / ticks;
@@ -184,7 +190,12 @@ async function main(): Promise<void> {
         throw new Error("--runs needs a positive integer");
     }
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    console.log(`istio-spire bench on ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+        `istio-spire bench on ${os.cpus().length} cores, load average ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(" ")}`,
+    );
     const lines: string[] = [];
 
     // (c) first, in this process, before the children compete for the cores.
@@ -207,7 +218,12 @@ async function main(): Promise<void> {
                 }
                 const render = timeCommand(npm, ["run", "--silent", "render", "--", "--out", out], { BENCH_INNER: "1", ...env });
                 lines.push(
-                    line(`npm run render (${stacks} stacks, ${label}, wall)`, `${render.wall.toFixed(2)} s`, { text: `< ${TARGETS.render} s`, met: render.wall < TARGETS.render }, cpu(render.cpu)),
+                    line(
+                        `npm run render (${stacks} stacks, ${label}, wall)`,
+                        `${render.wall.toFixed(2)} s`,
+                        { text: `< ${TARGETS.render} s`, met: render.wall < TARGETS.render },
+                        cpu(render.cpu),
+                    ),
                 );
             } finally {
                 fs.rmSync(out, { recursive: true, force: true });
@@ -226,7 +242,12 @@ async function main(): Promise<void> {
     lines.push(line(`program, default stack (median of ${runs})`, `${p.base.wall.toFixed(0)} ms`, undefined, ms(p.base)));
     lines.push(line(`program, 10 peers + 50 namespaces (median of ${runs})`, `${p.scaled.wall.toFixed(0)} ms`, undefined, ms(p.scaled)));
     lines.push(
-        line("  ratio to the default stack", `${ratio.toFixed(2)}x`, { text: `< ${TARGETS.ratio}x`, met: ratio < TARGETS.ratio }, `CPU ${(p.scaled.cpu / p.base.cpu).toFixed(2)}x`),
+        line(
+            "  ratio to the default stack",
+            `${ratio.toFixed(2)}x`,
+            { text: `< ${TARGETS.ratio}x`, met: ratio < TARGETS.ratio },
+            `CPU ${(p.scaled.cpu / p.base.cpu).toFixed(2)}x`,
+        ),
     );
     console.log(lines.join("\n"));
 }

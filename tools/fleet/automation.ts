@@ -102,8 +102,7 @@ export async function automationWorkspace(projectDir: string, organization?: str
                 throw new Error(pulumiMessage(error, []));
             }
         },
-        up: (name) =>
-            withStack(name, async (stack, onEvent) => plainOutputs((await stack.up({ onEvent, onOutput, policyPacks })).outputs)),
+        up: (name) => withStack(name, async (stack, onEvent) => plainOutputs((await stack.up({ onEvent, onOutput, policyPacks })).outputs)),
         preview: (name) =>
             withStack(name, async (stack, onEvent): Promise<ChangeSummary> => (await stack.preview({ onEvent, onOutput, policyPacks })).changeSummary),
         destroy: (name) =>

@@ -152,7 +152,9 @@ class Fleet {
         }
         try {
             const result = validatePeerExports(this.trustDomain(stack) ?? "", [{ stack: reference, federation: outputs.federation, samples: outputs.samples }]);
-            return result.ready.length === 1 ? { ready: true, trustDomain: result.ready[0].federation.trustDomain } : { ready: false, reason: result.pending[0].reason };
+            return result.ready.length === 1
+                ? { ready: true, trustDomain: result.ready[0].federation.trustDomain }
+                : { ready: false, reason: result.pending[0].reason };
         } catch (error) {
             return { ready: false, reason: error instanceof Error ? error.message : String(error) };
         }
@@ -339,7 +341,9 @@ async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, prin
             }
         }
         if (previewChanges.size === 0) {
-            print(`fleet up: converged in ${runs} ${runs === 1 ? "run" : "runs"}: every stack federated with every peer, ${fleet.stacks.length} previews without changes`);
+            print(
+                `fleet up: converged in ${runs} ${runs === 1 ? "run" : "runs"}: every stack federated with every peer, ${fleet.stacks.length} previews without changes`,
+            );
             return;
         }
     }

@@ -54,7 +54,16 @@ export interface Declared {
 }
 
 /** The options of a registration that sets none: what hand-made records in tests start from. */
-export const NO_OPTIONS = { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, protect: false, retainOnDelete: false, provider: "", transforms: [], importId: "" };
+export const NO_OPTIONS = {
+    ignoreChanges: [],
+    replaceOnChanges: [],
+    deleteBeforeReplace: false,
+    protect: false,
+    retainOnDelete: false,
+    provider: "",
+    transforms: [],
+    importId: "",
+};
 
 /** What a test can choose about the world the program runs against. */
 export interface World {
@@ -211,7 +220,10 @@ class RecordingMonitor extends MockMonitor {
 
     public readonly callbacks = new RecordingCallbacks();
 
-    constructor(mocks: Mocks, private readonly world: World) {
+    constructor(
+        mocks: Mocks,
+        private readonly world: World,
+    ) {
         super(mocks);
     }
 
@@ -360,7 +372,9 @@ export function runningStack(stack: string, organization = ORGANIZATION, project
  */
 export function mockUuid(stack: string, name: string, keepers: unknown): string {
     const sorted = Object.entries((keepers ?? {}) as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    const hex = createHash("sha256").update(JSON.stringify([stack, name, sorted])).digest("hex");
+    const hex = createHash("sha256")
+        .update(JSON.stringify([stack, name, sorted]))
+        .digest("hex");
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -472,12 +486,7 @@ const TEST_KUBE_CONTEXT_KEY = "kubernetes:context";
  * kube context: `kubernetes:context` is the stack's name unless `config` has the key (`{"kubernetes:context":
  * undefined}` runs without one).
  */
-export async function runProgram<T>(
-    program: () => Promise<T>,
-    config: Record<string, unknown>,
-    world: World = {},
-    stack = "cluster1",
-): Promise<ProgramRun<T>> {
+export async function runProgram<T>(program: () => Promise<T>, config: Record<string, unknown>, world: World = {}, stack = "cluster1"): Promise<ProgramRun<T>> {
     let created = new Map<string, Record<string, unknown>>();
     let imports = new Map<string, string>();
     const mocks: Mocks = {

@@ -25,7 +25,6 @@ import {
 import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../../policy/policies";
 import { Declared, NO_OPTIONS, UNKNOWN } from "./harness";
 
-
 const PROJECT = "istio-spire";
 
 /** What the adapter needs of a program run: what it declared and what it returned (the stack outputs). */

@@ -34,9 +34,7 @@ export interface UpsertOptions {
     fetch?: FetchLike;
 }
 
-export type UpsertResult =
-    | { action: "created" | "updated"; id: number; url: string }
-    | { action: "skipped"; reason: string };
+export type UpsertResult = { action: "created" | "updated"; id: number; url: string } | { action: "skipped"; reason: string };
 
 interface IssueComment {
     id: number;

@@ -276,9 +276,7 @@ export function buildComment(comparison: TreeComparison, options: CommentOptions
 
     // Diffs in path order while they fit, keeping room for the truncation note at its longest.
     const longestPath = changes.reduce((a, change) => (change.path.length > a.length ? change.path : a), "");
-    const worstNote = truncationNote(
-        { cut: { path: longestPath, shown: 1e9, total: 1e9 }, leftOut: changes.map((c) => ({ ...c, path: longestPath })) },
-    );
+    const worstNote = truncationNote({ cut: { path: longestPath, shown: 1e9, total: 1e9 }, leftOut: changes.map((c) => ({ ...c, path: longestPath })) });
     let remaining = maxLength - header.length - worstNote.length;
     let diffs = "";
     const truncation: Truncation = { leftOut: [] };
@@ -341,7 +339,9 @@ export function parseArgs(argv: string[]): CliArgs {
         }
     }
     if (positional.length !== 2) {
-        throw new Error("Usage: ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff] [--base-label <label>] [--head-label <label>] [--max-length <n>]");
+        throw new Error(
+            "Usage: ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff] [--base-label <label>] [--head-label <label>] [--max-length <n>]",
+        );
     }
     const options: CommentOptions = {};
     if (values["--max-length"] !== undefined) {

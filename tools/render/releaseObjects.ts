@@ -130,7 +130,9 @@ function chartDigest(dir: string): string {
             if (entry.isDirectory()) {
                 walk(rel);
             } else if (entry.isFile()) {
-                hash.update(`${rel}\0`).update(fs.readFileSync(path.join(dir, rel))).update("\0");
+                hash.update(`${rel}\0`)
+                    .update(fs.readFileSync(path.join(dir, rel)))
+                    .update("\0");
             }
         }
     };
@@ -187,7 +189,19 @@ export function helmReleaseRenderer(options: { cache?: string } = { cache: defau
                     digests.set(chart.dir, chartDigest(chart.dir));
                 }
                 const key = createHash("sha256")
-                    .update(JSON.stringify(canonical({ helm: helm.version, chart: digests.get(chart.dir), release: release.name, namespace: release.namespace, kubeVersion: DEFAULT_KUBE_VERSION, skipTests: true, values: template.values })))
+                    .update(
+                        JSON.stringify(
+                            canonical({
+                                helm: helm.version,
+                                chart: digests.get(chart.dir),
+                                release: release.name,
+                                namespace: release.namespace,
+                                kubeVersion: DEFAULT_KUBE_VERSION,
+                                skipTests: true,
+                                values: template.values,
+                            }),
+                        ),
+                    )
                     .digest("hex");
                 const file = path.join(options.cache, `${key}.yaml`);
                 if (fs.existsSync(file)) {

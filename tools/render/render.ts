@@ -85,7 +85,9 @@ export function readStackFile(projectDir: string, stack: string): StackSource {
         const namespaced = key.includes(":") ? key : `${CONFIG_PREFIX}${key}`;
         const parts = namespaced.split(":");
         if (!(parts.length === 2 || (parts.length === 3 && parts[1] === "config"))) {
-            fail(`config key ${JSON.stringify(key)} is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. ${JSON.stringify(`${CONFIG_PREFIX}${parts[parts.length - 1]}`)}`);
+            fail(
+                `config key ${JSON.stringify(key)} is not of the form "<namespace>:<name>", which Pulumi refuses; expected e.g. ${JSON.stringify(`${CONFIG_PREFIX}${parts[parts.length - 1]}`)}`,
+            );
         }
         if (parts[0] === PROJECT) {
             config[parts[parts.length - 1]] = value;
@@ -164,11 +166,7 @@ export function withPlaceholders(value: unknown, origin: string): unknown {
     return value;
 }
 
-async function renderOne(
-    program: () => Promise<unknown>,
-    source: StackSource,
-    stackOutputs: Record<string, Record<string, unknown>>,
-): Promise<StackRender> {
+async function renderOne(program: () => Promise<unknown>, source: StackSource, stackOutputs: Record<string, Record<string, unknown>>): Promise<StackRender> {
     if (source.error !== undefined) {
         return { stack: source.stack, ok: false, error: source.error };
     }
@@ -189,9 +187,7 @@ async function renderOne(
             stack: source.stack,
             ok: true,
             declared: run.declared,
-            outputs: Object.fromEntries(
-                Object.entries(run.outputs).map(([name, value]) => [name, withPlaceholders(value, `${source.stack} output ${name}`)]),
-            ),
+            outputs: Object.fromEntries(Object.entries(run.outputs).map(([name, value]) => [name, withPlaceholders(value, `${source.stack} output ${name}`)])),
             warnings: run.warnings,
             peers: Object.keys(stackOutputs).sort(),
             policy,
@@ -357,21 +353,27 @@ export type ChartObjects = Map<string, ReleaseObjects>;
 export function declaredReleases(r: Extract<StackRender, { ok: true }>): ReleaseInputs[] {
     return r.declared
         .filter((d) => d.type === HELM_RELEASE)
-        .map((d) => withPlaceholders({ name: d.inputs.name, namespace: d.inputs.namespace, chart: d.inputs.chart, version: d.inputs.version, values: d.inputs.values ?? {} }, `${r.stack} ${d.name}`) as ReleaseInputs);
+        .map(
+            (d) =>
+                withPlaceholders(
+                    { name: d.inputs.name, namespace: d.inputs.namespace, chart: d.inputs.chart, version: d.inputs.version, values: d.inputs.values ?? {} },
+                    `${r.stack} ${d.name}`,
+                ) as ReleaseInputs,
+        );
 }
 
 function chartObjectsSection(r: Extract<StackRender, { ok: true }>, charts: ChartObjects | undefined): string[] {
     const lines = ["", "## Chart objects (helm/<release>/)", ""];
-    const releases = declaredReleases(r).map((d) => d.name).sort();
+    const releases = declaredReleases(r)
+        .map((d) => d.name)
+        .sort();
     if (charts === undefined) {
         return [...lines, "Not rendered: this render was made without Helm (only each release's values are written)."];
     }
     for (const name of releases) {
         const objects = charts.get(name);
         lines.push(
-            objects?.rendered
-                ? `- ${name}: ${objects.objects.length} objects, by ${objects.by}`
-                : `- ${name}: not rendered: ${objects?.reason ?? "no render"}`,
+            objects?.rendered ? `- ${name}: ${objects.objects.length} objects, by ${objects.by}` : `- ${name}: not rendered: ${objects?.reason ?? "no render"}`,
         );
     }
     return lines;
@@ -406,7 +408,13 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[], cha
         ...[...r.declared]
             .filter((d) => d.dependsOn.length > 0)
             .sort((a, b) => a.name.localeCompare(b.name))
-            .map((d) => `- \`${d.name}\` after ${[...d.dependsOn].sort().map((n) => `\`${n}\``).join(", ")}`),
+            .map(
+                (d) =>
+                    `- \`${d.name}\` after ${[...d.dependsOn]
+                        .sort()
+                        .map((n) => `\`${n}\``)
+                        .join(", ")}`,
+            ),
         "",
         "## Files",
         "",
@@ -456,7 +464,11 @@ export function renderFiles(r: Extract<StackRender, { ok: true }>, charts?: Char
         }
     }
     if (r.outputs.istioOperator !== undefined) {
-        add("istio-operator.yaml", `# The stack output istioOperator: the Istio installation, as istioctl reads it.\n${yaml(r.outputs.istioOperator)}`, "istioOperator");
+        add(
+            "istio-operator.yaml",
+            `# The stack output istioOperator: the Istio installation, as istioctl reads it.\n${yaml(r.outputs.istioOperator)}`,
+            "istioOperator",
+        );
     }
     add("outputs.json", json(r.outputs), "outputs");
     const paths = [...files.keys(), "summary.md"].sort();
@@ -492,7 +504,9 @@ export interface RenderArguments {
 /** Renders the chart objects of every release of every rendered stack, keyed by stack, then release name. */
 export async function renderChartObjects(results: StackRender[], options?: { cache?: string }): Promise<Map<string, ChartObjects>> {
     const renderer = helmReleaseRenderer(options);
-    const releases: [string, ReleaseInputs][] = results.flatMap((r) => (r.ok ? declaredReleases(r).map((d): [string, ReleaseInputs] => [`${r.stack}\n${d.name}`, d]) : []));
+    const releases: [string, ReleaseInputs][] = results.flatMap((r) =>
+        r.ok ? declaredReleases(r).map((d): [string, ReleaseInputs] => [`${r.stack}\n${d.name}`, d]) : [],
+    );
     const rendered = await renderReleases(renderer, releases);
     const byStack = new Map<string, ChartObjects>();
     for (const [key, objects] of rendered) {
@@ -542,12 +556,17 @@ export async function renderCommandLine(projectDir: string, argv: string[], outp
     const named = loadStackSources(projectDir, args.stacks).map((s) => s.stack);
     const sources = loadStackSources(projectDir);
     const program: () => Promise<unknown> = require("../../index");
-    const results = await renderStacks(program, sources, sources.map((s) => s.stack), named);
+    const results = await renderStacks(
+        program,
+        sources,
+        sources.map((s) => s.stack),
+        named,
+    );
     const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
     for (const r of results) {
         // Only the named stacks are written; a peer rendered for them is written only when it failed (its old render,
         // no longer what its file says, is removed). Other stacks' renders are left as they are.
-        const count = writeStack(args.outDir, r, args.charts ? charts.get(r.stack) ?? new Map() : undefined);
+        const count = writeStack(args.outDir, r, args.charts ? (charts.get(r.stack) ?? new Map()) : undefined);
         const where = path.relative(projectDir, path.join(args.outDir, r.stack)) || ".";
         if (r.ok) {
             output.stdout(`${r.stack}: ${r.declared.length} resources, ${count} files in ${where}/`);

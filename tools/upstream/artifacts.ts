@@ -12,7 +12,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { GRAFANA_CHART_REPOSITORY, GRAFANA_CHART_VERSION, KIALI_CHART_REPOSITORY, KIALI_CHART_VERSION, PROMETHEUS_CHART_REPOSITORY, PROMETHEUS_CHART_VERSION } from "../../components/addons/observability";
+import {
+    GRAFANA_CHART_REPOSITORY,
+    GRAFANA_CHART_VERSION,
+    KIALI_CHART_REPOSITORY,
+    KIALI_CHART_VERSION,
+    PROMETHEUS_CHART_REPOSITORY,
+    PROMETHEUS_CHART_VERSION,
+} from "../../components/addons/observability";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "../../components/mesh/istioOperator";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../../components/mesh/spire";
 
@@ -171,7 +178,8 @@ export function requireUpstream(ctx: Mocha.Context): void {
     requireArtifact(
         ctx,
         r.found,
-        () => `pending: the pinned upstream charts and Istio test data were not found (${r.found ? "" : r.reason}); run \`${FETCH_COMMAND}\` or set $${UPSTREAM_ENV}`,
+        () =>
+            `pending: the pinned upstream charts and Istio test data were not found (${r.found ? "" : r.reason}); run \`${FETCH_COMMAND}\` or set $${UPSTREAM_ENV}`,
     );
 }
 
@@ -190,5 +198,10 @@ export function findChart(chart: string, version: string, env: NodeJS.ProcessEnv
             return { found: true, dir, origin: candidate.origin };
         }
     }
-    return { found: false, reason: `chart ${name} is not in ${upstreamCandidates(env, projectDir).map((c) => c.origin).join(", ")} (\`${FETCH_COMMAND}\` fetches the pinned versions)` };
+    return {
+        found: false,
+        reason: `chart ${name} is not in ${upstreamCandidates(env, projectDir)
+            .map((c) => c.origin)
+            .join(", ")} (\`${FETCH_COMMAND}\` fetches the pinned versions)`,
+    };
 }

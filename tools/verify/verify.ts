@@ -58,7 +58,7 @@ export const USAGE = "usage: npm run verify -- --stack <name> [--context <kube c
 export const HELP = [
     USAGE,
     "",
-    "Checks a deployed stack through the Kubernetes API and prints one line per check (README, \"Checking a deployed stack\").",
+    'Checks a deployed stack through the Kubernetes API and prints one line per check (README, "Checking a deployed stack").',
     "",
     "  --stack <name>                      the stack to check; its expectations come from Pulumi.<name>.yaml",
     "  --context <kube context>            the kube context to use instead of the stack file's kubernetes:context",
@@ -156,11 +156,9 @@ export function loadExpectations(projectDir: string, stack: string, contextOverr
     let parsed;
     try {
         // Pulumi hands a program lists and objects as JSON text, and scalars as strings.
-        parsed = parseStackConfig(
-            (key) => (config[key] === undefined ? undefined : configText(config[key])),
-            Object.keys(config),
-            { otherKeys: Object.keys(otherConfig ?? {}) },
-        );
+        parsed = parseStackConfig((key) => (config[key] === undefined ? undefined : configText(config[key])), Object.keys(config), {
+            otherKeys: Object.keys(otherConfig ?? {}),
+        });
     } catch (error) {
         throw error instanceof ValidationError ? new UsageError(`Pulumi.${stack}.yaml: ${error.message}`) : error;
     }
@@ -232,7 +230,13 @@ interface ProxyPod {
 }
 
 /** Runs every check against a cluster; lines in group order, deterministic for the same cluster state. */
-export async function runChecks(expectations: Expectations, cluster: ClusterReader, peers: PeerTrustDomain[], peerChecks: Check[], now: Date): Promise<GroupedCheck[]> {
+export async function runChecks(
+    expectations: Expectations,
+    cluster: ClusterReader,
+    peers: PeerTrustDomain[],
+    peerChecks: Check[],
+    now: Date,
+): Promise<GroupedCheck[]> {
     const checks: GroupedCheck[] = [];
     const add = (group: Group, check: Check) => checks.push({ group, ...check });
     const failed = (what: string, error: unknown): Check => ({ what, verdict: "fail", why: `could not read it: ${firstLine(error)}` });
@@ -274,7 +278,11 @@ export async function runChecks(expectations: Expectations, cluster: ClusterRead
             const pods = gatewayPods(await cluster.listPods(e.istioNamespace, selector));
             gatewayPodCount = pods.length;
             if (pods.length === 0) {
-                podChecks.push({ what: gatewayWhat, verdict: "fail", why: `no Running pod with an istio-proxy container matches its selector ${selectorString(selector)}` });
+                podChecks.push({
+                    what: gatewayWhat,
+                    verdict: "fail",
+                    why: `no Running pod with an istio-proxy container matches its selector ${selectorString(selector)}`,
+                });
             }
             // Its ClusterSPIFFEID registers the configured service account only.
             proxyPods.push(...pods.map((p) => ({ namespace: e.istioNamespace, name: p.metadata?.name ?? "", serviceAccount: e.gateway.serviceAccount })));
@@ -291,7 +299,9 @@ export async function runChecks(expectations: Expectations, cluster: ClusterRead
             if (pods.length === 0) {
                 podChecks.push(emptyNamespaceWarning(namespace, all));
             }
-            proxyPods.push(...pods.map((p: PodObject) => ({ namespace, name: p.metadata?.name ?? "", serviceAccount: p.spec?.serviceAccountName ?? "default" })));
+            proxyPods.push(
+                ...pods.map((p: PodObject) => ({ namespace, name: p.metadata?.name ?? "", serviceAccount: p.spec?.serviceAccountName ?? "default" })),
+            );
         } catch (error) {
             podChecks.push(failed(`enrolled namespace ${namespace} has workloads to check`, error));
         }

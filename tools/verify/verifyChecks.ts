@@ -183,7 +183,7 @@ export function checkWorkloadReady(label: string, kind: WorkloadKind, namespace:
     }
     const status = object.status ?? {};
     const daemon = kind === "DaemonSet";
-    const wanted = daemon ? status.desiredNumberScheduled ?? 0 : object.spec?.replicas ?? 1;
+    const wanted = daemon ? (status.desiredNumberScheduled ?? 0) : (object.spec?.replicas ?? 1);
     const ready = (daemon ? status.numberReady : status.readyReplicas) ?? 0;
     const updated = (daemon ? status.updatedNumberScheduled : status.updatedReplicas) ?? 0;
     const unit = daemon ? "pods" : "replicas";
@@ -269,7 +269,10 @@ export function checkClusterSpiffeId(name: string, object: ClusterSpiffeIdObject
     }
     const className = object.spec?.className;
     if (className !== controllerClassName) {
-        return fail(what, `its className is ${JSON.stringify(className ?? "")}; this SPIRE's controller manager only acts on ${JSON.stringify(controllerClassName)}`);
+        return fail(
+            what,
+            `its className is ${JSON.stringify(className ?? "")}; this SPIRE's controller manager only acts on ${JSON.stringify(controllerClassName)}`,
+        );
     }
     const stats = object.status?.stats;
     if (stats === undefined) {
@@ -317,7 +320,10 @@ export function checkFederatedTrustDomain(
         );
     }
     if (found.spec?.className !== controllerClassName) {
-        return fail(what, `${found.metadata?.name} has className ${JSON.stringify(found.spec?.className ?? "")}; this SPIRE's controller manager only acts on ${JSON.stringify(controllerClassName)}`);
+        return fail(
+            what,
+            `${found.metadata?.name} has className ${JSON.stringify(found.spec?.className ?? "")}; this SPIRE's controller manager only acts on ${JSON.stringify(controllerClassName)}`,
+        );
     }
     return pass(what, `${found.metadata?.name}, bundle endpoint ${found.spec?.bundleEndpointURL ?? "not set"}`);
 }
@@ -613,13 +619,7 @@ export function checkPeerBundle(pod: string, peerTrustDomain: string, secrets: P
 // ---------------------------------------------------------------------------------------------------------------
 // Output
 
-export const GROUPS = [
-    "SPIRE is up",
-    "Workloads are registered",
-    "Istio is up",
-    "Proxies hold SPIRE-issued SVIDs",
-    "Federation",
-] as const;
+export const GROUPS = ["SPIRE is up", "Workloads are registered", "Istio is up", "Proxies hold SPIRE-issued SVIDs", "Federation"] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface GroupedCheck extends Check {

@@ -49,7 +49,10 @@ export function loadKubeConfig(context: string, kubeconfigFile?: string): k8s.Ku
         throw new UsageError(`Cannot load the kubeconfig: ${(error as Error).message}`);
     }
     if (kc.getContextObject(context) === null) {
-        const known = kc.getContexts().map((c) => c.name).sort();
+        const known = kc
+            .getContexts()
+            .map((c) => c.name)
+            .sort();
         throw new UsageError(
             `Kube context ${JSON.stringify(context)} is not in your kubeconfig (contexts: ${known.length > 0 ? known.join(", ") : "none"}); ` +
                 "fix kubernetes:context in the stack file or pass --context <context>",
@@ -112,9 +115,7 @@ export function kubernetesCluster(kc: k8s.KubeConfig): ClusterReader {
             return (await call<unknown>(read, true)) as WorkloadObject | undefined;
         },
         async listPods(namespace, labels) {
-            const list = await call(() =>
-                core.listNamespacedPod({ namespace, ...(labels !== undefined ? { labelSelector: selectorString(labels) } : {}) }),
-            );
+            const list = await call(() => core.listNamespacedPod({ namespace, ...(labels !== undefined ? { labelSelector: selectorString(labels) } : {}) }));
             return list.items as unknown as PodObject[];
         },
         async readClusterSpiffeId(name) {
