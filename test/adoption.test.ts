@@ -5,7 +5,7 @@
 
 import { expect } from "chai";
 import { ADOPTABLE, CONFIG_DEFAULTS, ValidationError, parseStackConfig, spireImportIds } from "../components";
-import { Declared, importObject, named, objectKey, runProgram } from "../tools/mock-engine/harness";
+import { Declared, NO_OPTIONS, importObject, named, objectKey, runProgram } from "../tools/mock-engine/harness";
 
 const program: () => Promise<any> = require("../index");
 
@@ -316,20 +316,7 @@ describe("adopting a cluster built from the runbooks", () => {
 
     describe("the preview of an adopted seed-003 cluster", () => {
         it("models the engine: imports without changes, updates after imports, refused replacements, conflicting creates", () => {
-            const base = {
-                urn: "",
-                parent: "",
-                dependsOn: [],
-                ignoreChanges: [],
-                replaceOnChanges: [],
-                deleteBeforeReplace: false,
-                protect: false,
-                retainOnDelete: false,
-                provider: "",
-                transforms: [],
-                read: false,
-                id: "",
-            };
+            const base = { urn: "", parent: "", dependsOn: [], ...NO_OPTIONS, read: false, id: "" };
             const cluster = { [objectKey("Release", "a", "r")]: { name: "r", namespace: "a", chart: "c", values: {} } };
             const release = (namespace: string, importId: string, values = {}): Declared =>
                 ({ ...base, type: RELEASE, name: "r", inputs: { name: "r", namespace, chart: "c", values }, importId }) as Declared;
