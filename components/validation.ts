@@ -115,14 +115,14 @@ export function checkTrustDomain(value: unknown): string | undefined {
         return `is ${value.length} characters long; a SPIFFE trust domain is at most ${MAX_TRUST_DOMAIN_LENGTH} characters`;
     }
     if (/\s/.test(value)) {
-        return `contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", ${example}`;
+        return `contains whitespace; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), ${example}`;
     }
     if (/[A-Z]/.test(value)) {
         return `contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. ${quote(value.toLowerCase())}`;
     }
     if (!TRUST_DOMAIN_CHARS.test(value)) {
         const bad = [...value].find((c) => !TRUST_DOMAIN_CHARS.test(c));
-        return `contains ${quote(bad)}; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", ${example}`;
+        return `contains ${quote(bad)}; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), ${example}`;
     }
     // From here on the value is a valid SPIFFE trust domain: what Istio (and Kubernetes object names) add.
     const istio = "Istio's meshConfig.trustDomain takes only dot-separated DNS labels";

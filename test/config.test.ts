@@ -138,7 +138,7 @@ describe("stack configuration", () => {
             [
                 "the federation seed's typo: a space in the trust domain",
                 { ...CLUSTER1, trustDomain: "cluster 1.demo" },
-                'Invalid configuration: trustDomain: "cluster 1.demo" contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+                'Invalid configuration: trustDomain: "cluster 1.demo" contains whitespace; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"',
             ],
             [
                 "capitals in the trust domain",
@@ -410,7 +410,7 @@ describe("stack configuration", () => {
             expect(problemOf({ trustDomain: "cluster 1.demo", clusterName: "Cluster1", caTTL: "forever" })).to.equal(
                 [
                     "Invalid configuration (3 problems):",
-                    '  - trustDomain: "cluster 1.demo" contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+                    '  - trustDomain: "cluster 1.demo" contains whitespace; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"',
                     '  - clusterName: "Cluster1" is not an RFC 1123 label; expected lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "spire-server"',
                     '  - caTTL: "forever" is not a duration; expected a duration such as "720h", "5m" or "1h30m" (units h, m, s, ms)',
                 ].join("\n"),

@@ -390,7 +390,7 @@ describe("peer data is untrusted input", () => {
     it("refuses a malformed trust domain (the seed's 'cluster 2.demo')", () =>
         refuse(
             exportOf(2, { trustDomain: "cluster 2.demo" }),
-            `${prefix}trustDomain: "cluster 2.demo" contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"`,
+            `${prefix}trustDomain: "cluster 2.demo" contains whitespace; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"`,
         ));
 
     it("refuses a peer that claims this stack's own trust domain", () =>

@@ -37,15 +37,21 @@ describe("validation functions", () => {
                 ["", 'is empty; expected a SPIFFE trust domain name, e.g. "cluster1.demo"'],
                 [
                     "cluster 1.demo",
-                    'contains whitespace; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"',
+                    'contains whitespace; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"',
                 ],
                 ["Cluster1.Demo", 'contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "cluster1.demo"'],
                 ["spiffe://cluster1.demo", 'includes the "spiffe://" scheme; expected only the trust domain name, e.g. "cluster1.demo"'],
                 ["https://cluster1.demo", 'is a URL; expected only the trust domain name, e.g. "cluster1.demo"'],
                 ["cluster1.demo/ns/default", 'contains a path; expected only the trust domain name, e.g. "cluster1.demo"'],
                 ["cluster1.demo:8443", 'contains a port; a SPIFFE trust domain has no port, e.g. "cluster1.demo"'],
-                ["clüster.demo", 'contains "ü"; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"'],
-                ["user@cluster1.demo", 'contains "@"; a SPIFFE trust domain contains only lowercase letters, digits, ".", "-" and "_", e.g. "cluster1.demo"'],
+                [
+                    "clüster.demo",
+                    'contains "ü"; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"',
+                ],
+                [
+                    "user@cluster1.demo",
+                    'contains "@"; a trust domain contains only lowercase letters, digits, "." and "-" (SPIFFE also allows "_", Istio does not), e.g. "cluster1.demo"',
+                ],
             ];
             for (const [value, reason] of cases) {
                 expect(checkTrustDomain(value), JSON.stringify(value)).to.equal(reason);
