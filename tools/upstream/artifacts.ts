@@ -138,7 +138,7 @@ export function upstreamDir(): string {
     return r.dir;
 }
 
-/** Whether a missing artifact must fail the run instead of leaving tests pending (CI=true, as .ci/run and GitHub set it). */
+/** Whether a missing artifact must fail the run instead of leaving tests pending (CI=true: GitHub Actions sets it, and this repository's CI runs .ci/run with it). */
 export function strictArtifacts(env: NodeJS.ProcessEnv = process.env): boolean {
     return env.CI === "true" || env.CI === "1";
 }
