@@ -6,7 +6,8 @@
 
 import { expect } from "chai";
 import { Declared, World, runProgramExpectingError } from "../tools/mock-engine/harness";
-import { loadStackSources, renderStacks } from "../tools/render/render";
+import { renderStacks } from "../tools/render/render";
+import { loadStackSources } from "../tools/stack-files/stackFiles";
 import { fixtureBundle, removeTestProject, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

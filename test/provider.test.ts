@@ -9,7 +9,8 @@ import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_PROVIDER_NAME, checkKubernetesContext, kubernetesConfigProblems, stackKubernetesProvider } from "../components";
 import { Declared, ProgramRun, runProgram, runProgramExpectingError } from "../tools/mock-engine/harness";
-import { loadStackSources, renderStacks } from "../tools/render/render";
+import { renderStacks } from "../tools/render/render";
+import { loadStackSources } from "../tools/stack-files/stackFiles";
 import { fixtureBundle, removeTestProject, testProject, testStackConfig } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");

@@ -10,12 +10,9 @@ import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
 import { NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
 import {
     StackRender,
-    StackSource,
     failedStacks,
-    loadStackSources,
     objectFileName,
     parseArguments,
-    readStackFile,
     renderCommandLine,
     renderFiles,
     renderStacks,
@@ -23,6 +20,7 @@ import {
     withPlaceholders,
     writeStack,
 } from "../tools/render/render";
+import { StackSource, loadStackSources, readStackFile } from "../tools/stack-files/stackFiles";
 import { crdSpecValidator, isObject, validationProblems } from "../tools/upstream/upstream";
 import { requireUpstream } from "../tools/upstream/artifacts";
 import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";

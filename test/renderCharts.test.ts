@@ -9,7 +9,8 @@ import { parse } from "yaml";
 import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
 import { HelmResolution, ensureHelm } from "../tools/upstream/helm";
 import { REDACTED, ReleaseObjects, objectNamespace, redact, releaseObjectFileName, renderReleases } from "../tools/render/releaseObjects";
-import { ChartObjects, StackRender, StackSource, declaredReleases, renderChartObjects, renderFiles, renderStacks } from "../tools/render/render";
+import { StackSource } from "../tools/stack-files/stackFiles";
+import { ChartObjects, StackRender, declaredReleases, renderChartObjects, renderFiles, renderStacks } from "../tools/render/render";
 import { buildComment, compareTrees } from "../tools/pr-diff/renderDiff";
 import { removeTestProject, renderCommand, testProject } from "./testStacks";
 

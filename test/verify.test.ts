@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { ProgramRun, ofType, runProgram } from "../tools/mock-engine/harness";
 import { JsonObject, spireChartDefaults, spireConfigDump } from "../tools/upstream/upstream";
 import { requireUpstream } from "../tools/upstream/artifacts";
-import { loadStackSources } from "../tools/render/render";
+import { loadStackSources } from "../tools/stack-files/stackFiles";
 import { TEST_STACK_FILES } from "./testStacks";
 import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "../tools/verify/verify";
 import { spawnSync } from "child_process";

@@ -8,12 +8,10 @@
 //
 //   ts-node tools/fleet/bootstrapOrder.ts [projectDir]    prints the order, one stack per line
 
-import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { PROJECT, readStackFile, stackNames } from "../stack-files/stackFiles";
 
-/** The Pulumi project whose stacks federate (`name` in Pulumi.yaml). */
-export const PROJECT = "istio-spire";
+export { PROJECT };
 
 /** A stack and its `peers`, as fully qualified stack names (`<org>/istio-spire/<stack>`). */
 export interface StackPeers {
@@ -65,17 +63,10 @@ export function bootstrapOrder(stacks: StackPeers[], project: string = PROJECT):
  * entry of its `<project>:peers` config (no `peers` key means no peers).
  */
 export function loadProjectStacks(projectDir: string, project: string = PROJECT): StackPeers[] {
-    const names = fs
-        .readdirSync(projectDir)
-        .map((file) => /^Pulumi\.([^.]+)\.yaml$/.exec(file)?.[1])
-        .filter((name): name is string => name !== undefined)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return names.map((name) => {
+    return stackNames(projectDir).map((name) => {
         const file = `Pulumi.${name}.yaml`;
-        const document: unknown = parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
-        const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-        // `peers:` without the namespace is the project's key too (Pulumi namespaces it: sdk/go/common/workspace/loaders.go).
-        const entries = config[`${project}:peers`] ?? config.peers ?? [];
+        // Read as Pulumi reads it: `peers:` without the namespace is the project's key too (readStackFile).
+        const entries = readStackFile(projectDir, name, project).config.peers ?? [];
         if (!Array.isArray(entries)) {
             throw new Error(`${file}: ${project}:peers must be a list of {stack: "<org>/${project}/<stack>"}`);
         }

@@ -23,9 +23,8 @@ import {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { ROOT_STACK, UnknownValueError, unknownCheckingProxy } from "../../policy/policies";
+import { PROJECT } from "../stack-files/stackFiles";
 import { Declared, NO_OPTIONS, UNKNOWN } from "./harness";
-
-const PROJECT = "istio-spire";
 
 /** What the adapter needs of a program run: what it declared and what it returned (the stack outputs). */
 export interface RunForPolicy {

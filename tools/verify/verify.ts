@@ -6,15 +6,13 @@
 // `--peer-trust-domain`). The checks are verifyChecks.ts; the cluster is read by verifyCluster.ts.
 // Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 usage or configuration error.
 
-import * as fs from "fs";
-import * as path from "path";
-import { parse } from "yaml";
 import { parseStackConfig } from "../../components/config";
+import { KUBERNETES_CONTEXT_KEY } from "../../components/kubernetes";
 import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
 import { istioSpiffeId } from "../../components/mesh/registration";
 import { ValidationError, checkTrustDomain } from "../../components/validation";
 import { configText } from "../mock-engine/harness";
-import { loadStackSources } from "../render/render";
+import { loadStackSources } from "../stack-files/stackFiles";
 import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
 import {
     Check,
@@ -131,14 +129,6 @@ export function parseArguments(argv: string[]): VerifyArguments {
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration → expectations
 
-const KUBE_CONTEXT_KEY = "kubernetes:context";
-
-/** The stack file's `kubernetes:context` (a provider key: loadStackSources keeps it apart, in otherConfig). */
-function kubeContextOf(projectDir: string, stack: string): unknown {
-    const document: unknown = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"));
-    return (document as { config?: Record<string, unknown> } | null)?.config?.[KUBE_CONTEXT_KEY];
-}
-
 /** Reads and validates `Pulumi.<stack>.yaml` with the program's own parser. Throws UsageError with one message. */
 export function loadExpectations(projectDir: string, stack: string, contextOverride?: string): Expectations {
     let config: Record<string, unknown>;
@@ -162,10 +152,11 @@ export function loadExpectations(projectDir: string, stack: string, contextOverr
     } catch (error) {
         throw error instanceof ValidationError ? new UsageError(`Pulumi.${stack}.yaml: ${error.message}`) : error;
     }
-    const context = contextOverride ?? kubeContextOf(projectDir, stack);
+    // The stack file's `kubernetes:context`: a provider key, which loadStackSources keeps apart, in otherConfig.
+    const context = contextOverride ?? otherConfig?.[KUBERNETES_CONTEXT_KEY];
     if (typeof context !== "string" || context === "") {
         throw new UsageError(
-            `Pulumi.${stack}.yaml does not set ${KUBE_CONTEXT_KEY}: run \`pulumi config set ${KUBE_CONTEXT_KEY} <context> -s ${stack}\`, or pass --context <context>`,
+            `Pulumi.${stack}.yaml does not set ${KUBERNETES_CONTEXT_KEY}: run \`pulumi config set ${KUBERNETES_CONTEXT_KEY} <context> -s ${stack}\`, or pass --context <context>`,
         );
     }
     return expectationsFromConfig(stack, parsed, context);
