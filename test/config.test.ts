@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { CONFIG_DEFAULTS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
 import { configText, runProgramExpectingError } from "../tools/mock-engine/harness";
 import { removeTestProject, testProject } from "./testStacks";
+import { readStackFile, stackNames } from "../tools/stack-files/stackFiles";
 
 const program: () => Promise<any> = require("../index");
 const ROOT = path.resolve(__dirname, "..");
@@ -81,28 +82,19 @@ describe("stack configuration", () => {
         });
 
         /** parseStackConfig over a stack file's `config:` block, as the program reads it under `pulumi up`. */
-        const readStackFile = (dir: string, stack: string) => {
-            const config = (parse(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {}) as Record<string, unknown>;
-            const keys = Object.keys(config).filter((key) => key.startsWith("istio-spire:"));
-            return {
-                config,
-                parsed: parseStackConfig(
-                    (key) => {
-                        const value = config[`istio-spire:${key}`];
-                        return value === undefined ? undefined : configText(value);
-                    },
-                    keys.map((key) => key.slice("istio-spire:".length)),
-                ),
-            };
+        const readStack = (dir: string, stack: string) => {
+            const source = readStackFile(dir, stack);
+            const value = (key: string) => (source.config[key] === undefined ? undefined : configText(source.config[key]));
+            return { source, parsed: parseStackConfig(value, Object.keys(source.config)) };
         };
 
         it("reads stack files like the federation seed's, each naming the other as peer", () => {
             const dir = testProject();
             try {
-                const c1 = readStackFile(dir, "cluster1");
-                const c2 = readStackFile(dir, "cluster2");
-                expect(c1.config["kubernetes:context"]).to.equal("cluster1");
-                expect(c2.config["kubernetes:context"]).to.equal("cluster2");
+                const c1 = readStack(dir, "cluster1");
+                const c2 = readStack(dir, "cluster2");
+                expect(c1.source.otherConfig?.["kubernetes:context"]).to.equal("cluster1");
+                expect(c2.source.otherConfig?.["kubernetes:context"]).to.equal("cluster2");
                 expect(c1.parsed).to.deep.include({
                     trustDomain: "cluster1.demo",
                     clusterName: "cluster1",
@@ -121,11 +113,11 @@ describe("stack configuration", () => {
 
         // The project's own stack files are the user's: only what must hold for any of them is checked.
         it("accepts the config of every Pulumi.<stack>.yaml of the project", () => {
-            const stacks = fs.readdirSync(ROOT).flatMap((file) => /^Pulumi\.([^.]+)\.yaml$/.exec(file)?.[1] ?? []);
+            const stacks = stackNames(ROOT);
             expect(stacks).to.not.deep.equal([]);
             for (const stack of stacks) {
                 try {
-                    readStackFile(ROOT, stack);
+                    readStack(ROOT, stack);
                 } catch (error) {
                     throw new Error(`Pulumi.${stack}.yaml: ${(error as Error).message}`);
                 }

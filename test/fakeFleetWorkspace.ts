@@ -11,11 +11,9 @@
 //     resource as the engine's change summary counts steps: same, update, create, delete, and read for reads.
 // Failures can be scripted per operation and stack (`failures`), with the message Pulumi would give.
 
-import * as fs from "fs";
-import * as path from "path";
-import { parse } from "yaml";
 import { ChangeSummary, FleetWorkspace, StackOutputs } from "../tools/fleet/fleet";
 import { Declared, runProgram } from "../tools/mock-engine/harness";
+import { readStackFile } from "../tools/stack-files/stackFiles";
 import { fixtureBundle } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -158,10 +156,8 @@ export class FakeFleetWorkspace implements FleetWorkspace {
 
 /** A stack file's config as runProgram takes it: project keys without the `istio-spire:` prefix, others as they are. */
 export function stackConfig(projectDir: string, stack: string): Record<string, unknown> {
-    const document = parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
-    return Object.fromEntries(
-        Object.entries(document?.config ?? {}).map(([key, value]) => [key.startsWith("istio-spire:") ? key.slice("istio-spire:".length) : key, value]),
-    );
+    const source = readStackFile(projectDir, stack);
+    return { ...source.config, ...source.otherConfig };
 }
 
 /** The engine's change summary between two runs' registrations, one step per resource. */
