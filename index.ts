@@ -27,11 +27,19 @@ import {
     ValidationError,
     WorkloadRegistration,
     bookinfoHost,
+    SPIRE_SERVER_OUTPUT,
+    PROJECT_NAME,
+    acknowledgedChangeMessage,
+    acknowledgementFor,
     buildIstioOperator,
+    identityPlaneChanges,
+    loadSecretConfig,
     loadStackConfig,
     readPeers,
     readPreviousDeployment,
+    staleAcknowledgementMessage,
     stackKubernetesProvider,
+    unacknowledgedChangeMessage,
 } from "./components";
 
 export = async () => {
@@ -39,8 +47,25 @@ export = async () => {
     const config = await failOnValidationError(loadStackConfig);
     const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers));
     const peerTrustDomains = peers.ready.map((p) => p.federation.trustDomain).sort();
-    // What this stack exported last time: the bundle and CA lineage its installation id is derived from.
+    // What this stack exported last time: the bundle and CA lineage its installation id is derived from, and the
+    // identity plane (datastore, upstream authority) it ran on.
     const previousDeployment = await readPreviousDeployment();
+    const secrets = loadSecretConfig();
+    // A new datastore or upstream authority changes what every workload and peer trusts: said, and refused until
+    // acknowledged, before any resource is declared.
+    const identityChanges = identityPlaneChanges(
+        previousDeployment,
+        { dataStore: config.spireDataStore, upstreamAuthority: config.spireUpstreamAuthority, upstreamCertificate: upstreamCertificatePem() },
+        config.trustDomain,
+    );
+    if (identityChanges.length > 0 && config.spireChangeAcknowledged !== acknowledgementFor(identityChanges)) {
+        throw new pulumi.RunError(unacknowledgedChangeMessage(identityChanges, config.spireChangeAcknowledged));
+    }
+    if (identityChanges.length > 0) {
+        pulumi.log.warn(acknowledgedChangeMessage(identityChanges));
+    } else if (config.spireChangeAcknowledged !== "") {
+        pulumi.log.warn(staleAcknowledgementMessage(config.spireChangeAcknowledged));
+    }
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
     // The stack's one Kubernetes provider, on the kube context the stack names (validated with the config above), and
     // handed to every component: each Kubernetes resource, read, Helm release and manifest goes through it. The
@@ -68,6 +93,12 @@ export = async () => {
             bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
             protect: config.protectSpire,
             adopt: { namespace: config.adopt.includes("spire-namespace"), releases: config.adopt.includes("spire-releases") },
+            replicas: config.spireServerReplicas,
+            dataStore: config.spireDataStore,
+            dataStorePassword: secrets.spireDataStorePassword,
+            upstreamAuthority: config.spireUpstreamAuthority,
+            upstreamCertificate: secrets.spireUpstreamCertificate,
+            upstreamKey: secrets.spireUpstreamKey,
         },
         onCluster,
     );
@@ -234,6 +265,7 @@ export = async () => {
         pendingPeers: peers.pending.map((p) => p.stack),
         federation: bundleEndpoint.federation,
         spireInstallation: bundleEndpoint.installation,
+        [SPIRE_SERVER_OUTPUT]: spire.serverRecord,
         samples: pulumi.output({
             bookinfo: bookinfo
                 ? { host: bookinfoAddress, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }
@@ -251,6 +283,11 @@ export = async () => {
             : undefined,
     };
 };
+
+/** The disk upstream authority's root certificate (public, though set as a secret), to tell a new root from the same. */
+function upstreamCertificatePem(): string | undefined {
+    return new pulumi.Config(PROJECT_NAME).get("spireUpstreamCertificate");
+}
 
 /** Runs a validation step; a ValidationError stops the program with its message alone (no stack trace). */
 async function failOnValidationError<T>(step: () => T | Promise<T>): Promise<T> {

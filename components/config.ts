@@ -7,6 +7,8 @@ import { kubernetesConfigProblems } from "./kubernetes";
 import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./addons/observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./mesh/spire";
 import { checkHostname } from "./samples/federatedCall";
+import { SpireDataStore, dataStorePasswordProblem, parseSpireDataStore } from "./mesh/spireDataStore";
+import { SpireUpstreamAuthority, parseSpireUpstreamAuthority, upstreamCertificateProblems } from "./mesh/spireUpstream";
 import {
     checkBundleEndpointUrl,
     checkChartRepository,
@@ -100,6 +102,17 @@ export interface StackConfig {
     protectSpire: boolean;
     /** Existing objects to import rather than create (see ADOPTABLE). */
     adopt: Adoptable[];
+    /** Number of SPIRE servers; more than one needs an SQL datastore. */
+    spireServerReplicas: number;
+    /** Where SPIRE keeps registrations, attested nodes and bundles (the password is the secret key spireDataStorePassword). */
+    spireDataStore: SpireDataStore;
+    /** Where the trust domain's root comes from (the disk root is in the secret keys spireUpstreamCertificate/Key). */
+    spireUpstreamAuthority: SpireUpstreamAuthority;
+    /**
+     * The operator's acknowledgement of a change of the datastore or upstream authority of a deployed stack: the
+     * exact text the refusal names (see spireChange.ts). Empty: none.
+     */
+    spireChangeAcknowledged: string;
 }
 
 /** Defaults of every optional key; Pulumi.yaml declares the same values (checked by a test). */
@@ -134,10 +147,26 @@ export const CONFIG_DEFAULTS = {
     observabilityAccess: "view" as ObservabilityAccess,
     protectSpire: true,
     adopt: [] as Adoptable[],
+    spireServerReplicas: 1,
+    spireDataStore: { type: "sqlite3" } as SpireDataStore,
+    spireUpstreamAuthority: { type: "none" } as SpireUpstreamAuthority,
+    spireChangeAcknowledged: "",
 };
 
+/**
+ * Keys whose value must be a Pulumi secret (`pulumi config set --secret`): Pulumi.yaml declares them `secret: true`,
+ * which the CLI enforces for stack files (pulumi/pulumi sdk/go/common/workspace: validateStackConfigValue, "must be
+ * encrypted as it's secret"), and the program refuses a plain value too (an ESC environment or the Automation API
+ * may hand one). They have no default and are not part of StackConfig: the program reads them as secret Outputs.
+ */
+export const SECRET_CONFIG_KEYS = ["spireDataStorePassword", "spireUpstreamCertificate", "spireUpstreamKey"] as const;
+export type SecretConfigKey = (typeof SECRET_CONFIG_KEYS)[number];
+
+/** Keys whose value is a JSON object, which Pulumi's project config types cannot declare (see Pulumi.yaml). */
+export const OBJECT_CONFIG_KEYS = ["spireDataStore", "spireUpstreamAuthority"] as const;
+
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
-export const CONFIG_KEYS: readonly string[] = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS)];
+export const CONFIG_KEYS: readonly string[] = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS), ...SECRET_CONFIG_KEYS];
 
 /**
  * The CA TTL must stay several times the federation refresh hint, so that federated servers fetch a new CA's
@@ -186,10 +215,14 @@ const EXPECTED: Record<string, string> = {
     observability: '"true" or "false"',
     observabilityGrafana: '"true" or "false"',
     adopt: `a list of ${ADOPTABLE.map((n) => quote(n)).join(", ")}`,
+    spireServerReplicas: 'a whole number of SPIRE servers, at least 1, e.g. "3"',
+    spireDataStore: '{"type": "sqlite3"} or {"type": "postgres", "host": "...", "database": "spire", "user": "spire"}',
+    spireUpstreamAuthority: '{"type": "none"}, {"type": "generated"}, {"type": "disk"} or {"type": "certManager", "issuerName": "..."}',
+    spireChangeAcknowledged: "the change text a refused preview names (empty: none)",
 };
 
 /** Keys whose empty value is their default and means something (see the table in README, "Configuration"). */
-const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret"];
+const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret", "spireChangeAcknowledged"];
 
 /**
  * Checks the kind of a raw config value before its key's own checks: what Pulumi hands a program is text (config
@@ -232,6 +265,10 @@ export interface ConfigContext {
     otherKeys?: string[];
     /** Problems of keys outside the project namespace (kubernetes.ts kubernetesConfigProblems), reported first. */
     otherProblems?: string[];
+    /** The project keys whose values are Pulumi secrets (`pulumi config set --secret`). */
+    secretKeys?: string[];
+    /** The time the upstream certificate must be valid at. @default now */
+    now?: Date;
 }
 
 /** The host under which this stack's Bookinfo is served to peers (`bookinfo.<trust domain>`). */
@@ -448,6 +485,89 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     });
     const samples = parseSamples(json("samples"), problems);
     const adopt = parseAdopt(json("adopt"), problems);
+
+    // The production identity plane (README, "Production SPIRE"): servers, datastore, upstream authority.
+    const replicasText = text("spireServerReplicas");
+    let spireServerReplicas = CONFIG_DEFAULTS.spireServerReplicas;
+    if (replicasText !== undefined) {
+        if (/^[1-9][0-9]{0,2}$/.test(replicasText)) {
+            spireServerReplicas = Number(replicasText);
+        } else {
+            report("spireServerReplicas", replicasText, "is not a whole number from 1 to 999; expected the number of SPIRE servers, e.g. 3");
+        }
+    }
+    const spireDataStore = parseSpireDataStore(json("spireDataStore"), problems);
+    const spireUpstreamAuthority = parseSpireUpstreamAuthority(
+        json("spireUpstreamAuthority"),
+        parseDuration(caTTL) === undefined ? undefined : caTTL,
+        problems,
+    );
+    if (spireServerReplicas > 1 && spireDataStore.type === "sqlite3") {
+        // The chart refuses it too (charts/spire-server/templates/server-resource.yaml: "When running with sqlite3
+        // database, you can't scale up to more then one instance"): SQLite is a file on one server's volume.
+        report(
+            "spireServerReplicas",
+            replicasText,
+            'needs an SQL datastore: SQLite is a file on one server\'s volume, which other servers cannot share; set spireDataStore to {"type": "postgres", ...} or {"type": "mysql", ...}, or spireServerReplicas to 1',
+        );
+    }
+    const secretKeys = context.secretKeys ?? [];
+    /** A secret key's value: undefined when unset; a plain-text value is reported without quoting it. */
+    const secretValue = (key: string): string | undefined => {
+        const value = read(key);
+        if (value !== undefined && !secretKeys.includes(key)) {
+            problems.push(`${key}: is set in plain text; it must be a secret: run \`pulumi config set --secret ${key} <value>\` (the value is not shown here)`);
+            return undefined;
+        }
+        return value;
+    };
+    const password = secretValue("spireDataStorePassword");
+    if (spireDataStore.type === "sqlite3") {
+        if (read("spireDataStorePassword") !== undefined) {
+            problems.push(
+                "spireDataStorePassword: is set, but spireDataStore is SQLite, which takes no password; remove it, or set spireDataStore to an SQL database",
+            );
+        }
+    } else if (read("spireDataStorePassword") === undefined) {
+        problems.push(
+            `spireDataStorePassword: is not set; the ${quote(spireDataStore.type)} datastore needs the password of user ${quote(spireDataStore.user)}: ` +
+                "run `pulumi config set --secret spireDataStorePassword <password>`",
+        );
+    } else if (password !== undefined) {
+        const passwordProblem = password === "" ? "is empty" : dataStorePasswordProblem(spireDataStore.type, password);
+        if (passwordProblem !== undefined) {
+            problems.push(`spireDataStorePassword: ${passwordProblem} (the value is not shown here)`);
+        }
+    }
+    const certificate = secretValue("spireUpstreamCertificate");
+    const key = secretValue("spireUpstreamKey");
+    if (spireUpstreamAuthority.type === "disk") {
+        for (const [name, value] of [
+            ["spireUpstreamCertificate", certificate],
+            ["spireUpstreamKey", key],
+        ] as const) {
+            if (read(name) === undefined) {
+                problems.push(
+                    `${name}: is not set; spireUpstreamAuthority "disk" needs the root CA's certificate and private key (PEM): ` +
+                        `run \`pulumi config set --secret ${name} < <file>\``,
+                );
+            } else if (value === "") {
+                problems.push(`${name}: is empty; expected a PEM ${name === "spireUpstreamKey" ? "private key" : "certificate"}`);
+            }
+        }
+        if (certificate && key) {
+            problems.push(...upstreamCertificateProblems(certificate, key, context.now ?? new Date()));
+        }
+    } else {
+        for (const name of ["spireUpstreamCertificate", "spireUpstreamKey"]) {
+            if (read(name) !== undefined) {
+                problems.push(
+                    `${name}: is set, but spireUpstreamAuthority is ${quote(spireUpstreamAuthority.type)}; it is read only with {"type": "disk"}: remove it, or set that type`,
+                );
+            }
+        }
+    }
+    const spireChangeAcknowledged = optionalString("spireChangeAcknowledged");
     if (samples.includes("bookinfo") && checkTrustDomain(trustDomain) === undefined) {
         // Peers reach this stack's Bookinfo as bookinfo.<trust domain>, a host Istio's Gateway, VirtualService and
         // ServiceEntry validation takes (checkHostname): a long trust domain or an all-numeric last label fails there.
@@ -499,6 +619,10 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         observabilityAccess,
         protectSpire,
         adopt,
+        spireServerReplicas,
+        spireDataStore,
+        spireUpstreamAuthority,
+        spireChangeAcknowledged,
     };
 }
 
@@ -638,6 +762,28 @@ function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
 }
 
 /**
+ * Whether a config key's value is a Pulumi secret. The language host hands the program the secret keys' names in
+ * PULUMI_CONFIG_SECRET_KEYS (pulumi/pulumi sdk/nodejs/cmd/pulumi-language-nodejs, like every language host), and the
+ * SDK answers from them (sdk/nodejs/runtime/config.ts isConfigSecret, which its typings do not export).
+ */
+const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
+
+/**
+ * Reads this stack's secret config keys as secret Outputs (undefined when unset). parseStackConfig has refused
+ * plain-text values already; `getSecret` keeps them secret wherever they flow (state, outputs).
+ */
+export function loadSecretConfig(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): Partial<Record<SecretConfigKey, pulumi.Output<string>>> {
+    const secrets: Partial<Record<SecretConfigKey, pulumi.Output<string>>> = {};
+    for (const key of SECRET_CONFIG_KEYS) {
+        const value = config.getSecret(key);
+        if (value !== undefined) {
+            secrets[key] = value;
+        }
+    }
+    return secrets;
+}
+
+/**
  * Reads this stack's configuration from Pulumi config (project namespace) and validates it, with every key the stack
  * sets (Pulumi hands the program all of them, `<namespace>:<key>`; keys a stack file writes without a namespace are
  * already in the project's, pulumi/pulumi sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject) and the
@@ -652,5 +798,6 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(PROJEC
     const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const kubernetes = new pulumi.Config("kubernetes");
     const otherProblems = kubernetesConfigProblems((key) => kubernetes.get(key));
-    return parseStackConfig((key) => config.get(key), setKeys, { stack, otherKeys, otherProblems });
+    const secretKeys = setKeys.filter((key) => isConfigSecret(`${prefix}${key}`));
+    return parseStackConfig((key) => config.get(key), setKeys, { stack, otherKeys, otherProblems, secretKeys });
 }

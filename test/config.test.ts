@@ -3,7 +3,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_DEFAULTS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
+import { CONFIG_DEFAULTS, SECRET_CONFIG_KEYS, ValidationError, checkConfigValueKind, parseStackConfig } from "../components";
 import { configText, runProgramExpectingError } from "../tools/mock-engine/harness";
 import { removeTestProject, testProject } from "./testStacks";
 import { readStackFile, stackNames } from "../tools/stack-files/stackFiles";
@@ -60,9 +60,10 @@ describe("stack configuration", () => {
                 string,
                 { type: string; default?: unknown; description: string; items?: unknown }
             >;
-            // peers is a list of objects, which Pulumi's project config types cannot declare (see Pulumi.yaml).
-            const { peers, ...withDefaults } = CONFIG_DEFAULTS;
-            expect(peers).to.deep.equal([]);
+            // peers, spireDataStore and spireUpstreamAuthority are objects, which Pulumi's project config types cannot
+            // declare (see Pulumi.yaml).
+            const { peers, spireDataStore, spireUpstreamAuthority, ...withDefaults } = CONFIG_DEFAULTS;
+            expect([peers, spireDataStore, spireUpstreamAuthority]).to.deep.equal([[], { type: "sqlite3" }, { type: "none" }]);
             for (const [key, value] of Object.entries(withDefaults)) {
                 expect(declared[key], key).to.not.equal(undefined);
                 expect(declared[key].default, key).to.deep.equal(value);
@@ -72,7 +73,12 @@ describe("stack configuration", () => {
                 expect(declared[key].type, key).to.equal("string");
                 expect(declared[key], key).to.not.have.property("default"); // required per stack
             }
-            expect(Object.keys(declared).sort()).to.deep.equal(["trustDomain", "clusterName", ...Object.keys(withDefaults)].sort());
+            // The secret keys: declared `secret: true` (the CLI refuses a plain value), with no default.
+            for (const key of SECRET_CONFIG_KEYS) {
+                expect(declared[key], key).to.deep.include({ type: "string", secret: true });
+                expect(declared[key], key).to.not.have.property("default");
+            }
+            expect(Object.keys(declared).sort()).to.deep.equal(["trustDomain", "clusterName", ...Object.keys(withDefaults), ...SECRET_CONFIG_KEYS].sort());
             for (const [key, decl] of Object.entries(declared)) {
                 expect(["string", "integer", "boolean", "array"], key).to.include(decl.type);
                 if (decl.type === "array") {

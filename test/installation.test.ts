@@ -21,6 +21,7 @@ import {
 } from "../components";
 import { Declared, ProgramRun, UNKNOWN, World, mockUuid, named, ofType, runProgram, runningStack } from "../tools/mock-engine/harness";
 import { fixtureBundle } from "./testStacks";
+import { RANDOM_REPLACES, plannedStep } from "./engineModel";
 
 const program: () => Promise<any> = require("../index");
 
@@ -59,89 +60,6 @@ const cluster1Export = (trustBundle: string, installationId?: string) => ({
     ...(installationId !== undefined ? { installationId } : {}),
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// The engine's decision for one registration, after pulumi/pulumi pkg/resource/deploy/step_generator.go:
-//  1. processIgnoreChanges: every ignoreChanges path of the new inputs takes the old inputs' value (or is removed
-//     when the old inputs have none: sdk/go/common/resource/properties_path.go PropertyPath.Reset);
-//  2. the provider diffs the old inputs against those; pulumi-kubernetes reports each changed leaf (a map present on
-//     one side only as a whole), provider/pkg/provider/provider.go addPatchValueToDiff; the random provider asks for
-//     a replacement when `keepers` changes (RequiresReplaceIfValuesNotNull);
-//  3. applyReplaceOnChanges: a change under a replaceOnChanges path (PropertyPath.Contains) is a replacement;
-//  4. a replacement re-runs Check with the program's own inputs (goal.Properties, no olds), so the new object is
-//     created from them, ignored properties included; deleteBeforeReplace orders the delete first.
-
-type PropertyPath = (string | number)[];
-
-/** resource.ParsePropertyPath for the forms used here: `a.b`, `a["b/c"]`, `a[0]`. */
-function parsePath(text: string): PropertyPath {
-    const elements: PropertyPath = [];
-    const re = /\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|\.?([^.[]+)/g;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        elements.push(m[1] !== undefined ? m[1].replace(/\\"/g, '"') : m[2] !== undefined ? Number(m[2]) : m[3]);
-    }
-    return elements;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function processIgnoreChanges(inputs: any, oldInputs: any, ignoreChanges: string[]): any {
-    const result = structuredClone(inputs);
-    for (const text of ignoreChanges) {
-        const p = parsePath(text);
-        let oldAt: unknown = oldInputs;
-        let newAt: unknown = result;
-        for (const key of p.slice(0, -1)) {
-            oldAt = isObject(oldAt) ? oldAt[key] : undefined;
-            newAt = isObject(newAt) ? newAt[key] : undefined;
-        }
-        const leaf = p[p.length - 1] as string;
-        if (!isObject(newAt)) {
-            continue;
-        }
-        if (isObject(oldAt) && leaf in oldAt) {
-            newAt[leaf] = oldAt[leaf];
-        } else {
-            delete newAt[leaf];
-        }
-    }
-    return result;
-}
-
-function changedPaths(oldValue: unknown, newValue: unknown, at: PropertyPath = []): PropertyPath[] {
-    if (isObject(oldValue) && isObject(newValue)) {
-        const keys = [...new Set([...Object.keys(oldValue), ...Object.keys(newValue)])].sort();
-        return keys.flatMap((k) => changedPaths(oldValue[k], newValue[k], [...at, k]));
-    }
-    return JSON.stringify(oldValue) === JSON.stringify(newValue) ? [] : [at];
-}
-
-const contains = (prefix: PropertyPath, p: PropertyPath) => p.length >= prefix.length && prefix.every((e, i) => e === p[i]);
-
-interface Step {
-    op: "same" | "update" | "replace";
-    deleteBeforeReplace: boolean;
-    /** The inputs the step applies: the updated object's, or the replacement's. */
-    inputs: any;
-    changed: string[];
-}
-
-/** What the engine does when a resource declared as `old` is declared as `goal` in the next run. */
-function plannedStep(old: Declared, goal: Declared, providerReplaces: string[] = []): Step {
-    const inputs = processIgnoreChanges(goal.inputs, old.inputs, goal.ignoreChanges);
-    const changed = changedPaths(old.inputs, inputs);
-    const names = changed.map((p) => p.join("."));
-    if (changed.length === 0) {
-        return { op: "same", deleteBeforeReplace: false, inputs: old.inputs, changed: names };
-    }
-    const replacing = [...goal.replaceOnChanges, ...providerReplaces].map(parsePath);
-    if (changed.some((p) => replacing.some((r) => contains(r, p)))) {
-        return { op: "replace", deleteBeforeReplace: goal.deleteBeforeReplace, inputs: goal.inputs, changed: names };
-    }
-    return { op: "update", deleteBeforeReplace: false, inputs, changed: names };
-}
-
-/** The random provider replaces a RandomUuid when its keepers change. */
-const RANDOM_REPLACES = ["keepers"];
 
 describe("the engine model (plannedStep)", () => {
     const declared = (inputs: any, options: Partial<Declared> = {}): Declared =>

@@ -20,7 +20,7 @@ const EXAMPLE = path.join(ROOT, "examples", "mesh-platform");
 /** The example's files, as a user copies them (no node_modules). */
 const EXAMPLE_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"];
 /** The peer dependencies, linked into the example from this project's node_modules. */
-const PEERS = ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/random"];
+const PEERS = ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/random", "@pulumi/tls"];
 const PROVIDER_TYPE = "pulumi:providers:kubernetes";
 
 /** What `npm pack --json` reports of one package. */
@@ -165,8 +165,13 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
             }
         });
 
-        it("takes @pulumi/pulumi, @pulumi/kubernetes and @pulumi/random from the program that uses it (peer dependencies)", () => {
-            expect(packed.peerDependencies).to.deep.equal({ "@pulumi/kubernetes": "^4.34.2", "@pulumi/pulumi": "^3.248.0", "@pulumi/random": "^4.21.2" });
+        it("takes @pulumi/pulumi, @pulumi/kubernetes, @pulumi/random and @pulumi/tls from the program that uses it (peer dependencies)", () => {
+            expect(packed.peerDependencies).to.deep.equal({
+                "@pulumi/kubernetes": "^4.34.2",
+                "@pulumi/pulumi": "^3.248.0",
+                "@pulumi/random": "^4.21.2",
+                "@pulumi/tls": "^5.6.1",
+            });
             // Not also as dependencies: npm would install a second @pulumi/pulumi for a program on another version, and
             // resources registered through two SDK copies are not one program.
             expect(packed.dependencies ?? {}).to.deep.equal({});

@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { BundleEndpointProfile, PeerStackRef, ServiceType } from "../config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
+import { SPIRE_SERVER_OUTPUT } from "./spireChange";
 import { INSTALLATION_OUTPUT, InstallationRecord, PreviousDeployment, caLineageAfter, caLineageChangedMessage, recordedCaLineage } from "./installation";
 import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "../samples/peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
@@ -246,8 +247,16 @@ export const PREVIOUS_DEPLOYMENT_REFERENCE = "previous-deployment";
 export async function readPreviousDeployment(): Promise<PreviousDeployment> {
     const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference(PREVIOUS_DEPLOYMENT_REFERENCE, { name });
-    const [federation, installation] = await Promise.all([ref.getOutputDetails(FEDERATION_OUTPUT), ref.getOutputDetails(INSTALLATION_OUTPUT)]);
-    return { federation: federation.value ?? federation.secretValue, spireInstallation: installation.value ?? installation.secretValue };
+    const [federation, installation, server] = await Promise.all([
+        ref.getOutputDetails(FEDERATION_OUTPUT),
+        ref.getOutputDetails(INSTALLATION_OUTPUT),
+        ref.getOutputDetails(SPIRE_SERVER_OUTPUT),
+    ]);
+    return {
+        federation: federation.value ?? federation.secretValue,
+        spireInstallation: installation.value ?? installation.secretValue,
+        spireServer: server.value ?? server.secretValue,
+    };
 }
 
 /**

@@ -10,3 +10,6 @@ export * from "./istioResources";
 export * from "./registration";
 export * from "./spiffeBundle";
 export * from "./spire";
+export * from "./spireChange";
+export * from "./spireDataStore";
+export * from "./spireUpstream";

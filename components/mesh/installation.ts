@@ -31,6 +31,8 @@ export interface PreviousDeployment {
     federation?: unknown;
     /** The `spireInstallation` output (InstallationRecord); absent before this program exported it. */
     spireInstallation?: unknown;
+    /** The `spireServer` output (SpireServerRecord); absent before this program exported it (one server, SQLite, no upstream). */
+    spireServer?: unknown;
 }
 
 /** The CA lineage recorded by the last deployment ("" when none, or when the record is not this program's). */

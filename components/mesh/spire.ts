@@ -3,7 +3,11 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { Values, canonical, deepMerge } from "../values";
+import { ValidationError, quote, throwIfProblems } from "../validation";
+import { SPIRE_DATASTORE_PASSWORD_SECRET, SpireDataStore, encodeDataStorePassword, spireDataStoreChartValues } from "./spireDataStore";
+import { DEFAULT_GENERATED_ROOT_VALIDITY, SPIRE_UPSTREAM_CA_SECRET, SpireUpstreamAuthority, spireUpstreamAuthorityValues } from "./spireUpstream";
 
 /** The official chart repository of the SPIRE Helm charts. */
 export const SPIRE_CHART_REPOSITORY = "https://spiffe.github.io/helm-charts-hardened/";
@@ -66,6 +70,47 @@ export interface SpireChartSettings {
      * Undefined: the https_spiffe profile (the server's own SVID, the chart default).
      */
     bundleEndpointTlsSecret?: string;
+    /** Number of SPIRE servers. @default 1 (the chart's default: no value sent) */
+    replicas?: number;
+    /** @default SQLite (the chart's default: no value sent) */
+    dataStore?: SpireDataStore;
+    /** @default none (no value sent) */
+    upstreamAuthority?: SpireUpstreamAuthority;
+}
+
+/** The labels of the chart's SPIRE server pods (charts/spire-server/templates/server-resource.yaml selector). */
+export const SPIRE_SERVER_POD_LABELS = {
+    "app.kubernetes.io/name": "server",
+    "app.kubernetes.io/instance": SPIRE_RELEASE_NAME,
+    "app.kubernetes.io/component": "server",
+};
+
+/**
+ * How several SPIRE servers spread: at most one more on any node than on another (so a node drain or a node failure
+ * takes one server when there are as many nodes as servers), and across zones where the cluster has them, as far as
+ * the scheduler can. One server gets nothing: the chart's default, so a deployed stack sees no change.
+ */
+export function spireServerSpread(replicas: number): Values[] {
+    if (replicas <= 1) {
+        return [];
+    }
+    const labelSelector = { matchLabels: { ...SPIRE_SERVER_POD_LABELS } };
+    return [
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector },
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector },
+    ];
+}
+
+/** The spire-server values of the production identity plane; with the defaults (one server, SQLite, no upstream): {}. */
+export function spireServerHaValues(settings: Pick<SpireChartSettings, "replicas" | "dataStore" | "upstreamAuthority">): Values {
+    const replicas = settings.replicas ?? 1;
+    return deepMerge(
+        deepMerge(
+            replicas > 1 ? { replicaCount: replicas, topologySpreadConstraints: spireServerSpread(replicas) } : {},
+            spireDataStoreChartValues(settings.dataStore ?? { type: "sqlite3" }, { name: SPIRE_DATASTORE_PASSWORD_SECRET, key: "password" }),
+        ),
+        spireUpstreamAuthorityValues(settings.upstreamAuthority ?? { type: "none" }),
+    );
 }
 
 /**
@@ -94,6 +139,7 @@ export function spireChartValues(settings: SpireChartSettings, passThrough: Valu
             },
         },
         "spire-server": {
+            ...spireServerHaValues(settings),
             caTTL: settings.caTTL,
             controllerManager: {
                 enabled: true,
@@ -195,6 +241,89 @@ export interface SpireArgs {
     protect?: boolean;
     /** Take over an existing installation (runbook seed 003) instead of creating it. @default nothing adopted */
     adopt?: SpireAdoption;
+    /**
+     * Number of SPIRE servers, spread across nodes, with a PodDisruptionBudget that lets one go at a time. More than
+     * one needs an SQL `dataStore`. @default 1
+     */
+    replicas?: number;
+    /** Where SPIRE keeps its data. @default SQLite on the server's volume */
+    dataStore?: SpireDataStore;
+    /** The SQL datastore's password (a secret): it reaches SPIRE only through the Secret `spire-datastore-password`. */
+    dataStorePassword?: pulumi.Input<string>;
+    /** Where the trust domain's root comes from. @default none: the server's own self-signed CA */
+    upstreamAuthority?: SpireUpstreamAuthority;
+    /** With upstreamAuthority "disk": the root CA's certificate and private key, PEM (secrets). */
+    upstreamCertificate?: pulumi.Input<string>;
+    upstreamKey?: pulumi.Input<string>;
+}
+
+/** What the `spireServer` stack output records of the identity plane (no secret: the root certificate is public). */
+export interface SpireServerRecord {
+    replicas: number;
+    dataStore: { type: "sqlite3" } | { type: "postgres" | "mysql"; host: string; port: number; database: string; user: string; tlsMode?: string };
+    upstreamAuthority:
+        | { type: "none" }
+        | { type: "generated" | "disk"; rootCertificate: string }
+        | { type: "certManager"; issuerName: string; issuerKind: string; issuerGroup: string };
+}
+
+/** The default port of each SQL database, as the chart sets it when none is given (templates/_helpers.tpl). */
+export const SQL_DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
+
+/**
+ * Checks the combinations of spire chart values, the program's and a library user's passed-through ones, that the
+ * chart refuses (a failed `helm upgrade` half-way through a deployment) or silently ignores, so that they are refused
+ * first, with the key named. Each is what the pinned chart does (charts/spire-server/templates/server-resource.yaml,
+ * checked on real renders in test/spireProduction.test.ts):
+ * - `kind: deployment` fails with SQLite, with `keyManager.disk` (on by default) and with a persistent volume
+ *   (`persistence.type` pvc, the default, or hostPath); this program runs the server as a StatefulSet, whose
+ *   per-server volume keeps each server's CA keys;
+ * - `deploymentType`, which the chart's own examples/stateless-server sets, is no key of the chart: it is ignored and
+ *   the server stays a StatefulSet;
+ * - more than one replica with SQLite fails ("you can't scale up to more then one instance");
+ * - more than one replica with the controller manager's static manifest mode: the chart writes no leader election
+ *   then (templates/controller-manager-configmap.yaml: `leaderElection` only when staticManifestMode is "off"), so
+ *   every server's controller manager would reconcile at once.
+ */
+export function spireValuesProblems(values: Values): string[] {
+    // The chart's values as they may be passed through: any shape, read defensively.
+    const at = (...path: string[]): unknown =>
+        path.reduce<unknown>(
+            (node, key) => (typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined),
+            values["spire-server"],
+        );
+    const problems: string[] = [];
+    const databaseType = at("dataStore", "sql", "databaseType") ?? "sqlite3";
+    const replicas = Number(at("replicaCount") ?? 1);
+    const kind = at("kind");
+    if (at("deploymentType") !== undefined) {
+        problems.push(
+            `values["spire-server"].deploymentType: ${quote(at("deploymentType"))} is no setting of the spire chart, which would ignore it; the key is "kind"`,
+        );
+    }
+    if (kind !== undefined && kind !== "statefulset") {
+        const reasons = [
+            databaseType === "sqlite3" ? "SQLite (the chart refuses it)" : undefined,
+            at("keyManager", "disk", "enabled") !== false ? "keyManager.disk, on by default (the chart refuses it)" : undefined,
+            ["pvc", "hostPath", undefined].includes(at("persistence", "type") as string | undefined)
+                ? "a persistent volume, persistence.type pvc by default (the chart refuses it)"
+                : undefined,
+        ].filter((r) => r !== undefined);
+        problems.push(
+            `values["spire-server"].kind: ${quote(kind)} is not supported: this program runs the SPIRE server as a StatefulSet, whose volume keeps each server's CA keys` +
+                (reasons.length > 0 ? `; the chart would also fail on ${reasons.join(", ")}` : ""),
+        );
+    }
+    if (replicas > 1 && databaseType === "sqlite3") {
+        problems.push(`values["spire-server"].replicaCount: ${replicas} needs an SQL datastore; the chart refuses more than one server on SQLite`);
+    }
+    const staticMode = at("controllerManager", "staticManifestMode") ?? "off";
+    if (replicas > 1 && staticMode !== "off") {
+        problems.push(
+            `values["spire-server"].controllerManager.staticManifestMode: ${quote(staticMode)} turns the controller manager's leader election off, which ${replicas} servers need`,
+        );
+    }
+    return problems;
 }
 
 /**
@@ -216,6 +345,14 @@ export class Spire extends pulumi.ComponentResource {
     public readonly release: k8s.helm.v3.Release;
     /** The exact values handed to the spire chart. */
     public readonly chartValues: Values;
+    /** The Secret holding the SQL datastore's password (SQL datastores only). */
+    public readonly dataStorePasswordSecret?: k8s.core.v1.Secret;
+    /** The Secret holding the upstream CA for SPIRE's disk upstream authority (generated and disk only). */
+    public readonly upstreamCaSecret?: k8s.core.v1.Secret;
+    /** Lets one SPIRE server go at a time (more than one server only). */
+    public readonly serverDisruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    /** The `spireServer` stack output: servers, datastore (no password), upstream authority (public root). */
+    public readonly serverRecord: pulumi.Output<SpireServerRecord>;
 
     constructor(name: string, args: SpireArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-spire:spire:Spire", name, {}, opts);
@@ -232,6 +369,9 @@ export class Spire extends pulumi.ComponentResource {
         // resource has no state or its state's id differs from the import id).
         const importIds = spireImportIds(namespaceName);
         const adoptReleases = args.adopt?.releases === true;
+        const replicas = args.replicas ?? 1;
+        const dataStore = args.dataStore ?? { type: "sqlite3" };
+        const upstreamAuthority = args.upstreamAuthority ?? { type: "none" };
         this.chartValues = spireChartValues(
             {
                 trustDomain: args.trustDomain,
@@ -245,9 +385,23 @@ export class Spire extends pulumi.ComponentResource {
                 controllerClassName: className,
                 federationRefreshHint: args.federationRefreshHint ?? "5m",
                 bundleEndpointTlsSecret: args.bundleEndpointTlsSecret,
+                replicas,
+                dataStore,
+                upstreamAuthority,
             },
             args.values,
         );
+        throwIfProblems(`Spire ${name}`, spireValuesProblems(this.chartValues));
+        if (dataStore.type !== "sqlite3" && args.dataStorePassword === undefined) {
+            throw new ValidationError(
+                `Spire ${name}: dataStorePassword: is not set; the ${quote(dataStore.type)} datastore needs the password of user ${quote(dataStore.user)}`,
+            );
+        }
+        if (upstreamAuthority.type === "disk" && (args.upstreamCertificate === undefined || args.upstreamKey === undefined)) {
+            throw new ValidationError(
+                `Spire ${name}: upstreamCertificate and upstreamKey: are not both set; the "disk" upstream authority needs the root CA's certificate and key`,
+            );
+        }
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
@@ -276,6 +430,72 @@ export class Spire extends pulumi.ComponentResource {
             { parent: this, ...(adoptReleases ? { import: importIds.crdsRelease } : {}) },
         );
 
+        // What the spire release needs before it starts: the datastore password and the upstream CA, each in a Secret
+        // that the chart's values only name, so that neither is in the release's values (Helm keeps those, in clear, in
+        // its release Secret) nor anywhere but the stack's state, encrypted (pulumi-kubernetes marks a Secret's data
+        // and stringData secret; the inputs are secret Outputs already).
+        const prerequisites: pulumi.Resource[] = [this.crdsRelease];
+        if (dataStore.type !== "sqlite3") {
+            this.dataStorePasswordSecret = new k8s.core.v1.Secret(
+                `${name}-datastore-password`,
+                {
+                    metadata: {
+                        name: SPIRE_DATASTORE_PASSWORD_SECRET,
+                        namespace: namespace.metadata.name,
+                        labels: { "app.kubernetes.io/part-of": "istio-spire" },
+                    },
+                    type: "Opaque",
+                    // What SPIRE's -expandEnv puts in place of ${DBPW} in server.conf (spireDataStore.ts).
+                    stringData: { password: pulumi.secret(pulumi.output(args.dataStorePassword!).apply((p) => encodeDataStorePassword(dataStore.type, p))) },
+                },
+                { parent: this },
+            );
+            prerequisites.push(this.dataStorePasswordSecret);
+        }
+        let rootCertificate: pulumi.Output<string> | undefined;
+        if (upstreamAuthority.type === "generated" || upstreamAuthority.type === "disk") {
+            let certificatePem: pulumi.Input<string>;
+            let keyPem: pulumi.Input<string>;
+            if (upstreamAuthority.type === "generated") {
+                // Made once and kept in the stack's state, encrypted by its secrets provider; protected like the
+                // namespace, since a new key is a new root: every peer would have to re-bootstrap.
+                const rootKey = new tls.PrivateKey(`${name}-upstream-root-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this, protect });
+                const root = new tls.SelfSignedCert(
+                    `${name}-upstream-root`,
+                    {
+                        privateKeyPem: rootKey.privateKeyPem,
+                        isCaCertificate: true,
+                        validityPeriodHours: Number(/^(\d+)h$/.exec(upstreamAuthority.validity ?? DEFAULT_GENERATED_ROOT_VALIDITY)?.[1] ?? 87600),
+                        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+                        subject: {
+                            country: args.caSubject?.country ?? "US",
+                            organization: args.caSubject?.organization ?? "SPIRE",
+                            commonName: `${args.caSubject?.commonName || args.trustDomain} upstream root`.slice(0, 64),
+                        },
+                        // A SPIFFE signing certificate may carry its trust domain's ID (SPIFFE X.509-SVID 4.1).
+                        uris: [`spiffe://${args.trustDomain}`],
+                    },
+                    { parent: this, protect },
+                );
+                certificatePem = root.certPem;
+                keyPem = rootKey.privateKeyPem;
+            } else {
+                certificatePem = args.upstreamCertificate!;
+                keyPem = args.upstreamKey!;
+            }
+            rootCertificate = pulumi.output(certificatePem);
+            this.upstreamCaSecret = new k8s.core.v1.Secret(
+                `${name}-upstream-ca`,
+                {
+                    metadata: { name: SPIRE_UPSTREAM_CA_SECRET, namespace: namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "istio-spire" } },
+                    type: "kubernetes.io/tls",
+                    stringData: { "tls.crt": certificatePem, "tls.key": pulumi.secret(keyPem) },
+                },
+                { parent: this },
+            );
+            prerequisites.push(this.upstreamCaSecret);
+        }
+
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
             {
@@ -287,8 +507,46 @@ export class Spire extends pulumi.ComponentResource {
                 values: this.chartValues,
                 timeout,
             },
-            { parent: this, dependsOn: [this.crdsRelease], protect, ...(adoptReleases ? { import: importIds.release } : {}) },
+            { parent: this, dependsOn: prerequisites, protect, ...(adoptReleases ? { import: importIds.release } : {}) },
         );
+
+        // Several servers: the chart has no PodDisruptionBudget, so a node drain could evict them all at once.
+        if (replicas > 1) {
+            this.serverDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-server-pdb`,
+                {
+                    metadata: { name: "spire-server", namespace: namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "istio-spire" } },
+                    spec: { maxUnavailable: 1, selector: { matchLabels: { ...SPIRE_SERVER_POD_LABELS } } },
+                },
+                { parent: this, dependsOn: [this.release] },
+            );
+        }
+        const describedDataStore: SpireServerRecord["dataStore"] =
+            dataStore.type === "sqlite3"
+                ? { type: "sqlite3" }
+                : {
+                      type: dataStore.type,
+                      host: dataStore.host,
+                      port: dataStore.port ?? SQL_DEFAULT_PORTS[dataStore.type],
+                      database: dataStore.database,
+                      user: dataStore.user,
+                      ...(dataStore.tls ? { tlsMode: dataStore.tls.mode } : {}),
+                  };
+        this.serverRecord = pulumi.output({
+            replicas,
+            dataStore: describedDataStore,
+            upstreamAuthority:
+                upstreamAuthority.type === "none"
+                    ? { type: "none" as const }
+                    : upstreamAuthority.type === "certManager"
+                      ? {
+                            type: "certManager" as const,
+                            issuerName: upstreamAuthority.issuerName,
+                            issuerKind: upstreamAuthority.issuerKind,
+                            issuerGroup: upstreamAuthority.issuerGroup,
+                        }
+                      : { type: upstreamAuthority.type, rootCertificate: pulumi.unsecret(rootCertificate!) },
+        }) as pulumi.Output<SpireServerRecord>;
 
         this.namespace = namespace.metadata.name;
         this.namespaceUid = namespace.metadata.uid;

@@ -96,6 +96,8 @@ export interface World {
      * assigns a new uid to every object it creates, so a recreated namespace is modelled by giving it another.
      */
     namespaceUids?: Record<string, string>;
+    /** The certificate (PEM) @pulumi/tls makes for a generated upstream root. @default a stand-in (mockPem) */
+    generatedRootCertificate?: string;
     /** The organization of the stack (pulumi.getOrganization()). @default ORGANIZATION */
     organization?: string;
     /**
@@ -105,6 +107,16 @@ export interface World {
     project?: string;
 }
 
+/** A config value set as a secret (`pulumi config set --secret`): runProgram hands its key to the program as secret. */
+export class SecretConfigValue {
+    constructor(public readonly value: unknown) {}
+}
+
+/** Marks a config value of runProgram's `config` as a secret. */
+export function secretConfig(value: unknown): SecretConfigValue {
+    return new SecretConfigValue(value);
+}
+
 /**
  * The text Pulumi hands a program for a value of a stack file's `config:` block: a string as it is, a YAML null as
  * "" (pulumi/pulumi sdk/go/common/workspace/loaders.go checkForEmptyConfig: "No value for configuration key ... is
@@ -112,6 +124,9 @@ export interface World {
  * booleans, as its JSON (sdk/go/common/resource/config/object.go MarshalString).
  */
 export function configText(value: unknown): string {
+    if (value instanceof SecretConfigValue) {
+        return configText(value.value);
+    }
     if (typeof value === "string") {
         return value;
     }
@@ -378,6 +393,14 @@ export function mockUuid(stack: string, name: string, keepers: unknown): string 
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** A stand-in PEM block the tls mocks give, the same for the same stack and resource name. */
+export function mockPem(label: string, stack: string, name: string): string {
+    const body = createHash("sha256")
+        .update(JSON.stringify([label, stack, name]))
+        .digest("base64");
+    return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
 function mockState(
     args: MockResourceArgs,
     world: World,
@@ -415,6 +438,14 @@ function mockState(
         return readObject(args, world, created);
     }
     switch (args.type) {
+        case "tls:index/privateKey:PrivateKey":
+            // @pulumi/tls draws a key at creation and keeps it in the state (a secret output).
+            return { id: `${args.name}-id`, state: world.preview ? { ...inputs } : { ...inputs, privateKeyPem: mockPem("PRIVATE KEY", stack, args.name) } };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+            return {
+                id: `${args.name}-id`,
+                state: world.preview ? { ...inputs } : { ...inputs, certPem: world.generatedRootCertificate ?? mockPem("CERTIFICATE", stack, args.name) },
+            };
         case "random:index/randomUuid:RandomUuid":
             // In a preview, a RandomUuid to create has no result yet.
             return { id: `${args.name}-id`, state: world.preview ? { ...inputs } : { ...inputs, result: mockUuid(stack, args.name, inputs.keepers) } };
@@ -506,14 +537,20 @@ export async function runProgram<T>(program: () => Promise<T>, config: Record<st
     getStore().supportsTransforms = true;
     getStore().callbacks = monitor.callbacks;
     const allConfig: Record<string, string> = {};
+    const secretKeys: string[] = [];
     for (const [key, value] of Object.entries({ [TEST_KUBE_CONTEXT_KEY]: stack, ...config })) {
         if (value === undefined) {
             continue; // a key the test leaves unset on purpose
         }
         // Keys of other namespaces (`kubernetes:context`) are taken as they are.
-        allConfig[key.includes(":") ? key : `${project}:${key}`] = configText(value);
+        const fullKey = key.includes(":") ? key : `${project}:${key}`;
+        allConfig[fullKey] = configText(value);
+        if ((value as unknown) instanceof SecretConfigValue) {
+            secretKeys.push(fullKey);
+        }
     }
-    pulumi.runtime.setAllConfig(allConfig);
+    // The language host names the secret keys in PULUMI_CONFIG_SECRET_KEYS; the SDK keeps them beside the config.
+    pulumi.runtime.setAllConfig(allConfig, secretKeys);
 
     const warnings: string[] = [];
     const originalWarn = pulumi.log.warn;

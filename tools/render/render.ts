@@ -18,9 +18,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { KUBERNETES_CONTEXT_KEY, canonical, deployTimePlaceholder } from "../../components";
 import { policies } from "../../policy/policies";
-import { Declared, runProgram } from "../mock-engine/harness";
+import { Declared, runProgram, secretConfig } from "../mock-engine/harness";
 import { PolicyReport, checkRun } from "../mock-engine/policyHarness";
-import { PROJECT, StackSource, loadStackSources, selectStacks } from "../stack-files/stackFiles";
+import { PROJECT, SecureValue, StackSource, loadStackSources, selectStacks } from "../stack-files/stackFiles";
 import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
 
 /** The organization of every stack on Pulumi's local (self-managed) backend. */
@@ -69,6 +69,9 @@ export function withPlaceholders(value: unknown, origin: string): unknown {
     return value;
 }
 
+/** What the render gives the program for a secret of a stack file, which it cannot decrypt. */
+export const OFFLINE_SECRET_PLACEHOLDER = "offline-render-placeholder";
+
 async function renderOne(program: () => Promise<unknown>, source: StackSource, stackOutputs: Record<string, Record<string, unknown>>): Promise<StackRender> {
     if (source.error !== undefined) {
         return { stack: source.stack, ok: false, error: source.error };
@@ -78,7 +81,11 @@ async function renderOne(program: () => Promise<unknown>, source: StackSource, s
         // stack files name their peers with (`organization/istio-spire/<stack>`). A file without a kube context runs
         // without one (runProgram would otherwise give it a context named after the stack); a source built without
         // `otherConfig` (a test's) keeps that default.
-        const config = source.otherConfig === undefined ? source.config : { [KUBERNETES_CONTEXT_KEY]: undefined, ...source.config, ...source.otherConfig };
+        // A secret (`{secure: ...}` in the file) cannot be decrypted offline: the program gets a placeholder, as a secret.
+        const projectConfig = Object.fromEntries(
+            Object.entries(source.config).map(([key, value]) => [key, value instanceof SecureValue ? secretConfig(OFFLINE_SECRET_PLACEHOLDER) : value]),
+        );
+        const config = source.otherConfig === undefined ? projectConfig : { [KUBERNETES_CONTEXT_KEY]: undefined, ...projectConfig, ...source.otherConfig };
         const run = await runProgram(
             program as () => Promise<Record<string, unknown>>,
             config,

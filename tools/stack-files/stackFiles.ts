@@ -36,6 +36,19 @@ function shapeOf(value: unknown): string {
  * empty `config` is a stack without configuration. Each config key must be `<namespace>:<name>` (or the old
  * `<namespace>:config:<name>`), else Pulumi refuses the file (sdk/go/common/resource/config/key.go ParseKey).
  */
+/**
+ * A value `pulumi config set --secret` wrote into a stack file: `{secure: <ciphertext>}`, encrypted by the stack's
+ * secrets provider (pulumi/pulumi sdk/go/common/resource/config/value.go: a secure value marshals as a mapping with
+ * the single key "secure"). Tools that run offline cannot decrypt it; they know it is a secret.
+ */
+export class SecureValue {
+    constructor(public readonly ciphertext: string) {}
+}
+
+function isSecureValue(value: unknown): value is { secure: string } {
+    return typeof value === "object" && value !== null && Object.keys(value).length === 1 && typeof (value as { secure?: unknown }).secure === "string";
+}
+
 export function readStackFile(projectDir: string, stack: string, project: string = PROJECT): StackSource {
     const file = `Pulumi.${stack}.yaml`;
     const fail = (reason: string): never => {
@@ -68,7 +81,7 @@ export function readStackFile(projectDir: string, stack: string, project: string
             );
         }
         if (parts[0] === project) {
-            config[parts[parts.length - 1]] = value;
+            config[parts[parts.length - 1]] = isSecureValue(value) ? new SecureValue(value.secure) : value;
         } else {
             otherConfig[`${parts[0]}:${parts[parts.length - 1]}`] = value;
         }
