@@ -10,7 +10,7 @@ import { unmappedPulumiDebugStacks } from "./debugStacks";
 // Drains the SDK's queue of outstanding resource registrations (exported by the SDK, not declared in its typings).
 const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
 // The SDK's run state (where it keeps which engine features are supported, and its callback server).
-const getStore: () => { supportsTransforms: boolean; callbacks: unknown } = require("@pulumi/pulumi/runtime/state").getStore;
+const getStore: () => { supportsTransforms: boolean; supportsSecrets: boolean; callbacks: unknown } = require("@pulumi/pulumi/runtime/state").getStore;
 const { Callback } = require("@pulumi/pulumi/proto/callback_pb");
 
 /** The organization of every run (pulumi.getOrganization()). */
@@ -51,6 +51,41 @@ export interface Declared {
     id: string;
     /** The `import` resource option: the id of an existing object the engine imports instead of creating one; "" if none. */
     importId: string;
+    /**
+     * The input paths the SDK sent as secrets (`a.b.c`): what the engine keeps encrypted in the state. The SDK marks
+     * a secret in the registration with Pulumi's secret signature (@pulumi/pulumi runtime/rpc.ts specialSecretSig).
+     */
+    secretPaths: string[];
+}
+
+const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SPECIAL_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A registration's inputs with each secret replaced by its value (Declared.secretPaths says where they were). */
+export function unwrapSecrets(value: unknown): any {
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value !== "object" || value === null) {
+        return value;
+    }
+    const record = value as Record<string, unknown>;
+    if (record[SPECIAL_SIG_KEY] === SPECIAL_SECRET_SIG) {
+        return unwrapSecrets(record.value);
+    }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+/** The paths of a registration's serialized inputs that hold secrets. */
+function secretPathsOf(value: unknown, at: string[] = []): string[] {
+    if (typeof value !== "object" || value === null) {
+        return [];
+    }
+    const record = value as Record<string, unknown>;
+    if (record[SPECIAL_SIG_KEY] === SPECIAL_SECRET_SIG) {
+        return [at.join(".")];
+    }
+    return Object.entries(record).flatMap(([k, v]) => secretPathsOf(v, [...at, k]));
 }
 
 /** The options of a registration that sets none: what hand-made records in tests start from. */
@@ -63,6 +98,7 @@ export const NO_OPTIONS = {
     provider: "",
     transforms: [],
     importId: "",
+    secretPaths: [],
 };
 
 /** What a test can choose about the world the program runs against. */
@@ -269,7 +305,7 @@ class RecordingMonitor extends MockMonitor {
             type: req.getType(),
             name: req.getName(),
             urn,
-            inputs,
+            inputs: unwrapSecrets(inputs),
             parent: this.urnNames.get(req.getParent()) ?? "",
             dependsOn: names(req.getDependenciesList()),
             ignoreChanges: read ? [] : req.getIgnorechangesList(),
@@ -282,6 +318,7 @@ class RecordingMonitor extends MockMonitor {
             read,
             id: read ? req.getId() : "",
             importId: read ? "" : req.getImportid(),
+            secretPaths: secretPathsOf((read ? req.getProperties() : req.getObject())?.toJavaScript()),
         });
     }
 
@@ -521,7 +558,7 @@ export async function runProgram<T>(program: () => Promise<T>, config: Record<st
     let created = new Map<string, Record<string, unknown>>();
     let imports = new Map<string, string>();
     const mocks: Mocks = {
-        newResource: (args) => mockState(args, world, created, stack, imports),
+        newResource: (args) => mockState({ ...args, inputs: unwrapSecrets(args.inputs) }, world, created, stack, imports),
         call: (args) => {
             throw new Error(`unexpected call to ${args.token}`);
         },
@@ -535,6 +572,9 @@ export async function runProgram<T>(program: () => Promise<T>, config: Record<st
     setMockOptions(monitor, project, stack, world.preview ?? false, organization);
     // The engine supports `transforms` (Pulumi CLI >= 3.115); the mock runtime says it does not.
     getStore().supportsTransforms = true;
+    // The engine accepts secrets (the SDK asks it, runtime/settings.ts monitorSupportsSecrets): the SDK then sends a
+    // secret input wrapped in Pulumi's secret signature, as it does under `pulumi up` (Declared.secretPaths).
+    getStore().supportsSecrets = true;
     getStore().callbacks = monitor.callbacks;
     const allConfig: Record<string, string> = {};
     const secretKeys: string[] = [];
