@@ -60,7 +60,6 @@ const cluster1Export = (trustBundle: string, installationId?: string) => ({
     ...(installationId !== undefined ? { installationId } : {}),
 });
 
-
 describe("the engine model (plannedStep)", () => {
     const declared = (inputs: any, options: Partial<Declared> = {}): Declared =>
         ({ inputs, ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, ...options }) as Declared;

@@ -23,6 +23,7 @@ import { RenderedObject, ensureHelm, helmTemplateAsync } from "../tools/upstream
 import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
 import { chartDir } from "../tools/upstream/upstream";
 import { ChartRenderer, podTemplateOf, selects, theObject } from "./chartRender";
+import { removeTestProject, renderCommand, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
 const CA = path.join(__dirname, "fixtures", "upstream-ca");
@@ -82,10 +83,10 @@ describe("the production identity plane's configuration", () => {
     });
 
     it("takes a disk root whose certificate and key are secrets and match", () => {
-        const config = parseWith({ ...BASE, spireUpstreamAuthority: { type: "disk" }, spireUpstreamCertificate: pem("root.crt"), spireUpstreamKey: pem("root.key") }, [
-            "spireUpstreamCertificate",
-            "spireUpstreamKey",
-        ]);
+        const config = parseWith(
+            { ...BASE, spireUpstreamAuthority: { type: "disk" }, spireUpstreamCertificate: pem("root.crt"), spireUpstreamKey: pem("root.key") },
+            ["spireUpstreamCertificate", "spireUpstreamKey"],
+        );
         expect(config.spireUpstreamAuthority).to.deep.equal({ type: "disk" });
     });
 
@@ -105,18 +106,24 @@ describe("the production identity plane's configuration", () => {
         {
             title: "a password in plain text, without quoting it",
             config: { spireDataStore: POSTGRES, spireDataStorePassword: PASSWORD },
-            problems: ["spireDataStorePassword: is set in plain text; it must be a secret: run `pulumi config set --secret spireDataStorePassword <value>` (the value is not shown here)"],
+            problems: [
+                "spireDataStorePassword: is set in plain text; it must be a secret: run `pulumi config set --secret spireDataStorePassword <value>` (the value is not shown here)",
+            ],
         },
         {
             title: "an SQL datastore without a password",
             config: { spireDataStore: POSTGRES },
-            problems: ['spireDataStorePassword: is not set; the "postgres" datastore needs the password of user "spire": run `pulumi config set --secret spireDataStorePassword <password>`'],
+            problems: [
+                'spireDataStorePassword: is not set; the "postgres" datastore needs the password of user "spire": run `pulumi config set --secret spireDataStorePassword <password>`',
+            ],
         },
         {
             title: "a password for SQLite, which would be ignored",
             config: { spireDataStorePassword: PASSWORD },
             secrets: ["spireDataStorePassword"],
-            problems: ["spireDataStorePassword: is set, but spireDataStore is SQLite, which takes no password; remove it, or set spireDataStore to an SQL database"],
+            problems: [
+                "spireDataStorePassword: is set, but spireDataStore is SQLite, which takes no password; remove it, or set spireDataStore to an SQL database",
+            ],
         },
         {
             title: "an upstream authority of an unknown type",
@@ -140,7 +147,9 @@ describe("the production identity plane's configuration", () => {
         {
             title: "a generated root's validity that is not in hours",
             config: { spireUpstreamAuthority: { type: "generated", validity: "3650d" } },
-            problems: ['spireUpstreamAuthority.validity: "3650d" is not a whole number of hours; expected a duration like "87600h" (@pulumi/tls takes the validity in hours)'],
+            problems: [
+                'spireUpstreamAuthority.validity: "3650d" is not a whole number of hours; expected a duration like "87600h" (@pulumi/tls takes the validity in hours)',
+            ],
         },
         {
             title: "a cert-manager issuer that is no name, of an unknown kind",
@@ -168,7 +177,9 @@ describe("the production identity plane's configuration", () => {
             title: "a disk certificate that is not self-signed (SPIRE's disk plugin takes a root without a bundle file)",
             config: { spireUpstreamAuthority: { type: "disk" }, spireUpstreamCertificate: pem("intermediate.crt"), spireUpstreamKey: pem("other.key") },
             secrets: ["spireUpstreamCertificate", "spireUpstreamKey"],
-            problems: ['spireUpstreamCertificate: "CN=test intermediate" is not self-signed (issuer "C=US\\nO=istio-spire tests\\nCN=test upstream root"); SPIRE\'s disk upstream authority takes a root CA'],
+            problems: [
+                'spireUpstreamCertificate: "CN=test intermediate" is not self-signed (issuer "C=US\\nO=istio-spire tests\\nCN=test upstream root"); SPIRE\'s disk upstream authority takes a root CA',
+            ],
         },
         {
             title: "a disk certificate that is no CA",
@@ -217,7 +228,11 @@ describe("the spire chart values of the production identity plane", () => {
     });
 
     it("name the Secrets the program declares, never a key or password", () => {
-        const values = spireServerHaValues({ replicas: 2, dataStore: { ...POSTGRES, type: "postgres" }, upstreamAuthority: { type: "generated", validity: "87600h" } });
+        const values = spireServerHaValues({
+            replicas: 2,
+            dataStore: { ...POSTGRES, type: "postgres" },
+            upstreamAuthority: { type: "generated", validity: "87600h" },
+        });
         expect(values.upstreamAuthority).to.deep.equal({ disk: { enabled: true, secret: { create: false, name: SPIRE_UPSTREAM_CA_SECRET } } });
         expect((values.dataStore as any).sql.externalSecret).to.deep.equal({ enabled: true, name: "spire-datastore-password", key: "password" });
     });
@@ -268,7 +283,9 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
         expect(pdb.type).to.equal("kubernetes:policy/v1:PodDisruptionBudget");
         expect(pdb.inputs.metadata).to.deep.include({ name: "spire-server", namespace: "spire-server" });
         expect(pdb.inputs.spec.maxUnavailable).to.equal(1);
-        const selected = spire.filter((o) => podTemplateOf(o) !== undefined && selects(pdb.inputs.spec.selector.matchLabels, podTemplateOf(o)!.metadata?.labels));
+        const selected = spire.filter(
+            (o) => podTemplateOf(o) !== undefined && selects(pdb.inputs.spec.selector.matchLabels, podTemplateOf(o)!.metadata?.labels),
+        );
         expect(selected.map((o) => `${o.kind}/${o.metadata.name}`)).to.deep.equal(["StatefulSet/spire-server"]);
     });
 
@@ -295,7 +312,11 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
         });
         expect(container.args).to.include("-expandEnv");
         const secret = named(run.declared, "spire-datastore-password");
-        expect([secret.type, secret.inputs.metadata.name, secret.inputs.metadata.namespace]).to.deep.equal(["kubernetes:core/v1:Secret", "spire-datastore-password", "spire-server"]);
+        expect([secret.type, secret.inputs.metadata.name, secret.inputs.metadata.namespace]).to.deep.equal([
+            "kubernetes:core/v1:Secret",
+            "spire-datastore-password",
+            "spire-server",
+        ]);
         // @pulumi/kubernetes sends a Secret's stringData as a secret as a whole.
         expect(secret.secretPaths).to.deep.equal(["stringData"]);
         expect(release.dependsOn).to.include("spire-datastore-password");
@@ -333,18 +354,37 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
     });
 
     it("with a cert-manager issuer, renders SPIRE's cert-manager upstream authority and its RBAC", async () => {
-        const certManager = await runProgram(program, { ...PRODUCTION, spireUpstreamAuthority: { type: "certManager", issuerName: "spire-root", issuerKind: "ClusterIssuer" } });
+        const certManager = await runProgram(program, {
+            ...PRODUCTION,
+            spireUpstreamAuthority: { type: "certManager", issuerName: "spire-root", issuerKind: "ClusterIssuer" },
+        });
         const objects = await new ChartRenderer(helm).render(named(certManager.declared, "spire-release"));
         const conf = JSON.parse(theObject(objects, "ConfigMap", "spire-server", "spire-server").data["server.conf"]);
         expect(conf.plugins.UpstreamAuthority).to.deep.equal([
-            { "cert-manager": { plugin_data: { issuer_name: "spire-root", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", namespace: "spire-server" } } },
+            {
+                "cert-manager": {
+                    plugin_data: { issuer_name: "spire-root", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", namespace: "spire-server" },
+                },
+            },
         ]);
         expect(ofType(certManager.declared, "kubernetes:core/v1:Secret").map((d) => d.name)).to.deep.equal(["spire-datastore-password"]);
-        expect(certManager.outputs.spireServer.upstreamAuthority).to.deep.equal({ type: "certManager", issuerName: "spire-root", issuerKind: "ClusterIssuer", issuerGroup: "cert-manager.io" });
+        expect(certManager.outputs.spireServer.upstreamAuthority).to.deep.equal({
+            type: "certManager",
+            issuerName: "spire-root",
+            issuerKind: "ClusterIssuer",
+            issuerGroup: "cert-manager.io",
+        });
     });
 
     describe("what the chart would fail on or silently ignore is refused first, naming the key", () => {
-        const settings = { trustDomain: "prod.example", clusterName: "prod-a", caTTL: "720h", caSubject: { country: "US", organization: "SPIRE", commonName: "prod.example" }, controllerClassName: "spire-server-spire", federationRefreshHint: "5m" };
+        const settings = {
+            trustDomain: "prod.example",
+            clusterName: "prod-a",
+            caTTL: "720h",
+            caSubject: { country: "US", organization: "SPIRE", commonName: "prod.example" },
+            controllerClassName: "spire-server-spire",
+            federationRefreshHint: "5m",
+        };
         const render = (values: object) =>
             helmTemplateAsync({ helm, chartDir: chartDir("spire", "0.30.0"), release: "spire", namespace: "spire-server", values }).then(
                 (objects) => ({ objects, error: undefined as string | undefined }),
@@ -376,14 +416,17 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
             },
             {
                 title: "several servers with the controller manager's static manifest mode: no leader election",
-                passThrough: { "spire-server": { replicaCount: 2, dataStore: { sql: { databaseType: "postgres" } }, controllerManager: { staticManifestMode: "on" } } },
+                passThrough: {
+                    "spire-server": { replicaCount: 2, dataStore: { sql: { databaseType: "postgres" } }, controllerManager: { staticManifestMode: "on" } },
+                },
                 chart: (r) => {
                     if (r.error === undefined) {
                         const cm = r.objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "spire-controller-manager");
                         expect(cm === undefined || !String(cm.data?.["controller-manager-config.yaml"]).includes("leaderElect")).to.equal(true);
                     }
                 },
-                problem: 'values["spire-server"].controllerManager.staticManifestMode: "on" turns the controller manager\'s leader election off, which 2 servers need',
+                problem:
+                    'values["spire-server"].controllerManager.staticManifestMode: "on" turns the controller manager\'s leader election off, which 2 servers need',
             },
         ];
         for (const c of cases) {
@@ -398,7 +441,9 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
             const { error, declared } = await runProgramExpectingError(async () => {
                 new Spire("spire", { trustDomain: "prod.example", clusterName: "prod-a", values: { "spire-server": { replicaCount: 2 } } });
             }, {});
-            expect(error.message).to.equal('Spire spire: values["spire-server"].replicaCount: 2 needs an SQL datastore; the chart refuses more than one server on SQLite');
+            expect(error.message).to.equal(
+                'Spire spire: values["spire-server"].replicaCount: 2 needs an SQL datastore; the chart refuses more than one server on SQLite',
+            );
             expect(declared.filter((d) => d.type.startsWith("kubernetes:"))).to.deep.equal([]);
         });
     });
@@ -444,8 +489,16 @@ describe("a rebuilt SPIRE server under an upstream authority keeps its installat
         const self = runningStack("cluster1");
         const config = { ...PRODUCTION, spireChangeAcknowledged: undefined };
         const outputsBefore = { ...previous(before), spireServer: { ...previous(before).spireServer, dataStore: POSTGRES } };
-        const same = await runProgram(program, config, { ownBundle: rebuilt, stackOutputs: { [self]: outputsBefore }, generatedRootCertificate: GENERATED_ROOT });
-        const lost = await runProgram(program, config, { ownBundle: newRoot, stackOutputs: { [self]: outputsBefore }, generatedRootCertificate: GENERATED_ROOT });
+        const same = await runProgram(program, config, {
+            ownBundle: rebuilt,
+            stackOutputs: { [self]: outputsBefore },
+            generatedRootCertificate: GENERATED_ROOT,
+        });
+        const lost = await runProgram(program, config, {
+            ownBundle: newRoot,
+            stackOutputs: { [self]: outputsBefore },
+            generatedRootCertificate: GENERATED_ROOT,
+        });
         const keepers = (r: ProgramRun<any>) => named(r.declared, "federation-installation-id").inputs.keepers;
         expect(keepers(same)).to.deep.equal({ namespaceUid: "uid-spire-server", caLineage: "" });
         expect(same.warnings).to.deep.equal([]);
@@ -483,13 +536,19 @@ describe("changing the datastore or the upstream authority of a deployed stack i
     });
 
     it("does not take an acknowledgement of another change", async () => {
-        const { error } = await runProgramExpectingError(program, { ...PRODUCTION, spireChangeAcknowledged: "dataStore sqlite3 -> postgres://other:5432/spire" }, deployed());
+        const { error } = await runProgramExpectingError(
+            program,
+            { ...PRODUCTION, spireChangeAcknowledged: "dataStore sqlite3 -> postgres://other:5432/spire" },
+            deployed(),
+        );
         expect(error.message).to.contain('spireChangeAcknowledged: "dataStore sqlite3 -> postgres://other:5432/spire" does not acknowledge');
     });
 
     it("without an upstream authority, says that peers must re-bootstrap", async () => {
         const { error } = await runProgramExpectingError(program, { ...PRODUCTION, spireUpstreamAuthority: undefined, spireServerReplicas: 1 }, deployed());
-        expect(error.message).to.contain("without an upstream authority the server makes a new self-signed root: every workload gets a new identity chain and every peer must re-bootstrap");
+        expect(error.message).to.contain(
+            "without an upstream authority the server makes a new self-signed root: every workload gets a new identity chain and every peer must re-bootstrap",
+        );
     });
 
     it("needs no acknowledgement for a new stack, or when nothing changes; warns of one left over", async () => {
@@ -506,9 +565,51 @@ describe("changing the datastore or the upstream authority of a deployed stack i
     });
 
     it("names a new disk root by its fingerprint", async () => {
-        const disk = { ...BASE, spireUpstreamAuthority: { type: "disk" }, spireUpstreamCertificate: secretConfig(pem("root.crt")), spireUpstreamKey: secretConfig(pem("root.key")) };
+        const disk = {
+            ...BASE,
+            spireUpstreamAuthority: { type: "disk" },
+            spireUpstreamCertificate: secretConfig(pem("root.crt")),
+            spireUpstreamKey: secretConfig(pem("root.key")),
+        };
         const recorded = { replicas: 1, dataStore: { type: "sqlite3" }, upstreamAuthority: { type: "disk", rootCertificate: pem("intermediate.crt") } };
         const { error } = await runProgramExpectingError(program, disk, deployed(recorded));
         expect(error.message).to.match(/upstreamAuthority disk root [0-9a-f]{16} -> [0-9a-f]{16}: SPIRE's disk upstream authority reloads the root/);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("`npm run render` of the production stack files in examples/production", () => {
+    const EXAMPLES = path.join(__dirname, "..", "examples", "production");
+    let dir: string;
+    let result: ReturnType<typeof renderCommand>;
+    const read = (file: string) => fs.readFileSync(path.join(dir, "rendered", "prod-east", file), "utf8");
+
+    before(function () {
+        this.timeout(120_000);
+        dir = testProject(Object.fromEntries(["prod-east", "prod-west"].map((s) => [s, fs.readFileSync(path.join(EXAMPLES, `Pulumi.${s}.yaml`), "utf8")])));
+        result = renderCommand(dir, []);
+    });
+    after(() => removeTestProject(dir));
+
+    it("renders both stacks, each federated with the other", () => {
+        expect(result.status, result.stderr).to.equal(0);
+        expect(read("summary.md")).to.contain("- Federated with: prod-west.example.com");
+    });
+
+    it("shows the HA objects the program declares: the PodDisruptionBudget and the two Secrets, their secrets redacted", () => {
+        const pdb = parse(read("objects/spire-server/PodDisruptionBudget-spire-server.yaml"));
+        expect(pdb.spec).to.deep.equal({ maxUnavailable: 1, selector: { matchLabels: SPIRE_SERVER_POD_LABELS } });
+        expect(parse(read("objects/spire-server/Secret-spire-datastore-password.yaml")).stringData).to.equal("[secret]");
+        // The generated root exists only after `pulumi up`: a preview knows none of it.
+        expect(parse(read("objects/spire-server/Secret-spire-upstream-ca.yaml")).stringData).to.equal("<deploy-time: prod-east spire-upstream-ca.stringData>");
+        expect(fs.readdirSync(path.join(dir, "rendered", "prod-east"), { recursive: true }).join("\n")).to.not.contain("offline-render-placeholder");
+    });
+
+    it("shows three SPIRE servers in the spire chart's render", function () {
+        requireUpstream(this);
+        const statefulSet = parse(read("helm/spire/spire-server/StatefulSet-spire-server.yaml"));
+        expect(statefulSet.spec.replicas).to.equal(3);
+        expect(statefulSet.spec.template.spec.topologySpreadConstraints).to.deep.equal(spireServerSpread(3));
     });
 });

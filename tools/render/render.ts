@@ -209,6 +209,25 @@ function isPatch(d: Declared): boolean {
 }
 
 /** `objects/<namespace>/<Kind>-<name>.yaml`; cluster-scoped objects go under `objects/_cluster/`. */
+/** What the render writes in place of a secret input, as `pulumi preview` shows one. */
+export const REDACTED_SECRET = "[secret]";
+
+/** Inputs with every secret (Declared.secretPaths, `a.b`) replaced by REDACTED_SECRET: a render is shared in pull requests. */
+export function redactSecrets(inputs: any, secretPaths: string[]): any {
+    const copy = structuredClone(inputs);
+    for (const at of secretPaths) {
+        const keys = at.split(".");
+        let node = copy;
+        for (const key of keys.slice(0, -1)) {
+            node = node?.[key];
+        }
+        if (node !== undefined && node !== null && keys[keys.length - 1] in node) {
+            node[keys[keys.length - 1]] = REDACTED_SECRET;
+        }
+    }
+    return copy;
+}
+
 export function objectFileName(d: Declared): string {
     const metadata = d.inputs.metadata ?? {};
     if (typeof metadata.name !== "string" || metadata.name === "") {
@@ -355,7 +374,7 @@ export function renderFiles(r: Extract<StackRender, { ok: true }>, charts?: Char
     };
     const names = new Map(r.declared.map((d) => [d.name, d]));
     for (const d of kubernetesObjects(r.declared)) {
-        const object = withPlaceholders(d.inputs, `${r.stack} ${d.name}`);
+        const object = withPlaceholders(redactSecrets(d.inputs, d.secretPaths), `${r.stack} ${d.name}`);
         add(objectFileName(d), header(d, names) + yaml(object), d.name);
     }
     for (const d of r.declared.filter(isManifest)) {
