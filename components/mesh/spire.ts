@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Values, canonical, deepMerge } from "../values";
+import { SPIRE_DATASTORE_PASSWORD_KEY, SPIRE_DATASTORE_PASSWORD_SECRET, SpireDataStore, spireDataStoreChartValues } from "./spireDataStore";
 
 /** The official chart repository of the SPIRE Helm charts. */
 export const SPIRE_CHART_REPOSITORY = "https://spiffe.github.io/helm-charts-hardened/";
@@ -66,6 +67,11 @@ export interface SpireChartSettings {
      * Undefined: the https_spiffe profile (the server's own SVID, the chart default).
      */
     bundleEndpointTlsSecret?: string;
+    /**
+     * The server's datastore. Undefined or sqlite3: the chart's default (no values). SQL: spireDataStoreChartValues,
+     * the password from the Secret SPIRE_DATASTORE_PASSWORD_SECRET.
+     */
+    dataStore?: SpireDataStore;
 }
 
 /**
@@ -122,6 +128,11 @@ export function spireChartValues(settings: SpireChartSettings, passThrough: Valu
         "spiffe-csi-driver": { enabled: true },
         "spiffe-oidc-discovery-provider": { enabled: false },
     };
+    if (settings.dataStore !== undefined && settings.dataStore.type !== "sqlite3") {
+        // Decided like the rest: its lists (options, extraVolumes, extraVolumeMounts) replace pass-through ones.
+        const dataStore = spireDataStoreChartValues(settings.dataStore, { name: SPIRE_DATASTORE_PASSWORD_SECRET, key: SPIRE_DATASTORE_PASSWORD_KEY });
+        decided["spire-server"] = deepMerge(decided["spire-server"] as Values, dataStore);
+    }
     return canonical(deepMerge(passThrough, decided));
 }
 
