@@ -6,7 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { Values, canonical, deepMerge } from "../values";
 import { ValidationError, quote, throwIfProblems } from "../validation";
-import { SPIRE_DATASTORE_PASSWORD_SECRET, SpireDataStore, encodeDataStorePassword, spireDataStoreChartValues } from "./spireDataStore";
+import {
+    SPIRE_DATASTORE_PASSWORD_KEY,
+    SPIRE_DATASTORE_PASSWORD_SECRET,
+    SpireDataStore,
+    dataStorePort,
+    encodeDataStorePassword,
+    spireDataStoreChartValues,
+} from "./spireDataStore";
 import { DEFAULT_GENERATED_ROOT_VALIDITY, SPIRE_UPSTREAM_CA_SECRET, SpireUpstreamAuthority, spireUpstreamAuthorityValues } from "./spireUpstream";
 
 /** The official chart repository of the SPIRE Helm charts. */
@@ -107,7 +114,8 @@ export function spireServerHaValues(settings: Pick<SpireChartSettings, "replicas
     return deepMerge(
         deepMerge(
             replicas > 1 ? { replicaCount: replicas, topologySpreadConstraints: spireServerSpread(replicas) } : {},
-            spireDataStoreChartValues(settings.dataStore ?? { type: "sqlite3" }, { name: SPIRE_DATASTORE_PASSWORD_SECRET, key: "password" }),
+            // Decided like the rest: its lists (options, extraVolumes, extraVolumeMounts) replace passed-through ones.
+            spireDataStoreChartValues(settings.dataStore ?? { type: "sqlite3" }, { name: SPIRE_DATASTORE_PASSWORD_SECRET, key: SPIRE_DATASTORE_PASSWORD_KEY }),
         ),
         spireUpstreamAuthorityValues(settings.upstreamAuthority ?? { type: "none" }),
     );
@@ -266,9 +274,6 @@ export interface SpireServerRecord {
         | { type: "generated" | "disk"; rootCertificate: string }
         | { type: "certManager"; issuerName: string; issuerKind: string; issuerGroup: string };
 }
-
-/** The default port of each SQL database, as the chart sets it when none is given (templates/_helpers.tpl). */
-export const SQL_DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
 
 /**
  * Checks the combinations of spire chart values, the program's and a library user's passed-through ones, that the
@@ -446,7 +451,11 @@ export class Spire extends pulumi.ComponentResource {
                     },
                     type: "Opaque",
                     // What SPIRE's -expandEnv puts in place of ${DBPW} in server.conf (spireDataStore.ts).
-                    stringData: { password: pulumi.secret(pulumi.output(args.dataStorePassword!).apply((p) => encodeDataStorePassword(dataStore.type, p))) },
+                    stringData: {
+                        [SPIRE_DATASTORE_PASSWORD_KEY]: pulumi.secret(
+                            pulumi.output(args.dataStorePassword!).apply((p) => encodeDataStorePassword(dataStore.type, p)),
+                        ),
+                    },
                 },
                 { parent: this },
             );
@@ -527,7 +536,7 @@ export class Spire extends pulumi.ComponentResource {
                 : {
                       type: dataStore.type,
                       host: dataStore.host,
-                      port: dataStore.port ?? SQL_DEFAULT_PORTS[dataStore.type],
+                      port: dataStorePort(dataStore),
                       database: dataStore.database,
                       user: dataStore.user,
                       ...(dataStore.tls ? { tlsMode: dataStore.tls.mode } : {}),

@@ -6,7 +6,7 @@
 
 import { X509Certificate, createHash } from "crypto";
 import { PreviousDeployment } from "./installation";
-import { SpireDataStore } from "./spireDataStore";
+import { SQL_DEFAULT_PORTS, SpireDataStore } from "./spireDataStore";
 import { SpireUpstreamAuthority, describeUpstreamAuthority } from "./spireUpstream";
 
 /** The stack output that records the identity plane (Spire.serverRecord), read back by the next deployment. */
@@ -28,14 +28,12 @@ export interface IdentityPlane {
     upstreamCertificate?: string;
 }
 
-const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306 };
-
 /** The datastore as an address: a new address is a new, empty, datastore. */
 function dataStoreAddress(dataStore: { type: string; host?: unknown; port?: unknown; database?: unknown }): string {
     if (dataStore.type === "sqlite3") {
         return "sqlite3";
     }
-    const port = typeof dataStore.port === "number" ? dataStore.port : DEFAULT_PORTS[dataStore.type];
+    const port = typeof dataStore.port === "number" ? dataStore.port : SQL_DEFAULT_PORTS[dataStore.type as keyof typeof SQL_DEFAULT_PORTS];
     return `${dataStore.type}://${String(dataStore.host)}:${port}/${String(dataStore.database)}`;
 }
 
