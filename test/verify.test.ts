@@ -6,7 +6,9 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { ProgramRun, ofType, runProgram } from "../tools/mock-engine/harness";
 import { JsonObject, spireChartDefaults, spireConfigDump } from "../tools/upstream/upstream";
-import { requireUpstream } from "../tools/upstream/artifacts";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { ensureHelm } from "../tools/upstream/helm";
+import { ChartRenderer, releasesOf, theObject } from "./chartRender";
 import { loadStackSources } from "../tools/stack-files/stackFiles";
 import { TEST_STACK_FILES } from "./testStacks";
 import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "../tools/verify/verify";
@@ -17,6 +19,7 @@ import {
     ClusterReader,
     HEALTHCHECK_COMMAND,
     SPIRE_SERVER_CONTAINER,
+    SPIRE_SERVER_SOCKET,
     describeApiError,
     loadKubeConfig,
 } from "../tools/verify/verifyCluster";
@@ -1333,6 +1336,27 @@ describe("npm run verify", () => {
             const [gateway] = ofType(run.declared, "kubernetes:helm.sh/v3:Release").filter((d) => d.inputs.chart === "gateway");
             const deployment = recorded("apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway.json") as WorkloadObject;
             expect(gateway.inputs.values.labels).to.deep.equal(deployment.spec?.selector?.matchLabels);
+        });
+
+        it("renders, with the pinned spire chart, the server the SPIRE server checks exec into: the recorded selector, its spire-server container on the socket's volume, the socket the controller manager uses", async function () {
+            this.timeout(120000);
+            requireUpstream(this);
+            const helm = await ensureHelm();
+            requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
+            const [spire] = releasesOf(run.declared).filter((d) => d.inputs.chart === "spire");
+            const objects = await new ChartRenderer((helm as { binary: string }).binary).render(spire);
+            const set = theObject(objects, "StatefulSet", "spire-server", "spire-server") as any;
+            const recordedSet = recorded("apis/apps/v1/namespaces/spire-server/statefulsets/spire-server.json") as WorkloadObject;
+            expect(set.spec.selector.matchLabels).to.deep.equal(recordedSet.spec?.selector?.matchLabels);
+            const server0 = (recorded("api/v1/namespaces/spire-server/pods.json").items as PodObject[]).find((p) => p.metadata?.name === "spire-server-0");
+            expect(server0?.metadata?.labels).to.include(set.spec.template.metadata.labels);
+            const container = set.spec.template.spec.containers.find((c: { name: string }) => c.name === SPIRE_SERVER_CONTAINER);
+            expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).to.include(path.posix.dirname(SPIRE_SERVER_SOCKET));
+            // server.conf sets no socket_path: the server binds SPIRE's default, the one the controller manager dials.
+            const serverConf = JSON.parse((theObject(objects, "ConfigMap", "spire-server", "spire-server") as any).data["server.conf"]);
+            expect(serverConf.server.socket_path).to.equal(undefined);
+            const managerConfig = (theObject(objects, "ConfigMap", "spire-controller-manager", "spire-server") as any).data["controller-manager-config.yaml"];
+            expect(managerConfig).to.include(`spireServerSocketPath: "${SPIRE_SERVER_SOCKET}"`);
         });
 
         it("names the spire chart's workloads as the chart does: nameOverride server and agent in the umbrella values", function () {
