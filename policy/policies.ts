@@ -9,19 +9,22 @@
 // Each check is a plain exported function returning its violations, so tests call it directly.
 //
 // The checks live in one module per concern, all built on common.ts: registration.ts (1-4), exposure.ts (5a, 5b),
-// mtls.ts (6), outputs.ts (7). This file re-exports them and lists the pack's policies.
+// mtls.ts (6), outputs.ts (7), identityPlane.ts (8, 9). This file re-exports them and lists the pack's policies. All
+// are mandatory but 9, an advisory: the engine reports it without failing the preview or update.
 
 import { Policies } from "@pulumi/policy";
 import { clusterSpiffeIdFederatesWithDeclared, clusterSpiffeIdInTrustDomain, clusterSpiffeIdNotAdmin, clusterSpiffeIdSelects } from "./registration";
 import { spireChartServerServiceInternal, spireServerApiNotExposed } from "./exposure";
 import { meshMtlsStrict } from "./mtls";
 import { noPrivateKeysInStackOutputs } from "./outputs";
+import { federationHasUpstreamAuthority, spireServerReplicasNeedSql } from "./identityPlane";
 
 export * from "./common";
 export * from "./registration";
 export * from "./exposure";
 export * from "./mtls";
 export * from "./outputs";
+export * from "./identityPlane";
 
 /** Every policy of the pack, in the order above. */
 export const policies: Policies = [
@@ -33,4 +36,6 @@ export const policies: Policies = [
     spireChartServerServiceInternal,
     meshMtlsStrict,
     noPrivateKeysInStackOutputs,
+    spireServerReplicasNeedSql,
+    federationHasUpstreamAuthority,
 ];

@@ -24,6 +24,8 @@ import {
     selectsSpireServerPods,
     spireChartServerServiceInternal,
     spireServerApiNotExposed,
+    federationHasUpstreamAuthority,
+    spireServerReplicasNeedSql,
 } from "../policy/policies";
 import { ProgramRun, UNKNOWN, World, named, runProgram } from "../tools/mock-engine/harness";
 import {
@@ -45,6 +47,17 @@ type Policy = (typeof policies)[number];
 
 const ORG = "organization/istio-spire";
 const bundle = fixtureBundle;
+
+/** The advisories of one (advisory) policy on hand-written resources (and stack outputs); it must report no violation. */
+async function advisories(
+    policy: Policy,
+    resources: { type: string; name: string; inputs: Record<string, unknown> }[],
+    outputs: unknown = {},
+): Promise<Violation[]> {
+    const report = await runPolicyPack([policy], toPolicyResources(fakeRun(resources, outputs)));
+    expect([report.violations, report.notRunInPreview]).to.deep.equal([[], []]);
+    return report.advisories;
+}
 
 /** The violations of one policy on hand-written resources (and stack outputs). */
 async function violations(
@@ -93,9 +106,15 @@ const service = (name: string, spec: Record<string, unknown>) => ({
 const SPIRE_SERVER_SELECTOR = { "app.kubernetes.io/name": "server", "app.kubernetes.io/instance": "spire" };
 const BUNDLE_ENDPOINT_PORT = { name: "federation", port: 8443, targetPort: "federation", protocol: "TCP" };
 const SERVER_API_PORT = { name: "grpc", port: 8081, targetPort: "grpc", protocol: "TCP" };
+/** Why federation-has-upstream-authority advises an upstream authority (the end of its message). */
+const UPSTREAM_WHY =
+    'but values["spire-server"] enables no upstream authority (no upstreamAuthority.<plugin>.enabled true): the SPIRE CA is then self-signed, ' +
+    "its private key lives only on the server's volume and its bundle in the datastore; losing them makes a new trust root, and every peer must " +
+    "re-bootstrap the federation with the new bundle (spiffe/spire#3582); configure one (config spireUpstreamAuthority: generated, disk or certManager) " +
+    "so the root outlives the server";
 
 describe("the policy pack", () => {
-    it("has the eight policies, each with a unique kebab-case name, a description and mandatory enforcement", () => {
+    it("has the ten policies, each with a unique kebab-case name and a description, all mandatory but the upstream authority advisory", () => {
         expect(policies.map((p) => p.name)).to.deep.equal([
             "cluster-spiffe-id-not-admin",
             "cluster-spiffe-id-has-selector",
@@ -105,11 +124,13 @@ describe("the policy pack", () => {
             "spire-chart-server-service-internal",
             "mesh-mtls-strict",
             "no-private-keys-in-stack-outputs",
+            "spire-server-replicas-need-sql",
+            "federation-has-upstream-authority",
         ]);
         for (const p of policies) {
             expect(p.name, p.name).to.match(/^[a-z0-9]+(-[a-z0-9]+)*$/);
             expect(p.description.length, p.name).to.be.greaterThan(20);
-            expect(p.enforcementLevel, p.name).to.equal("mandatory");
+            expect(p.enforcementLevel, p.name).to.equal(p.name === "federation-has-upstream-authority" ? "advisory" : "mandatory");
         }
     });
 
@@ -498,6 +519,115 @@ describe("policy mesh-mtls-strict", () => {
     });
 });
 
+describe("policy spire-server-replicas-need-sql", () => {
+    const spire = (server: Record<string, unknown>) => ({ ...SPIRE_RELEASE, inputs: { ...SPIRE_RELEASE.inputs, values: { "spire-server": server } } });
+    const REFUSED =
+        "expected one SPIRE server on SQLite: each server would keep its own SQLite file on its own volume, with registration entries and a " +
+        "trust bundle of its own (the chart refuses it too); give the servers one SQL datastore (config spireDataStore, " +
+        '{"type":"postgres"} or {"type":"mysql"} with host, database and user, and the secret spireDataStorePassword) or run one server ' +
+        "(config spireServerReplicas 1)";
+
+    it("accepts one server on SQLite (set or by default) and several on an SQL datastore", async () => {
+        for (const server of [
+            {},
+            { replicaCount: 1 },
+            { replicaCount: "1", dataStore: { sql: { databaseType: "sqlite3" } } },
+            { replicaCount: 3, dataStore: { sql: { databaseType: "postgres" } } },
+            { replicaCount: 2, dataStore: { sql: { databaseType: "mysql" } } },
+            { autoscaling: { enabled: true, maxReplicas: 1 } },
+            { autoscaling: { enabled: true }, dataStore: { sql: { databaseType: "postgres" } } },
+        ]) {
+            expect(await violations(spireServerReplicasNeedSql, [spire(server)]), JSON.stringify(server)).to.deep.equal([]);
+        }
+    });
+
+    it("refuses more than one replica with databaseType unset (the chart's sqlite3) or sqlite3, naming the release, the values and what to do", async () => {
+        expect(await violations(spireServerReplicasNeedSql, [spire({ replicaCount: 3 })])).to.deep.equal([
+            {
+                policy: "spire-server-replicas-need-sql",
+                urn: urn(HELM_RELEASE, "spire-release"),
+                message:
+                    'kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): values["spire-server"].replicaCount is 3 with ' +
+                    `values["spire-server"].dataStore.sql.databaseType absent (the chart's default "sqlite3"); ${REFUSED}`,
+            },
+        ]);
+        const [explicit] = await violations(spireServerReplicasNeedSql, [spire({ replicaCount: "2", dataStore: { sql: { databaseType: "sqlite3" } } })]);
+        expect(explicit.message).to.equal(
+            'kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): values["spire-server"].replicaCount is "2" with ' +
+                `values["spire-server"].dataStore.sql.databaseType "sqlite3"; ${REFUSED}`,
+        );
+    });
+
+    it("refuses autoscaling on SQLite up to more than one server, the chart's default maxReplicas 100 included", async () => {
+        const [v] = await violations(spireServerReplicasNeedSql, [spire({ replicaCount: 1, autoscaling: { enabled: true } })]);
+        expect(v.message.split("; ")[0]).to.equal(
+            'kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): values["spire-server"].autoscaling.maxReplicas is absent (the chart\'s default 100) with ' +
+                'values["spire-server"].dataStore.sql.databaseType absent (the chart\'s default "sqlite3")',
+        );
+    });
+
+    it("ignores releases of other charts", async () => {
+        const other = { type: HELM_RELEASE, name: "other", inputs: { name: "x", chart: "postgresql", values: { "spire-server": { replicaCount: 3 } } } };
+        expect(await violations(spireServerReplicasNeedSql, [other])).to.deep.equal([]);
+    });
+});
+
+describe("policy federation-has-upstream-authority (advisory)", () => {
+    const CFTD = {
+        type: CLUSTER_FEDERATED_TRUST_DOMAIN,
+        name: "peer-cluster2.demo-cftd",
+        inputs: { apiVersion: "spire.spiffe.io/v1alpha1", kind: "ClusterFederatedTrustDomain", spec: { trustDomain: "cluster2.demo" } },
+    };
+    const withUpstream = (server: Record<string, unknown>) => ({ ...SPIRE_RELEASE, inputs: { ...SPIRE_RELEASE.inputs, values: { "spire-server": server } } });
+
+    it("warns, without failing, about a federating stack's spire release without an upstream authority, saying why and what to configure", async () => {
+        expect(await advisories(federationHasUpstreamAuthority, [SPIRE_RELEASE, CFTD])).to.deep.equal([
+            {
+                policy: "federation-has-upstream-authority",
+                urn: urn(HELM_RELEASE, "spire-release"),
+                message:
+                    'kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): the stack federates (it declares a ClusterFederatedTrustDomain for "cluster2.demo") ' +
+                    UPSTREAM_WHY,
+            },
+        ]);
+    });
+
+    it("sees federation in federatesWith, and in the pendingPeers output of peers not deployed yet", async () => {
+        const federating = clusterSpiffeId("workloads", { ...WORKLOAD_SPEC, federatesWith: ["cluster3.demo", "cluster2.demo"] });
+        const [byFederatesWith] = await advisories(federationHasUpstreamAuthority, [SPIRE_RELEASE, federating]);
+        expect(byFederatesWith.message).to.include('the stack federates (its ClusterSPIFFEIDs federate with "cluster2.demo", "cluster3.demo") but');
+        const [byPending] = await advisories(federationHasUpstreamAuthority, [SPIRE_RELEASE], { pendingPeers: ["organization/istio-spire/cluster2"] });
+        expect(byPending.message).to.include(
+            'the stack federates (its pendingPeers output names "organization/istio-spire/cluster2", which it federates with once they are deployed) but',
+        );
+    });
+
+    it("is silent for a stack that does not federate, one with an upstream authority, and one without a spire release", async () => {
+        expect(await advisories(federationHasUpstreamAuthority, [SPIRE_RELEASE, clusterSpiffeId("w", WORKLOAD_SPEC)], { pendingPeers: [] })).to.deep.equal([]);
+        for (const server of [
+            { upstreamAuthority: { disk: { enabled: true, secret: { create: false, name: "spire-upstream-ca" } } } },
+            { upstreamAuthority: { certManager: { enabled: "true", issuerName: "ca" } } },
+            { upstreamAuthority: { disk: { enabled: false } }, customPlugins: { upstreamAuthority: { mine: { plugin_cmd: "/x", plugin_checksum: "y" } } } },
+            { unsupportedBuiltInPlugins: { upstreamAuthority: { gcp_cas: { plugin_data: {} } } } },
+        ]) {
+            expect(await advisories(federationHasUpstreamAuthority, [withUpstream(server), CFTD]), JSON.stringify(server)).to.deep.equal([]);
+        }
+        expect(await advisories(federationHasUpstreamAuthority, [CFTD])).to.deep.equal([]);
+    });
+
+    it('counts an upstream authority enabled as the chart compares it: true or "true", not "false"', async () => {
+        const off = withUpstream({ upstreamAuthority: { disk: { enabled: "false" }, vault: { enabled: false } } });
+        expect(await advisories(federationHasUpstreamAuthority, [off, CFTD])).to.have.length(1);
+    });
+
+    it("is reported as mandatory when the pack's config makes it so", async () => {
+        const report = await runPolicyPack([federationHasUpstreamAuthority], toPolicyResources(fakeRun([SPIRE_RELEASE, CFTD])), {
+            "federation-has-upstream-authority": { enforcementLevel: "mandatory" },
+        });
+        expect([report.violations.length, report.advisories.length]).to.deep.equal([1, 0]);
+    });
+});
+
 describe("policy no-private-keys-in-stack-outputs", () => {
     const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
     const certificate = pem("CERTIFICATE");
@@ -604,9 +734,24 @@ describe("the real program under the policy pack", () => {
         runs.preview = await runProgram(program, testStackConfig("cluster1"), world(1, { preview: true, stackOutputs: { [peer(2)]: {} } }), "cluster1");
     });
 
-    const expectClean = async (run: RunForPolicy) => {
-        expect(await checkRun(policies, run)).to.deep.equal({ violations: [], notRunInPreview: [] });
+    /**
+     * No violation, and only the advisory of a stack that federates (`evidence` says how the policy saw it) on the default
+     * SPIRE without an upstream authority.
+     */
+    const expectClean = async (run: ProgramRun<any>, evidence: string) => {
+        expect(await checkRun(policies, run)).to.deep.equal({
+            violations: [],
+            advisories: [
+                {
+                    policy: "federation-has-upstream-authority",
+                    urn: named(run.declared, "spire-release").urn,
+                    message: `kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): the stack federates (${evidence}) ${UPSTREAM_WHY}`,
+                },
+            ],
+            notRunInPreview: [],
+        });
     };
+    const PENDING_CLUSTER2 = 'its pendingPeers output names "organization/istio-spire/cluster2", which it federates with once they are deployed';
 
     it("declares what the policies look at: both stacks federated, with ClusterFederatedTrustDomains and federatesWith", () => {
         expect(runs.cluster1.warnings).to.have.length(1);
@@ -618,15 +763,39 @@ describe("the real program under the policy pack", () => {
         expect(runs.federated1.outputs.federation.trustBundle).to.equal(bundle("cluster1.demo"));
     });
 
-    it("has no violation for cluster1 alone, its peer not deployed yet", () => expectClean(runs.cluster1));
-    it("has no violation for cluster2, federated with cluster1", () => expectClean(runs.cluster2));
-    it("has no violation for cluster1 federated with cluster2", () => expectClean(runs.federated1));
-    it("has no violation in a preview of a first deployment, whose bundle endpoint and bundle are unknown", () => expectClean(runs.preview));
+    it("has no violation for cluster1 alone, its peer not deployed yet", () => expectClean(runs.cluster1, PENDING_CLUSTER2));
+    it("has no violation for cluster2, federated with cluster1", () =>
+        expectClean(runs.cluster2, 'it declares a ClusterFederatedTrustDomain for "cluster1.demo"'));
+    it("has no violation for cluster1 federated with cluster2", () =>
+        expectClean(runs.federated1, 'it declares a ClusterFederatedTrustDomain for "cluster2.demo"'));
+    it("has no violation in a preview of a first deployment, whose bundle endpoint and bundle are unknown", () => expectClean(runs.preview, PENDING_CLUSTER2));
+
+    it("has no advisory either once the spire release has an upstream authority", async () => {
+        const upstream = withInputs(runs.federated1, "spire-release", (i) => {
+            i.values["spire-server"].upstreamAuthority = { disk: { enabled: true, secret: { create: false, name: "spire-upstream-ca" } } };
+        });
+        expect(await checkRun(policies, upstream)).to.deep.equal({ violations: [], advisories: [], notRunInPreview: [] });
+    });
 
     describe("changed one resource at a time", () => {
         const only = async (run: RunForPolicy, expected: Violation) => {
             expect((await checkRun(policies, run)).violations).to.deep.equal([expected]);
         };
+
+        it("reports three SPIRE servers on the spire release's default SQLite", () =>
+            only(
+                withInputs(runs.federated1, "spire-release", (i) => (i.values["spire-server"].replicaCount = 3)),
+                {
+                    policy: "spire-server-replicas-need-sql",
+                    urn: urnOf("spire-release"),
+                    message:
+                        'kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): values["spire-server"].replicaCount is 3 with ' +
+                        'values["spire-server"].dataStore.sql.databaseType absent (the chart\'s default "sqlite3"); expected one SPIRE server on SQLite: ' +
+                        "each server would keep its own SQLite file on its own volume, with registration entries and a trust bundle of its own (the chart " +
+                        'refuses it too); give the servers one SQL datastore (config spireDataStore, {"type":"postgres"} or {"type":"mysql"} with host, ' +
+                        "database and user, and the secret spireDataStorePassword) or run one server (config spireServerReplicas 1)",
+                },
+            ));
         const urnOf = (name: string) => named(runs.federated1.declared, name).urn;
 
         it("reports a workload registration made admin", () =>

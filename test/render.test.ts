@@ -385,9 +385,16 @@ describe("npm run render", () => {
         expect(summary).to.not.include("## Warnings");
     });
 
-    it("runs the policy pack on each stack and reports no violation for these stacks", () => {
-        for (const stack of ["cluster1", "cluster2"]) {
-            expect(files.get(`${stack}/summary.md`)).to.include("## Policy pack (policy/)\n\n8 policies, no violations.\n");
+    it("runs the policy pack on each stack and reports no violation for these stacks, and the advisory of a federation without upstream authority", () => {
+        for (const [stack, peer] of [
+            ["cluster1", "cluster2"],
+            ["cluster2", "cluster1"],
+        ]) {
+            expect(files.get(`${stack}/summary.md`)).to.include(
+                "## Policy pack (policy/)\n\n10 policies, no violations.\n" +
+                    '- advisory: federation-has-upstream-authority: kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): the stack federates ' +
+                    `(it declares a ClusterFederatedTrustDomain for "${peer}.demo") but values["spire-server"] enables no upstream authority`,
+            );
         }
     });
 
@@ -404,7 +411,10 @@ describe("the render command", () => {
         // Without chart objects (test/renderCharts.test.ts renders them with Helm).
         const run1 = renderCommand(project, ["--no-charts", "--out", first]);
         expect(run1.status, run1.stderr).to.equal(0);
-        expect(run1.stdout).to.match(/^cluster1: 43 resources, 31 files in .*\ncluster2: 38 resources, 27 files in .*\nRendered 2 of 2 stacks in \d+\.\d s/);
+        // Both stacks federate without an upstream authority: the pack's advisory is printed under each, without failing the render.
+        expect(run1.stdout).to.match(
+            /^cluster1: 43 resources, 31 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\ncluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 2 of 2 stacks in \d+\.\d s/,
+        );
         // The command is renderStacks + writeStack: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
@@ -538,7 +548,9 @@ describe("rendering named stacks: `npm run render -- cluster2`", () => {
         fs.writeFileSync(path.join(out, "cluster1", "outputs.json"), "an earlier render\n");
         const run = await renderInProcess(project, ["--no-charts", "--out", out, "cluster2"]);
         expect([run.status, run.stderr]).to.deep.equal([0, ""]);
-        expect(run.stdout).to.match(/^cluster2: 38 resources, 27 files in .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/);
+        expect(run.stdout).to.match(
+            /^cluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+        );
         expect([...readTree(path.join(out, "cluster2"))]).to.deep.equal([...readTree(path.join(full, "cluster2"))]);
         expect([...readTree(path.join(out, "cluster1"))]).to.deep.equal([["outputs.json", "an earlier render\n"]]);
     });
@@ -604,7 +616,7 @@ describe("malformed stack files", () => {
                 "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
             );
             expect(run.stdout).to.match(
-                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\nRendered 2 of 3 stacks in /,
+                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\n {2}policy advisory: .*\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\n {2}policy advisory: .*\nRendered 2 of 3 stacks in /,
             );
             expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
         } finally {
@@ -678,10 +690,17 @@ describe("the policy pack in a render", () => {
             outputs: {},
             warnings: [],
             peers: [],
-            policy: { violations: [], notRunInPreview: [] },
+            policy: { violations: [], advisories: [], notRunInPreview: [] },
         } as StackRender;
         expect(failedStacks([clean, { stack: "b", ok: false, error: "x" }])).to.deep.equal(["b"]);
         expect(failedStacks([clean])).to.deep.equal([]);
+        // An advisory policy's violation is printed, not failed, as the engine does.
+        const advised = {
+            ...clean,
+            stack: "c",
+            policy: { violations: [], advisories: [{ policy: "federation-has-upstream-authority", message: "m" }], notRunInPreview: [] },
+        };
+        expect(failedStacks([clean, advised as StackRender])).to.deep.equal([]);
     });
 });
 

@@ -1,18 +1,32 @@
 import { expect } from "chai";
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { ProgramRun, ofType, runProgram } from "../tools/mock-engine/harness";
 import { JsonObject, spireChartDefaults, spireConfigDump } from "../tools/upstream/upstream";
-import { requireUpstream } from "../tools/upstream/artifacts";
+import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { ensureHelm } from "../tools/upstream/helm";
+import { ChartRenderer, releasesOf, theObject } from "./chartRender";
 import { loadStackSources } from "../tools/stack-files/stackFiles";
 import { TEST_STACK_FILES } from "./testStacks";
 import { HELP, USAGE, VerifyDependencies, loadExpectations, parseArguments, resolvePeers, verify } from "../tools/verify/verify";
 import { spawnSync } from "child_process";
 import { ApiException } from "@kubernetes/client-node";
-import { ClusterReader, describeApiError, loadKubeConfig } from "../tools/verify/verifyCluster";
 import {
+    BUNDLE_SHOW_COMMAND,
+    ClusterReader,
+    HEALTHCHECK_COMMAND,
+    SPIRE_SERVER_CONTAINER,
+    SPIRE_SERVER_SOCKET,
+    describeApiError,
+    loadKubeConfig,
+} from "../tools/verify/verifyCluster";
+import {
+    CertManagerIssuerObject,
+    SPIRE_SERVER_DEFAULTS,
+    SPIRE_SERVER_OUTPUT,
     ClusterFederatedTrustDomainObject,
     ClusterSpiffeIdObject,
     Expectations,
@@ -34,8 +48,10 @@ import {
     enrolledPods,
     formatReport,
     gatewayPods,
+    parseSpireServerRecord,
     readProxySecrets,
     spiffeUris,
+    spireServerExpectation,
 } from "../tools/verify/verifyChecks";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -56,8 +72,10 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const PLURALS: Record<WorkloadKind, string> = { StatefulSet: "statefulsets", DaemonSet: "daemonsets", Deployment: "deployments" };
 
 class RecordedCluster implements ClusterReader {
-    /** Exec calls made, as `<namespace>/<pod>`. */
+    /** Exec calls made in proxies, as `<namespace>/<pod>`. */
     public readonly execs: string[] = [];
+    /** Exec calls made in SPIRE servers, as `<namespace>/<pod> <command>`. */
+    public readonly serverExecs: string[] = [];
     /** Responses replacing (or, with `undefined`, removing) recorded ones, by path; an Error is thrown instead. */
     constructor(
         private readonly dir: string,
@@ -73,7 +91,11 @@ class RecordedCluster implements ClusterReader {
             return value;
         }
         const file = path.join(this.dir, rel);
-        return fs.existsSync(file) ? readJson(file) : undefined;
+        if (!fs.existsSync(file)) {
+            return undefined;
+        }
+        // A command's text output is recorded as text, an API response or JSON output as JSON.
+        return file.endsWith(".txt") ? fs.readFileSync(file, "utf8") : readJson(file);
     }
 
     async readWorkload(kind: WorkloadKind, namespace: string, name: string) {
@@ -103,33 +125,75 @@ class RecordedCluster implements ClusterReader {
         }
         return JSON.stringify(output);
     }
+
+    private serverExec(namespace: string, pod: string, command: string): unknown {
+        this.serverExecs.push(`${namespace}/${pod} ${command}`);
+        const output = this.response(serverExecPath(`${namespace}/${pod}`, command));
+        if (output === undefined) {
+            throw new Error(`container not found ("spire-server")`);
+        }
+        return output;
+    }
+
+    async spireServerBundle(namespace: string, pod: string) {
+        const output = this.serverExec(namespace, pod, BUNDLE_SHOW);
+        // `bundle show -format spiffe` prints the bundle indented by 4 (cmd/spire-server/cli/bundle/common.go printBundle).
+        return typeof output === "string" ? output : `${JSON.stringify(output, null, 4)}\n`;
+    }
+
+    async spireServerHealthcheck(namespace: string, pod: string) {
+        return this.serverExec(namespace, pod, HEALTHCHECK) as string;
+    }
+
+    async readCertManagerIssuer(kind: "Issuer" | "ClusterIssuer", namespace: string, name: string) {
+        const rel =
+            kind === "ClusterIssuer"
+                ? `apis/cert-manager.io/v1/clusterissuers/${name}.json`
+                : `apis/cert-manager.io/v1/namespaces/${namespace}/issuers/${name}.json`;
+        return this.response(rel) as CertManagerIssuerObject | undefined;
+    }
 }
 
 const GATEWAY_POD = "istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q";
 const SLEEP_POD = "default/sleep-7c8d9f6b5-h7m9n";
 const recorded = (rel: string) => readJson(path.join(CLUSTER1, rel)) as JsonObject;
 const execPath = (pod: string) => `exec/${pod}/istio-proxy/pilot-agent-request-GET-config_dump.json`;
+const BUNDLE_SHOW = "spire-server-bundle-show-format-spiffe.json";
+const HEALTHCHECK = "spire-server-healthcheck.txt";
+/** Where the output of a command in a SPIRE server's spire-server container is recorded. */
+const serverExecPath = (pod: string, command: string) => `exec/${pod}/spire-server/${command}`;
+const SERVER_0 = "spire-server/spire-server-0";
 
 interface Run {
     code: number;
     stdout: string;
     stderr: string;
+    /** The stacks whose `federation` output was read. */
     peerReads: string[];
 }
 
-async function runVerify(argv: string[], cluster: ClusterReader, options: Partial<VerifyDependencies> = {}): Promise<Run> {
+/**
+ * Runs verify on a cluster. The peer's `federation` output is the recorded one; the stack's own `spireServer` output
+ * is `spireServer` (none by default: a stack deployed before it existed).
+ */
+async function runVerify(argv: string[], cluster: ClusterReader, options: Partial<VerifyDependencies> & { spireServer?: unknown } = {}): Promise<Run> {
     const run: Run = { code: -1, stdout: "", stderr: "", peerReads: [] };
+    const { spireServer, ...dependencies } = options;
     run.code = await verify(argv, {
         projectDir: FIXTURES,
         connect: () => cluster,
-        readPeerOutput: async (stack) => {
-            run.peerReads.push(stack);
-            return readJson(PEER_OUTPUT_FILE);
+        readStackOutput: async (stack, output) => {
+            if (output === "federation") {
+                run.peerReads.push(stack);
+                return readJson(PEER_OUTPUT_FILE);
+            }
+            expect([stack, output]).to.deep.equal(["cluster1", SPIRE_SERVER_OUTPUT]);
+            return spireServer;
         },
         now: CLUSTER1_NOW,
         stdout: (text) => (run.stdout += text),
         stderr: (text) => (run.stderr += text),
-        ...options,
+        ...dependencies,
     });
     return run;
 }
@@ -149,6 +213,10 @@ SPIRE is up
   ✔ SPIRE agents: DaemonSet spire-server/spire-agent is ready (2/2 pods)
   ✔ SPIFFE CSI driver: DaemonSet spire-server/spire-spiffe-csi-driver is ready (2/2 pods)
 
+SPIRE servers
+  ✔ SPIRE server spire-server/spire-server-0 reaches its datastore (SQLite on the pod's volume; spire-server healthcheck: Server is healthy.)
+  ✔ SPIRE server replicas serve one trust bundle (spire-server-0: 1 X.509 authority, 1 JWT authority)
+
 Workloads are registered
   ✔ ClusterSPIFFEID istio-ingressgateway-reg registers its pods (podsSelected 1, entriesToSet 1, no failures)
   ✔ ClusterSPIFFEID istio-workloads registers its pods (podsSelected 2, entriesToSet 2, no failures)
@@ -167,7 +235,7 @@ Federation
   ✔ istio-system/istio-ingressgateway-6f9b8d7c5-x2k4q: proxy ROOTCA holds the cluster2.demo bundle (1 CA certificate)
   ✔ default/sleep-7c8d9f6b5-h7m9n: proxy ROOTCA holds the cluster2.demo bundle (1 CA certificate)
 
-13 checks, 0 failed
+15 checks, 0 failed
 `;
 
 const CLUSTER1_EXPECTATIONS: Expectations = {
@@ -732,7 +800,7 @@ describe("npm run verify", () => {
             broken.status = { ...broken.status, numberReady: 1 };
             const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [rel]: broken }));
             expect(notPassing(run.stdout)).to.deep.equal(["✘ SPIFFE CSI driver: DaemonSet spire-server/spire-spiffe-csi-driver is ready: 1/2 pods ready"]);
-            expect(run.stdout.endsWith("13 checks, 1 failed\n")).to.equal(true);
+            expect(run.stdout.endsWith("15 checks, 1 failed\n")).to.equal(true);
             expect(run.code).to.equal(1);
         });
 
@@ -783,17 +851,18 @@ describe("npm run verify", () => {
             ]);
         });
 
-        it("fails the line of a peer stack it cannot read, naming the stack and what to do", async () => {
+        it("fails the line of a peer stack it cannot read, naming the stack and what to do, and warns that its own output is unread", async () => {
             const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), {
-                readPeerOutput: async () => {
+                readStackOutput: async () => {
                     throw new Error("Failed to find the Pulumi CLI\n    at PulumiCommand.get");
                 },
             });
             expect(notPassing(run.stdout)).to.deep.equal([
+                "! stack cluster1 records its SPIRE servers (output spireServer): could not read it (Failed to find the Pulumi CLI); the replica count and the upstream root are not checked (install the Pulumi CLI and log in to the stack's backend)",
                 "✘ peer stack organization/istio-spire/cluster2 exports its trust domain: could not read its federation output (Failed to find the Pulumi CLI); install the Pulumi CLI and log in to the peer's backend, or pass --peer-trust-domain <trust domain>",
             ]);
             // No peer trust domain: no ClusterFederatedTrustDomain or ROOTCA lines.
-            expect(run.stdout.endsWith("10 checks, 1 failed\n")).to.equal(true);
+            expect(run.stdout.endsWith("13 checks, 1 failed, 1 warning\n")).to.equal(true);
             expect(run.code).to.equal(1);
         });
 
@@ -813,7 +882,7 @@ describe("npm run verify", () => {
             expect(notPassing(run.stdout)).to.deep.equal([
                 "! enrolled namespace default has workloads to check: no Running pod with an istio-proxy container and label spiffe.io/spire-managed-identity=true (1 such pod is not Running)",
             ]);
-            expect(run.stdout.endsWith("12 checks, 0 failed, 1 warning\n")).to.equal(true);
+            expect(run.stdout.endsWith("14 checks, 0 failed, 1 warning\n")).to.equal(true);
             expect(run.code).to.equal(0);
         });
 
@@ -877,6 +946,342 @@ describe("npm run verify", () => {
         });
     });
 
+    describe("SPIRE servers: replicas, datastore, trust bundle, upstream root", () => {
+        const STATEFULSET = "apis/apps/v1/namespaces/spire-server/statefulsets/spire-server.json";
+        const SERVER_PODS = "api/v1/namespaces/spire-server/pods.json";
+        /** The bundle spire-server-0 serves in the recorded cluster: the cluster1.demo SPIRE CA and one JWT key. */
+        const recordedBundle = () => recorded(serverExecPath(SERVER_0, BUNDLE_SHOW));
+        /** Another cluster1.demo lineage: what a server with a datastore of its own would have minted. */
+        const otherBundle = () => readJson(path.join(FIXTURES, "..", "cluster1.demo.rebuilt.bundle.json")) as JsonObject;
+        const upstreamRootPem = fs.readFileSync(path.join(FIXTURES, "upstream-root.pem"), "utf8");
+        const upstreamRoot = new X509Certificate(upstreamRootPem);
+        /** A SPIFFE bundle of these X.509 authorities (and JWT keys), as `bundle show -format spiffe` prints it. */
+        const bundleOf = (cas: X509Certificate[], jwtKeys: unknown[] = []) => ({
+            keys: [
+                ...cas.map((ca) => {
+                    const { kty, crv, x, y } = ca.publicKey.export({ format: "jwk" });
+                    return { use: "x509-svid", kty, crv, x, y, x5c: [ca.raw.toString("base64")] };
+                }),
+                ...jwtKeys,
+            ],
+            spiffe_refresh_hint: 300,
+            spiffe_sequence: 1,
+        });
+        const recordedCa = () => new X509Certificate(Buffer.from((recordedBundle().keys as { x5c: string[] }[])[0].x5c[0], "base64"));
+        const recordedJwtKey = () => (recordedBundle().keys as JsonObject[])[1];
+        const HEALTHY = "Server is healthy.\n";
+        const NOT_SERVING = new Error('`spire-server healthcheck` failed: Error: server is unhealthy: server returned status "NOT_SERVING"');
+        const RECORD = {
+            replicas: 3,
+            dataStore: { type: "postgres", host: "db.internal", port: 5432, database: "spire", user: "spire" },
+            upstreamAuthority: { type: "none" },
+        };
+
+        interface Scale {
+            /** Per pod index: what `bundle show` prints (default: the recorded bundle) or an Error. */
+            bundles?: Record<number, unknown>;
+            /** Per pod index: what `healthcheck` prints (default: healthy) or an Error. */
+            health?: Record<number, unknown>;
+            /** Per pod index: its phase (default Running). */
+            phases?: Record<number, string>;
+            readyReplicas?: number;
+            specReplicas?: number;
+        }
+
+        /** The recorded cluster with `n` SPIRE servers: the StatefulSet, its pods (beside the agents) and each one's outputs. */
+        function scaled(n: number, scale: Scale = {}, more: Record<string, unknown> = {}): RecordedCluster {
+            const set = recorded(STATEFULSET) as WorkloadObject;
+            const wanted = scale.specReplicas ?? n;
+            set.spec = { ...set.spec, replicas: wanted };
+            set.status = {
+                ...set.status,
+                replicas: n,
+                readyReplicas: scale.readyReplicas ?? n,
+                updatedReplicas: n,
+                availableReplicas: scale.readyReplicas ?? n,
+            };
+            const list = recorded(SERVER_PODS);
+            const items = list.items as PodObject[];
+            const [server0] = items.filter((p) => p.metadata?.name === "spire-server-0");
+            const servers = Array.from({ length: n }, (_, i) => {
+                const pod = clone(server0);
+                pod.metadata = {
+                    ...pod.metadata,
+                    name: `spire-server-${i}`,
+                    labels: { ...pod.metadata?.labels, "statefulset.kubernetes.io/pod-name": `spire-server-${i}` },
+                };
+                pod.status = { ...pod.status, phase: scale.phases?.[i] ?? "Running" };
+                return pod;
+            });
+            const overrides: Record<string, unknown> = {
+                [STATEFULSET]: set,
+                [SERVER_PODS]: { ...list, items: [...items.filter((p) => p.metadata?.name !== "spire-server-0"), ...servers.reverse()] },
+            };
+            for (let i = 0; i < n; i++) {
+                overrides[serverExecPath(`spire-server/spire-server-${i}`, BUNDLE_SHOW)] = scale.bundles?.[i] ?? recordedBundle();
+                overrides[serverExecPath(`spire-server/spire-server-${i}`, HEALTHCHECK)] = scale.health?.[i] ?? HEALTHY;
+            }
+            return new RecordedCluster(CLUSTER1, { ...overrides, ...more });
+        }
+
+        /** The lines of the SPIRE groups, without indentation. */
+        const spireLines = (stdout: string) => {
+            const lines = stdout.split("\n");
+            return lines.slice(lines.indexOf("SPIRE is up") + 1, lines.indexOf("Workloads are registered") - 1).map((l) => l.trim());
+        };
+
+        it("prints the same checklist for a stack whose spireServer output records the defaults as for an older stack without one", async () => {
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), {
+                spireServer: { replicas: 1, dataStore: { type: "sqlite3" }, upstreamAuthority: { type: "none" } },
+            });
+            expect([run.stdout, run.code]).to.deep.equal([ALL_PASS, 0]);
+        });
+
+        it("execs into the chart's server pods only (by the StatefulSet's selector), in container spire-server", async () => {
+            const cluster = new RecordedCluster(CLUSTER1);
+            await runVerify(["--stack", "cluster1"], cluster);
+            expect(cluster.serverExecs).to.deep.equal([`${SERVER_0} ${HEALTHCHECK}`, `${SERVER_0} ${BUNDLE_SHOW}`]);
+            expect([SPIRE_SERVER_CONTAINER, BUNDLE_SHOW_COMMAND, HEALTHCHECK_COMMAND]).to.deep.equal([
+                "spire-server",
+                ["/opt/spire/bin/spire-server", "bundle", "show", "-socketPath", "/tmp/spire-server/private/api.sock", "-format", "spiffe"],
+                ["/opt/spire/bin/spire-server", "healthcheck", "-socketPath", "/tmp/spire-server/private/api.sock"],
+            ]);
+        });
+
+        it("passes three ready replicas on PostgreSQL serving one bundle, naming each replica and the datastore", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(3), { spireServer: RECORD });
+            expect(spireLines(run.stdout)).to.deep.equal([
+                "✔ SPIRE server: StatefulSet spire-server/spire-server is ready (3/3 replicas)",
+                "✔ SPIRE agents: DaemonSet spire-server/spire-agent is ready (2/2 pods)",
+                "✔ SPIFFE CSI driver: DaemonSet spire-server/spire-spiffe-csi-driver is ready (2/2 pods)",
+                "",
+                "SPIRE servers",
+                "✔ SPIRE server spire-server/spire-server-0 reaches its datastore (postgres db.internal:5432/spire; spire-server healthcheck: Server is healthy.)",
+                "✔ SPIRE server spire-server/spire-server-1 reaches its datastore (postgres db.internal:5432/spire; spire-server healthcheck: Server is healthy.)",
+                "✔ SPIRE server spire-server/spire-server-2 reaches its datastore (postgres db.internal:5432/spire; spire-server healthcheck: Server is healthy.)",
+                "✔ SPIRE server replicas serve one trust bundle (spire-server-0, spire-server-1, spire-server-2: 1 X.509 authority, 1 JWT authority)",
+            ]);
+            expect(run.code).to.equal(0);
+        });
+
+        it("fails a replica not ready: the StatefulSet's line, and the lines of the Pending pod it cannot exec into", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(3, { readyReplicas: 2, phases: { 2: "Pending" } }), { spireServer: RECORD });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server: StatefulSet spire-server/spire-server is ready: 2/3 replicas ready",
+                "✘ SPIRE server spire-server/spire-server-2 reaches its datastore: the pod is Pending, not Running",
+                "✘ SPIRE server replicas serve one trust bundle: spire-server-2: the pod is Pending, not Running",
+            ]);
+            expect(run.code).to.equal(1);
+        });
+
+        it("fails a StatefulSet scaled away from spireServer.replicas, or an older stack's scaled beyond one", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(2), { spireServer: RECORD });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server: StatefulSet spire-server/spire-server is ready: it wants 2 replicas where the stack's spireServer.replicas is 3; scaled outside Pulumi? run `pulumi up`",
+            ]);
+            const older = await runVerify(["--stack", "cluster1"], scaled(2, { readyReplicas: 1 }));
+            expect(notPassing(older.stdout)[0]).to.equal(
+                "✘ SPIRE server: StatefulSet spire-server/spire-server is ready: it wants 2 replicas where the stack, deployed before its spireServer output existed, runs 1; scaled outside Pulumi? run `pulumi up`; 1/2 replicas ready",
+            );
+        });
+
+        it("fails two replicas serving different bundles, naming the one that differs and how", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(2, { bundles: { 1: otherBundle() } }), { spireServer: { ...RECORD, replicas: 2 } });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server replicas serve one trust bundle: spire-server-1 serves another bundle than spire-server-0 " +
+                    "(1 X.509 authority and 1 JWT authority of its own, 1 X.509 authority and 1 JWT authority missing); " +
+                    "replicas share their bundle through one datastore: one on a datastore of its own publishes a trust root of its own",
+            ]);
+            expect(run.code).to.equal(1);
+        });
+
+        it("names the odd replica out against the bundle most replicas serve", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(3, { bundles: { 0: bundleOf([recordedCa()]) } }), { spireServer: RECORD });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server replicas serve one trust bundle: spire-server-0 serves another bundle than spire-server-1, spire-server-2 (1 JWT authority missing); " +
+                    "replicas share their bundle through one datastore: one on a datastore of its own publishes a trust root of its own",
+            ]);
+        });
+
+        it("fails the datastore line of a server whose Health service answers NOT_SERVING, and passes on another error's own words", async () => {
+            const run = await runVerify(["--stack", "cluster1"], scaled(2, { health: { 1: NOT_SERVING } }), { spireServer: { ...RECORD, replicas: 2 } });
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server spire-server/spire-server-1 reaches its datastore: `spire-server healthcheck` answered NOT_SERVING: the server could not read its trust bundle " +
+                    'from its datastore (postgres db.internal:5432/spire); its spire-server container\'s log says why ("Health check failed")',
+            ]);
+            const forbidden = new Error(
+                'pods "spire-server-0" is forbidden: User "dev" cannot create resource "pods/exec" in API group "" in the namespace "spire-server"',
+            );
+            const denied = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [serverExecPath(SERVER_0, HEALTHCHECK)]: forbidden }));
+            expect(notPassing(denied.stdout)).to.deep.equal([`✘ SPIRE server spire-server/spire-server-0 reaches its datastore: ${forbidden.message}`]);
+        });
+
+        it("fails when the bundle does not parse or cannot be read", async () => {
+            const run = await runVerify(
+                ["--stack", "cluster1"],
+                scaled(2, {
+                    bundles: { 0: "Error: rpc error: code = Unavailable", 1: new Error("`spire-server bundle show` failed: Error: connection refused") },
+                }),
+                { spireServer: { ...RECORD, replicas: 2 } },
+            );
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server replicas serve one trust bundle: spire-server-0 served no valid SPIFFE bundle: it is not JSON; expected the SPIFFE bundle JSON that `spire-server bundle show -format spiffe` prints; " +
+                    "spire-server-1: `spire-server bundle show` failed: Error: connection refused",
+            ]);
+        });
+
+        it("fails when no server pod matches the StatefulSet's selector", async () => {
+            const list = recorded(SERVER_PODS);
+            const agentsOnly = { ...list, items: (list.items as PodObject[]).filter((p) => !p.metadata?.name?.startsWith("spire-server")) };
+            const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [SERVER_PODS]: agentsOnly }));
+            expect(notPassing(run.stdout)).to.deep.equal([
+                "✘ SPIRE server replicas serve one trust bundle: no pod matches its StatefulSet's selector app.kubernetes.io/component=server,app.kubernetes.io/instance=spire,app.kubernetes.io/name=server",
+            ]);
+        });
+
+        describe("upstream root", () => {
+            const generated = { ...RECORD, replicas: 1, upstreamAuthority: { type: "generated", rootCertificate: upstreamRootPem } };
+
+            it("passes when every replica's bundle holds the output's root certificate", async () => {
+                const bundle = bundleOf([upstreamRoot], [recordedJwtKey()]);
+                const run = await runVerify(["--stack", "cluster1"], scaled(2, { bundles: { 0: bundle, 1: bundle } }), {
+                    spireServer: { ...generated, replicas: 2 },
+                });
+                expect(spireLines(run.stdout).slice(-1)).to.deep.equal([
+                    "✔ SPIRE trust bundle's X.509 root is the generated upstream authority's (O=Example Org, CN=cluster1.demo upstream root, in the bundle of spire-server-0, spire-server-1)",
+                ]);
+                expect(run.code).to.equal(0);
+            });
+
+            it("fails a bundle holding only SPIRE's self-signed CA: the server does not sign through the upstream authority", async () => {
+                const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1), { spireServer: generated });
+                expect(notPassing(run.stdout)).to.deep.equal([
+                    "✘ SPIRE trust bundle's X.509 root is the generated upstream authority's: the bundle of spire-server-0 does not hold spireServer.upstreamAuthority.rootCertificate " +
+                        "(O=Example Org, CN=cluster1.demo upstream root); it holds only SPIRE's self-signed CA C=US, O=SPIRE, CN=cluster1.demo: the server signs its CA itself, not through the upstream authority",
+                ]);
+            });
+
+            it("fails a bundle whose root is another one, and names it (disk)", async () => {
+                const istiodRoot = readProxySecrets(fs.readFileSync(path.join(FIXTURES, "config_dump-istiod-ca.json"), "utf8")).rootCA.bundles.get("")!;
+                const run = await runVerify(
+                    ["--stack", "cluster1"],
+                    new RecordedCluster(CLUSTER1, { [serverExecPath(SERVER_0, BUNDLE_SHOW)]: bundleOf(istiodRoot) }),
+                    {
+                        spireServer: { ...generated, upstreamAuthority: { type: "disk", rootCertificate: upstreamRootPem } },
+                    },
+                );
+                expect(notPassing(run.stdout)).to.deep.equal([
+                    "✘ SPIRE trust bundle's X.509 root is the disk upstream authority's: the bundle of spire-server-0 does not hold spireServer.upstreamAuthority.rootCertificate " +
+                        "(O=Example Org, CN=cluster1.demo upstream root); it holds the X.509 authorities O=cluster.local",
+                ]);
+            });
+
+            it("passes a bundle holding the root re-issued with the same key, and says so", async () => {
+                // Both certificates were made with one key for these fixtures, then the key was discarded.
+                const reissued = new X509Certificate(fs.readFileSync(path.join(FIXTURES, "upstream-root-reissued.pem"), "utf8"));
+                expect(reissued.fingerprint256).not.to.equal(upstreamRoot.fingerprint256);
+                const cluster = new RecordedCluster(CLUSTER1, { [serverExecPath(SERVER_0, BUNDLE_SHOW)]: bundleOf([recordedCa(), reissued]) });
+                const run = await runVerify(["--stack", "cluster1"], cluster, { spireServer: generated });
+                expect(spireLines(run.stdout).slice(-1)).to.deep.equal([
+                    "✔ SPIRE trust bundle's X.509 root is the generated upstream authority's (O=Example Org, CN=cluster1.demo upstream root (its public key, in a re-issued certificate), in the bundle of spire-server-0)",
+                ]);
+            });
+
+            const ISSUER = "apis/cert-manager.io/v1/namespaces/spire-server/issuers/spire-upstream-ca.json";
+            const issuer = (ready: { status: string; reason: string; message: string }) => ({
+                apiVersion: "cert-manager.io/v1",
+                kind: "Issuer",
+                metadata: { name: "spire-upstream-ca", namespace: "spire-server", generation: 1 },
+                spec: { ca: { secretName: "spire-upstream-ca-keypair" } },
+                status: { conditions: [{ type: "Ready", observedGeneration: 1, lastTransitionTime: "2026-11-20T09:10:00Z", ...ready }] },
+            });
+            const READY = { status: "True", reason: "KeyPairVerified", message: "Signing CA verified" };
+            const certManager = {
+                ...RECORD,
+                replicas: 1,
+                upstreamAuthority: { type: "certManager", issuerName: "spire-upstream-ca", issuerKind: "Issuer", issuerGroup: "cert-manager.io" },
+            };
+
+            it("with cert-manager, passes a Ready Issuer and a bundle rooted outside SPIRE, saying what it cannot compare", async () => {
+                const cluster = new RecordedCluster(CLUSTER1, { [ISSUER]: issuer(READY), [serverExecPath(SERVER_0, BUNDLE_SHOW)]: bundleOf([upstreamRoot]) });
+                const run = await runVerify(["--stack", "cluster1"], cluster, { spireServer: certManager });
+                expect(spireLines(run.stdout).slice(-1)).to.deep.equal([
+                    "✔ SPIRE trust bundle's X.509 root comes from cert-manager Issuer spire-server/spire-upstream-ca (the Issuer is Ready; roots O=Example Org, CN=cluster1.demo upstream root; " +
+                        "not compared with the issuer's CA, which only its Secret holds)",
+                ]);
+            });
+
+            it("with cert-manager, fails an Issuer not Ready, a missing ClusterIssuer and a self-signed bundle", async () => {
+                const notReady = issuer({
+                    status: "False",
+                    reason: "ErrGetKeyPair",
+                    message: 'Error getting keypair for CA issuer: secrets "spire-upstream-ca-keypair" not found',
+                });
+                const run = await runVerify(["--stack", "cluster1"], new RecordedCluster(CLUSTER1, { [ISSUER]: notReady }), { spireServer: certManager });
+                expect(notPassing(run.stdout)).to.deep.equal([
+                    "✘ SPIRE trust bundle's X.509 root comes from cert-manager Issuer spire-server/spire-upstream-ca: the Issuer is not Ready " +
+                        '(ErrGetKeyPair: Error getting keypair for CA issuer: secrets "spire-upstream-ca-keypair" not found): SPIRE cannot have its next CA signed; ' +
+                        "the bundle of spire-server-0 holds only SPIRE's self-signed CA C=US, O=SPIRE, CN=cluster1.demo: the server signs its CA itself, not through the upstream authority",
+                ]);
+                const cluster = new RecordedCluster(CLUSTER1, { [serverExecPath(SERVER_0, BUNDLE_SHOW)]: bundleOf([upstreamRoot]) });
+                const clusterIssuer = { ...certManager, upstreamAuthority: { ...certManager.upstreamAuthority, issuerKind: "ClusterIssuer" } };
+                expect(notPassing((await runVerify(["--stack", "cluster1"], cluster, { spireServer: clusterIssuer })).stdout)).to.deep.equal([
+                    "✘ SPIRE trust bundle's X.509 root comes from cert-manager ClusterIssuer spire-upstream-ca: the ClusterIssuer was not found",
+                ]);
+            });
+
+            it("with an issuer of another API group, checks only the bundle", async () => {
+                const external = {
+                    ...certManager,
+                    upstreamAuthority: { ...certManager.upstreamAuthority, issuerKind: "AWSPCAIssuer", issuerGroup: "awspca.cert-manager.io" },
+                };
+                const cluster = new RecordedCluster(CLUSTER1, { [serverExecPath(SERVER_0, BUNDLE_SHOW)]: bundleOf([upstreamRoot]) });
+                const run = await runVerify(["--stack", "cluster1"], cluster, { spireServer: external });
+                expect(spireLines(run.stdout).slice(-1)).to.deep.equal([
+                    "✔ SPIRE trust bundle's X.509 root comes from cert-manager AWSPCAIssuer spire-server/spire-upstream-ca (issuer group awspca.cert-manager.io not read; " +
+                        "roots O=Example Org, CN=cluster1.demo upstream root; not compared with the issuer's CA, which only its Secret holds)",
+                ]);
+            });
+        });
+
+        describe("the spireServer output", () => {
+            it("is read into the record, the defaults for an older stack, and nothing but a warning when unreadable", () => {
+                expect(spireServerExpectation("cluster1", { value: RECORD })).to.deep.equal({ expectation: { record: RECORD, fromOutput: true } });
+                expect(spireServerExpectation("cluster1", { value: undefined })).to.deep.equal({
+                    expectation: { record: SPIRE_SERVER_DEFAULTS, fromOutput: false },
+                });
+                const unread = spireServerExpectation("cluster1", { error: "no stack named 'cluster1' found" });
+                expect([unread.expectation, unread.check?.verdict]).to.deep.equal([{ fromOutput: false }, "warn"]);
+            });
+
+            it("refuses a malformed one with a failed line, and then checks neither replica count nor root", async () => {
+                const problems = [
+                    [{ ...RECORD, replicas: 0 }, "has replicas 0; expected an integer >= 1"],
+                    [
+                        { ...RECORD, dataStore: { type: "postgres", host: "db" } },
+                        'has dataStore {"type":"postgres","host":"db"}; expected host, port, database and user for postgres',
+                    ],
+                    [
+                        { ...RECORD, upstreamAuthority: { type: "disk", rootCertificate: "-----BEGIN PRIVATE KEY-----" } },
+                        "has an upstreamAuthority of type disk whose rootCertificate is not one PEM certificate",
+                    ],
+                    [
+                        { ...RECORD, upstreamAuthority: { type: "vault" } },
+                        'has upstreamAuthority type "vault"; expected "none", "generated", "disk" or "certManager"',
+                    ],
+                    ["3", "is not an object"],
+                ] as const;
+                for (const [value, problem] of problems) {
+                    expect(parseSpireServerRecord(value), problem).to.equal(problem);
+                }
+                const run = await runVerify(["--stack", "cluster1"], scaled(2), { spireServer: { ...RECORD, replicas: 0 } });
+                expect(notPassing(run.stdout)).to.deep.equal([
+                    "✘ stack cluster1 records its SPIRE servers (output spireServer): it has replicas 0; expected an integer >= 1",
+                ]);
+            });
+        });
+    });
+
     describe("Kubernetes API errors", () => {
         it("become one line: the HTTP code and the API server's Status message", () => {
             const status = {
@@ -931,6 +1336,27 @@ describe("npm run verify", () => {
             const [gateway] = ofType(run.declared, "kubernetes:helm.sh/v3:Release").filter((d) => d.inputs.chart === "gateway");
             const deployment = recorded("apis/apps/v1/namespaces/istio-system/deployments/istio-ingressgateway.json") as WorkloadObject;
             expect(gateway.inputs.values.labels).to.deep.equal(deployment.spec?.selector?.matchLabels);
+        });
+
+        it("renders, with the pinned spire chart, the server the SPIRE server checks exec into: the recorded selector, its spire-server container on the socket's volume, the socket the controller manager uses", async function () {
+            this.timeout(120000);
+            requireUpstream(this);
+            const helm = await ensureHelm();
+            requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
+            const [spire] = releasesOf(run.declared).filter((d) => d.inputs.chart === "spire");
+            const objects = await new ChartRenderer((helm as { binary: string }).binary).render(spire);
+            const set = theObject(objects, "StatefulSet", "spire-server", "spire-server") as any;
+            const recordedSet = recorded("apis/apps/v1/namespaces/spire-server/statefulsets/spire-server.json") as WorkloadObject;
+            expect(set.spec.selector.matchLabels).to.deep.equal(recordedSet.spec?.selector?.matchLabels);
+            const server0 = (recorded("api/v1/namespaces/spire-server/pods.json").items as PodObject[]).find((p) => p.metadata?.name === "spire-server-0");
+            expect(server0?.metadata?.labels).to.include(set.spec.template.metadata.labels);
+            const container = set.spec.template.spec.containers.find((c: { name: string }) => c.name === SPIRE_SERVER_CONTAINER);
+            expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).to.include(path.posix.dirname(SPIRE_SERVER_SOCKET));
+            // server.conf sets no socket_path: the server binds SPIRE's default, the one the controller manager dials.
+            const serverConf = JSON.parse((theObject(objects, "ConfigMap", "spire-server", "spire-server") as any).data["server.conf"]);
+            expect(serverConf.server.socket_path).to.equal(undefined);
+            const managerConfig = (theObject(objects, "ConfigMap", "spire-controller-manager", "spire-server") as any).data["controller-manager-config.yaml"];
+            expect(managerConfig).to.include(`spireServerSocketPath: "${SPIRE_SERVER_SOCKET}"`);
         });
 
         it("names the spire chart's workloads as the chart does: nameOverride server and agent in the umbrella values", function () {

@@ -41,7 +41,10 @@ export interface Violation {
 }
 
 export interface PolicyReport {
+    /** Violations of mandatory policies: they fail a preview or update (and a render). */
     violations: Violation[];
+    /** Violations of advisory policies: the engine prints them as warnings and goes on. */
+    advisories: Violation[];
     /** Policies that could not run because they read a value unknown in a preview (the analyzer's advisory). */
     notRunInPreview: string[];
 }
@@ -182,7 +185,7 @@ function isStackPolicy(p: Policies[number]): p is StackValidationPolicy {
  * with its config; a policy that reads a preview unknown is recorded as not run, as the analyzer's advisory does.
  */
 export async function runPolicyPack(policies: Policies, resources: PolicyResource[], config: PolicyPackConfig = {}): Promise<PolicyReport> {
-    const report: PolicyReport = { violations: [], notRunInPreview: [] };
+    const report: PolicyReport = { violations: [], advisories: [], notRunInPreview: [] };
     const attempt = async (policy: string, run: () => Promise<void> | void) => {
         try {
             await run();
@@ -195,19 +198,22 @@ export async function runPolicyPack(policies: Policies, resources: PolicyResourc
         }
     };
     for (const policy of policies) {
-        if ((config[policy.name]?.enforcementLevel ?? policy.enforcementLevel) === "disabled") {
+        const level = config[policy.name]?.enforcementLevel ?? policy.enforcementLevel;
+        if (level === "disabled") {
             continue;
         }
+        // An advisory policy's violations are reported apart: the engine does not fail on them.
+        const reported = level === "advisory" ? report.advisories : report.violations;
         const getConfig = getConfigFor(config, policy.name);
         if (isStackPolicy(policy)) {
             const args: StackValidationArgs = { resources, stackTags: new Map<string, string>(), getConfig, notApplicable };
-            const reportViolation: ReportViolation = (message, urn) => report.violations.push({ policy: policy.name, message, urn });
+            const reportViolation: ReportViolation = (message, urn) => reported.push({ policy: policy.name, message, urn });
             await attempt(policy.name, () => policy.validateStack(args, reportViolation));
             continue;
         }
         const validations = (policy as ResourceValidationPolicy).validateResource;
         for (const r of resources) {
-            const reportViolation: ReportViolation = (message) => report.violations.push({ policy: policy.name, message, urn: r.urn });
+            const reportViolation: ReportViolation = (message) => reported.push({ policy: policy.name, message, urn: r.urn });
             for (const validate of Array.isArray(validations) ? validations : validations ? [validations] : []) {
                 await attempt(policy.name, () => validate(resourceArgs(r, getConfig), reportViolation));
             }

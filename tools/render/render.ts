@@ -356,6 +356,7 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[], cha
     } else {
         lines.push(...r.policy.violations.map((v) => `- ${v.policy}: ${v.message}`));
     }
+    lines.push(...r.policy.advisories.map((v) => `- advisory: ${v.policy}: ${v.message}`));
     lines.push(...r.policy.notRunInPreview.map((n) => `- not run (value unknown in a preview): ${n}`));
     if (r.warnings.length > 0) {
         lines.push("", "## Warnings", "", ...r.warnings.map((w) => `- ${w}`));
@@ -505,6 +506,10 @@ export async function renderCommandLine(projectDir: string, argv: string[], outp
             // Mandatory violations fail the render as they fail `pulumi preview --policy-pack policy`.
             for (const v of r.policy.violations) {
                 output.stderr(`${r.stack}: policy violation: ${v.policy}: ${v.message}`);
+            }
+            // Advisory ones are printed and do not fail it, as the engine prints them as warnings.
+            for (const v of r.policy.advisories) {
+                output.stdout(`  policy advisory: ${v.policy}: ${v.message}`);
             }
         } else {
             const peerOf = named.includes(r.stack) ? "" : ` (rendered as a peer of ${named.join(", ")})`;

@@ -1,8 +1,9 @@
 // `npm run verify -- --stack <name>`: checks a deployed stack through the Kubernetes API, the way the runbooks check
 // by hand (README, "Verifying a deployment"), and prints a checklist with a verdict per line.
 //
-// Expectations come from `Pulumi.<stack>.yaml` (validated by the program's own config parser), the peers' trust
-// domains from the peer stacks' `federation` outputs (Pulumi Automation API, so it needs the Pulumi CLI; or
+// Expectations come from `Pulumi.<stack>.yaml` (validated by the program's own config parser) and the stack's own
+// `spireServer` output (replicas, datastore, upstream root; absent in stacks deployed before it existed), the peers'
+// trust domains from the peer stacks' `federation` outputs (Pulumi Automation API, so it needs the Pulumi CLI; or
 // `--peer-trust-domain`). The checks are verifyChecks.ts; the cluster is read by verifyCluster.ts.
 // Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 usage or configuration error.
 
@@ -15,7 +16,9 @@ import { configText } from "../mock-engine/harness";
 import { loadStackSources } from "../stack-files/stackFiles";
 import { ClusterReader, kubernetesCluster, loadKubeConfig } from "./verifyCluster";
 import {
+    CERT_MANAGER_GROUP,
     Check,
+    ExecResult,
     Expectations,
     GATEWAY_CLUSTER_SPIFFE_ID,
     Group,
@@ -26,16 +29,26 @@ import {
     PodObject,
     SPIFFE_CSI_DRIVER_DAEMONSET,
     SPIRE_AGENT_DAEMONSET,
+    SPIRE_SERVER_DEFAULTS,
+    SPIRE_SERVER_OUTPUT,
     SPIRE_SERVER_STATEFULSET,
+    ServedBundle,
+    SpireServerExpectation,
+    StackOutput,
     UsageError,
     WORKLOAD_CLUSTER_SPIFFE_ID,
     WorkloadKind,
     WorkloadObject,
+    checkCertManagerRoot,
     checkClusterSpiffeId,
+    checkDatastoreReachable,
     checkFederatedTrustDomain,
     checkPeerBundle,
     checkPeerOutput,
+    checkReplicaBundles,
+    checkSpireServerReplicas,
     checkSvid,
+    checkUpstreamRoot,
     checkWorkloadReady,
     emptyNamespaceWarning,
     enrolledPods,
@@ -45,6 +58,8 @@ import {
     gatewayPods,
     readProxySecrets,
     selectorString,
+    spireServerExpectation,
+    spireServerPods,
 } from "./verifyChecks";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -163,26 +178,40 @@ export function loadExpectations(projectDir: string, stack: string, contextOverr
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Peers
+// Stack outputs: the stack's own `spireServer`, the peers' `federation`
 
-/** Reads a stack's `federation` output value (undefined when it has none). */
-export type PeerOutputReader = (stack: string) => Promise<unknown>;
+/** Reads one output's value of a stack (undefined when it has none). */
+export type StackOutputReader = (stack: string, output: string) => Promise<unknown>;
 
 /** Reads stack outputs with Pulumi's Automation API: the Pulumi CLI, logged in to the stacks' backend. */
-export function pulumiStackOutputReader(projectDir: string): PeerOutputReader {
-    return async (stack) => {
+export function pulumiStackOutputReader(projectDir: string): StackOutputReader {
+    return async (stack, output) => {
         const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
         const workspace = await LocalWorkspace.create({ workDir: projectDir });
         const outputs = await workspace.stackOutputs(stack);
-        return outputs[FEDERATION_OUTPUT]?.value;
+        return outputs[output]?.value;
     };
+}
+
+/** What verify expects of the stack's SPIRE servers, from its own `spireServer` output (and a line when unusable). */
+export async function readSpireServerExpectation(
+    stack: string,
+    readOutput: StackOutputReader,
+): Promise<{ expectation: SpireServerExpectation; check?: Check }> {
+    let output: StackOutput;
+    try {
+        output = { value: await readOutput(stack, SPIRE_SERVER_OUTPUT) };
+    } catch (error) {
+        output = { error: firstLine(error) };
+    }
+    return spireServerExpectation(stack, output);
 }
 
 /** The peer trust domains to check: `--peer-trust-domain` values, or each peer stack's output (one check line each). */
 export async function resolvePeers(
     expectations: Expectations,
     override: string[],
-    readOutput: PeerOutputReader,
+    readOutput: StackOutputReader,
 ): Promise<{ peers: PeerTrustDomain[]; checks: Check[] }> {
     if (override.length > 0) {
         return { peers: override.map((trustDomain) => ({ trustDomain, source: "--peer-trust-domain" })), checks: [] };
@@ -192,7 +221,7 @@ export async function resolvePeers(
     for (const stack of expectations.peerStacks) {
         let output: PeerOutput;
         try {
-            output = { value: await readOutput(stack) };
+            output = { value: await readOutput(stack, FEDERATION_OUTPUT) };
         } catch (error) {
             output = { error: firstLine(error) };
         }
@@ -220,6 +249,9 @@ interface ProxyPod {
     serviceAccount: string;
 }
 
+/** What verify knows of an older stack's SPIRE servers: one on SQLite, no upstream authority. */
+const OLDER_STACK: { expectation: SpireServerExpectation; check?: Check } = { expectation: { record: SPIRE_SERVER_DEFAULTS, fromOutput: false } };
+
 /** Runs every check against a cluster; lines in group order, deterministic for the same cluster state. */
 export async function runChecks(
     expectations: Expectations,
@@ -227,6 +259,7 @@ export async function runChecks(
     peers: PeerTrustDomain[],
     peerChecks: Check[],
     now: Date,
+    spireServer: { expectation: SpireServerExpectation; check?: Check } = OLDER_STACK,
 ): Promise<GroupedCheck[]> {
     const checks: GroupedCheck[] = [];
     const add = (group: Group, check: Check) => checks.push({ group, ...check });
@@ -245,10 +278,23 @@ export async function runChecks(
         }
     };
 
-    // SPIRE: server (with the controller manager), agents, CSI driver.
-    await workload("SPIRE is up", "SPIRE server", "StatefulSet", e.spireNamespace, SPIRE_SERVER_STATEFULSET);
+    // SPIRE: server (with the controller manager; as many replicas as the stack records), agents, CSI driver.
+    let serverSet: WorkloadObject | string;
+    try {
+        const object = await cluster.readWorkload("StatefulSet", e.spireNamespace, SPIRE_SERVER_STATEFULSET);
+        add("SPIRE is up", checkSpireServerReplicas(e.spireNamespace, object, spireServer.expectation));
+        serverSet = object ?? "its StatefulSet was not found";
+    } catch (error) {
+        add("SPIRE is up", failed(`SPIRE server: StatefulSet ${e.spireNamespace}/${SPIRE_SERVER_STATEFULSET} is ready`, error));
+        serverSet = "its StatefulSet could not be read";
+    }
     await workload("SPIRE is up", "SPIRE agents", "DaemonSet", e.spireNamespace, SPIRE_AGENT_DAEMONSET);
     await workload("SPIRE is up", "SPIFFE CSI driver", "DaemonSet", e.spireNamespace, SPIFFE_CSI_DRIVER_DAEMONSET);
+
+    // Each SPIRE server replica (the StatefulSet's pods): its datastore, the bundle it serves, the upstream root.
+    for (const check of await spireServerChecks(e, cluster, serverSet, spireServer)) {
+        add("SPIRE servers", check);
+    }
 
     // Istio, read before the registrations: the gateway's pods are what its ClusterSPIFFEID must select.
     await workload("Istio is up", "istiod", "Deployment", e.istioNamespace, ISTIOD_DEPLOYMENT);
@@ -362,6 +408,75 @@ export async function runChecks(
     return checks;
 }
 
+/** Runs a command in a pod through `run`: its output, or its error's first line. */
+async function execResult(run: () => Promise<string>): Promise<ExecResult> {
+    try {
+        return { output: await run() };
+    } catch (error) {
+        return { error: firstLine(error) };
+    }
+}
+
+/**
+ * The lines of the SPIRE servers: the `spireServer` output's own line (when it could not be used), then per server
+ * pod whether it reaches its datastore, whether all serve one trust bundle, and with an upstream authority whether
+ * that bundle holds its root. Server pods are those of the StatefulSet's selector (the chart's server pod labels).
+ */
+async function spireServerChecks(
+    e: Expectations,
+    cluster: ClusterReader,
+    serverSet: WorkloadObject | string,
+    spireServer: { expectation: SpireServerExpectation; check?: Check },
+): Promise<Check[]> {
+    const checks: Check[] = spireServer.check ? [spireServer.check] : [];
+    const record = spireServer.expectation.record;
+    const selector = typeof serverSet === "string" ? undefined : serverSet.spec?.selector?.matchLabels;
+    let pods: PodObject[] = [];
+    let noPods: string | undefined;
+    if (typeof serverSet === "string") {
+        noPods = serverSet;
+    } else if (selector === undefined) {
+        noPods = "its StatefulSet has no spec.selector.matchLabels";
+    } else {
+        try {
+            pods = spireServerPods(await cluster.listPods(e.spireNamespace, selector));
+            noPods = pods.length === 0 ? `no pod matches its StatefulSet's selector ${selectorString(selector)}` : undefined;
+        } catch (error) {
+            noPods = `its pods could not be listed: ${firstLine(error)}`;
+        }
+    }
+    const served: ServedBundle[] = [];
+    for (const pod of pods) {
+        const name = pod.metadata?.name ?? "";
+        const phase = pod.status?.phase;
+        let health: ExecResult | undefined;
+        if (phase === "Running") {
+            health = await execResult(() => cluster.spireServerHealthcheck(e.spireNamespace, name));
+            served.push({ pod: name, result: await execResult(() => cluster.spireServerBundle(e.spireNamespace, name)) });
+        } else {
+            served.push({ pod: name, result: { error: `the pod is ${phase ?? "in no phase"}, not Running` } });
+        }
+        checks.push(checkDatastoreReachable(`${e.spireNamespace}/${name}`, phase, record?.dataStore, health));
+    }
+    checks.push(noPods === undefined ? checkReplicaBundles(served) : { what: "SPIRE server replicas serve one trust bundle", verdict: "fail", why: noPods });
+    const upstream = record?.upstreamAuthority;
+    if (upstream?.type === "generated" || upstream?.type === "disk") {
+        checks.push(checkUpstreamRoot(e.trustDomain, upstream, served));
+    } else if (upstream?.type === "certManager") {
+        let issuer: Parameters<typeof checkCertManagerRoot>[3];
+        const kind = upstream.issuerKind;
+        if (upstream.issuerGroup === CERT_MANAGER_GROUP && (kind === "Issuer" || kind === "ClusterIssuer")) {
+            try {
+                issuer = { object: await cluster.readCertManagerIssuer(kind, e.spireNamespace, upstream.issuerName) };
+            } catch (error) {
+                issuer = { error: firstLine(error) };
+            }
+        }
+        checks.push(checkCertManagerRoot(e.trustDomain, e.spireNamespace, upstream, issuer, served));
+    }
+    return checks;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The command
 
@@ -370,7 +485,8 @@ export interface VerifyDependencies {
     projectDir: string;
     /** Connects to the cluster of a kube context (may throw UsageError for an unknown context). */
     connect: (kubeContext: string) => ClusterReader;
-    readPeerOutput: PeerOutputReader;
+    /** Reads the stack's own `spireServer` output and the peers' `federation` outputs. */
+    readStackOutput: StackOutputReader;
     now: Date;
     stdout: (text: string) => void;
     stderr: (text: string) => void;
@@ -396,8 +512,9 @@ export async function verify(argv: string[], deps: VerifyDependencies): Promise<
         }
         throw error;
     }
-    const { peers, checks: peerChecks } = await resolvePeers(expectations, args.peerTrustDomains, deps.readPeerOutput);
-    const checks = await runChecks(expectations, cluster, peers, peerChecks, deps.now);
+    const { peers, checks: peerChecks } = await resolvePeers(expectations, args.peerTrustDomains, deps.readStackOutput);
+    const spireServer = await readSpireServerExpectation(expectations.stack, deps.readStackOutput);
+    const checks = await runChecks(expectations, cluster, peers, peerChecks, deps.now, spireServer);
     const peerNote = peers.length > 0 ? `, peers ${peers.map((p) => `${p.trustDomain} (${p.source})`).join(", ")}` : "";
     const title = `Stack ${expectations.stack}: kube context ${expectations.kubeContext}, trust domain ${expectations.trustDomain}${peerNote}`;
     deps.stdout(formatReport(title, checks, args.ascii));
@@ -409,7 +526,7 @@ if (require.main === module) {
     verify(process.argv.slice(2), {
         projectDir,
         connect: (context) => kubernetesCluster(loadKubeConfig(context)),
-        readPeerOutput: pulumiStackOutputReader(projectDir),
+        readStackOutput: pulumiStackOutputReader(projectDir),
         now: new Date(),
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),

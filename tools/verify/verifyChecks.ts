@@ -7,6 +7,7 @@ import { X509Certificate } from "crypto";
 import { StackConfig } from "../../components/config";
 import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
 import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/mesh/registration";
+import { SpiffeBundle, checkSpiffeBundle, spiffeBundleAuthorities } from "../../components/mesh/spiffeBundle";
 import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../../components/mesh/spire";
 import { checkTrustDomain } from "../../components/validation";
 
@@ -617,9 +618,383 @@ export function checkPeerBundle(pod: string, peerTrustDomain: string, secrets: P
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// SPIRE servers: replicas, datastore, trust bundle, upstream root
+
+/**
+ * The stack output recording the identity plane (issue 15's contract: the program exports it under this name, from
+ * components/mesh, once that change lands): how many servers, their datastore (no password) and their upstream
+ * authority (with its public root certificate for `generated` and `disk`).
+ */
+export const SPIRE_SERVER_OUTPUT = "spireServer";
+
+export type SpireDataStoreRecord =
+    { type: "sqlite3" } | { type: "postgres" | "mysql"; host: string; port: number; database: string; user: string; tlsMode?: string };
+
+export type SpireUpstreamAuthorityRecord =
+    | { type: "none" }
+    | { type: "generated" | "disk"; rootCertificate: string }
+    | { type: "certManager"; issuerName: string; issuerKind: string; issuerGroup: string };
+
+/** The `spireServer` output's value. */
+export interface SpireServerRecord {
+    replicas: number;
+    dataStore: SpireDataStoreRecord;
+    upstreamAuthority: SpireUpstreamAuthorityRecord;
+}
+
+/** What a stack deployed before the `spireServer` output existed runs: one server on SQLite, no upstream authority. */
+export const SPIRE_SERVER_DEFAULTS: SpireServerRecord = { replicas: 1, dataStore: { type: "sqlite3" }, upstreamAuthority: { type: "none" } };
+
+/**
+ * What the checks know of the stack's SPIRE servers: the record from its `spireServer` output (`fromOutput`), the
+ * defaults of an older stack without one, or no record when the output could not be read (then the replica count and
+ * the upstream root are not checked against it).
+ */
+export interface SpireServerExpectation {
+    record?: SpireServerRecord;
+    fromOutput: boolean;
+}
+
+/** What reading one output of a stack gave: its value (undefined when the stack has none), or the error. */
+export type StackOutput = { value: unknown } | { error: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isName = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** Checks the shape of a `spireServer` output value; returns the record, or what is wrong with it. */
+export function parseSpireServerRecord(value: unknown): SpireServerRecord | string {
+    if (!isRecord(value)) {
+        return "is not an object";
+    }
+    const { replicas, dataStore, upstreamAuthority } = value;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 1) {
+        return `has replicas ${JSON.stringify(replicas)}; expected an integer >= 1`;
+    }
+    if (!isRecord(dataStore) || !["sqlite3", "postgres", "mysql"].includes(dataStore.type as string)) {
+        return `has dataStore ${JSON.stringify(dataStore)}; expected type "sqlite3", "postgres" or "mysql"`;
+    }
+    if (dataStore.type !== "sqlite3" && !(isName(dataStore.host) && Number.isInteger(dataStore.port) && isName(dataStore.database) && isName(dataStore.user))) {
+        return `has dataStore ${JSON.stringify(dataStore)}; expected host, port, database and user for ${dataStore.type}`;
+    }
+    if (!isRecord(upstreamAuthority)) {
+        return `has upstreamAuthority ${JSON.stringify(upstreamAuthority)}; expected an object with a type`;
+    }
+    const type = upstreamAuthority.type;
+    if (type === "generated" || type === "disk") {
+        let roots: X509Certificate[] = [];
+        try {
+            roots = typeof upstreamAuthority.rootCertificate === "string" ? parsePemCertificates(upstreamAuthority.rootCertificate) : [];
+        } catch {
+            roots = [];
+        }
+        if (roots.length !== 1) {
+            return `has an upstreamAuthority of type ${type} whose rootCertificate is not one PEM certificate`;
+        }
+    } else if (type === "certManager") {
+        if (!isName(upstreamAuthority.issuerName) || !isName(upstreamAuthority.issuerKind) || !isName(upstreamAuthority.issuerGroup)) {
+            return "has an upstreamAuthority of type certManager without issuerName, issuerKind and issuerGroup";
+        }
+    } else if (type !== "none") {
+        return `has upstreamAuthority type ${JSON.stringify(type)}; expected "none", "generated", "disk" or "certManager"`;
+    }
+    return value as unknown as SpireServerRecord;
+}
+
+/**
+ * The expectation from the stack's own `spireServer` output, and a line when it cannot be used: a warning when it
+ * could not be read (verify still checks the servers, without the replica count and upstream root), a failure when
+ * it is malformed. An absent output is an older stack: the defaults, no line.
+ */
+export function spireServerExpectation(stack: string, output: StackOutput): { expectation: SpireServerExpectation; check?: Check } {
+    const what = `stack ${stack} records its SPIRE servers (output ${SPIRE_SERVER_OUTPUT})`;
+    if ("error" in output) {
+        return {
+            expectation: { fromOutput: false },
+            check: warn(
+                what,
+                `could not read it (${output.error}); the replica count and the upstream root are not checked (install the Pulumi CLI and log in to the stack's backend)`,
+            ),
+        };
+    }
+    if (output.value === undefined || output.value === null) {
+        return { expectation: { record: SPIRE_SERVER_DEFAULTS, fromOutput: false } };
+    }
+    const record = parseSpireServerRecord(output.value);
+    if (typeof record === "string") {
+        return { expectation: { fromOutput: false }, check: fail(what, `it ${record}`) };
+    }
+    return { expectation: { record, fromOutput: true } };
+}
+
+/**
+ * Every SPIRE server replica is ready: the StatefulSet is ready (checkWorkloadReady: ready and updated replicas equal
+ * spec.replicas) and spec.replicas is the stack's `spireServer.replicas` (1 for an older stack without the output).
+ */
+export function checkSpireServerReplicas(namespace: string, object: WorkloadObject | undefined, expected: SpireServerExpectation): Check {
+    const ready = checkWorkloadReady("SPIRE server", "StatefulSet", namespace, SPIRE_SERVER_STATEFULSET, object);
+    const wanted = expected.record?.replicas;
+    const replicas = object?.spec?.replicas ?? 1;
+    if (object === undefined || wanted === undefined || replicas === wanted) {
+        return ready;
+    }
+    const source = expected.fromOutput
+        ? `the stack's ${SPIRE_SERVER_OUTPUT}.replicas is ${wanted}`
+        : `the stack, deployed before its ${SPIRE_SERVER_OUTPUT} output existed, runs ${wanted}`;
+    const mismatch = `it wants ${replicas} replica${replicas === 1 ? "" : "s"} where ${source}; scaled outside Pulumi? run \`pulumi up\``;
+    return fail(ready.what, ready.verdict === "fail" ? `${mismatch}; ${ready.why}` : mismatch);
+}
+
+/** SPIRE server pods, sorted by name. */
+export function spireServerPods(pods: PodObject[]): PodObject[] {
+    return byName(pods);
+}
+
+/** A datastore as messages name it. */
+export function describeDataStore(dataStore: SpireDataStoreRecord): string {
+    return dataStore.type === "sqlite3" ? "SQLite on the pod's volume" : `${dataStore.type} ${dataStore.host}:${dataStore.port}/${dataStore.database}`;
+}
+
+/** What running a command in a pod gave: its standard output, or why it failed. */
+export type ExecResult = { output: string } | { error: string };
+
+/**
+ * The SPIRE server reaches its datastore: `spire-server healthcheck` calls the server API's gRPC Health service,
+ * whose Check reads this trust domain's bundle straight from the datastore (`ds.FetchBundle` without the
+ * one-second bundle cache that serves `bundle show`) and answers NOT_SERVING when that fails or finds no bundle
+ * (spiffe/spire v1.15.2 pkg/server/api/health/v1/service.go, pkg/server/cache/dscache/cache.go). The HTTP
+ * /ready endpoint also covers the datastore (its `catalog.datastore` check lists bundles), but it is what the
+ * kubelet's readiness probe already reports, and it is not called fresh.
+ */
+export function checkDatastoreReachable(
+    pod: string,
+    phase: string | undefined,
+    dataStore: SpireDataStoreRecord | undefined,
+    result: ExecResult | undefined,
+): Check {
+    const what = `SPIRE server ${pod} reaches its datastore`;
+    const which = dataStore === undefined ? "" : ` (${describeDataStore(dataStore)})`;
+    if (phase !== "Running" || result === undefined) {
+        return fail(what, `the pod is ${phase ?? "in no phase"}, not Running`);
+    }
+    if ("error" in result) {
+        if (result.error.includes("NOT_SERVING")) {
+            return fail(
+                what,
+                `\`spire-server healthcheck\` answered NOT_SERVING: the server could not read its trust bundle from its datastore${which}; ` +
+                    'its spire-server container\'s log says why ("Health check failed")',
+            );
+        }
+        return fail(what, result.error);
+    }
+    return pass(what, `${dataStore === undefined ? "" : `${describeDataStore(dataStore)}; `}spire-server healthcheck: ${result.output.trim()}`);
+}
+
+/** What a replica served for `spire-server bundle show -format spiffe`. */
+export interface ServedBundle {
+    /** The pod's name. */
+    pod: string;
+    result: ExecResult;
+}
+
+/** "1 X.509 authority, 2 JWT authorities" for authority ids of spiffeBundleAuthorities. */
+function countAuthorities(ids: string[]): string {
+    const x509 = ids.filter((id) => id.startsWith("x509:")).length;
+    const jwt = ids.length - x509;
+    return `${x509} X.509 ${x509 === 1 ? "authority" : "authorities"}, ${jwt} JWT ${jwt === 1 ? "authority" : "authorities"}`;
+}
+
+/** "1 X.509 authority and 1 JWT authority" of a set of ids, leaving out kinds it has none of. */
+function someAuthorities(ids: string[]): string {
+    const x509 = ids.filter((id) => id.startsWith("x509:")).length;
+    const jwt = ids.length - x509;
+    const parts = [
+        ...(x509 > 0 ? [`${x509} X.509 ${x509 === 1 ? "authority" : "authorities"}`] : []),
+        ...(jwt > 0 ? [`${jwt} JWT ${jwt === 1 ? "authority" : "authorities"}`] : []),
+    ];
+    return parts.join(" and ");
+}
+
+/**
+ * Every replica serves the same trust bundle: the same X.509 and JWT authorities (spiffeBundleAuthorities: X.509
+ * certificates by their DER, JWT keys by their key ID). SPIRE servers share one bundle through their datastore, each
+ * adding its own CA's authorities (spiffe/spire pkg/server/ca/manager/manager.go, bundleUpdater.appendBundle); a
+ * replica on a datastore of its own (SQLite) publishes a trust root of its own. The replicas that differ from the
+ * most common bundle (ties: the one the first pod by name serves) are named.
+ */
+export function checkReplicaBundles(served: ServedBundle[]): Check {
+    const what = "SPIRE server replicas serve one trust bundle";
+    const problems: string[] = [];
+    const groups = new Map<string, { pods: string[]; ids: string[] }>();
+    for (const { pod, result } of served) {
+        if ("error" in result) {
+            problems.push(`${pod}: ${result.error}`);
+            continue;
+        }
+        const ids = spiffeBundleAuthorities(result.output);
+        if (ids === undefined) {
+            problems.push(`${pod} served no valid SPIFFE bundle: it ${checkSpiffeBundle(result.output)}`);
+            continue;
+        }
+        const key = ids.join(",");
+        groups.set(key, { pods: [...(groups.get(key)?.pods ?? []), pod], ids });
+    }
+    const ranked = [...groups.values()].sort((a, b) => b.pods.length - a.pods.length);
+    const [reference, ...others] = ranked;
+    for (const other of others) {
+        const own = other.ids.filter((id) => !reference.ids.includes(id));
+        const missing = reference.ids.filter((id) => !other.ids.includes(id));
+        const differences = [
+            ...(own.length > 0 ? [`${someAuthorities(own)} of its own`] : []),
+            ...(missing.length > 0 ? [`${someAuthorities(missing)} missing`] : []),
+        ];
+        problems.push(
+            `${other.pods.join(", ")} ${other.pods.length === 1 ? "serves" : "serve"} another bundle than ${reference.pods.join(", ")} (${differences.join(", ")})`,
+        );
+    }
+    if (others.length > 0) {
+        problems.push("replicas share their bundle through one datastore: one on a datastore of its own publishes a trust root of its own");
+    }
+    if (reference === undefined && problems.length === 0) {
+        problems.push("no replica to read it from");
+    }
+    if (problems.length > 0) {
+        return fail(what, problems.join("; "));
+    }
+    return pass(what, `${reference.pods.join(", ")}: ${countAuthorities(reference.ids)}`);
+}
+
+/** The X.509 authorities of a SPIFFE bundle text (already checked by checkSpiffeBundle). */
+function x509Authorities(bundleText: string): X509Certificate[] {
+    return (JSON.parse(bundleText) as SpiffeBundle).keys.filter((k) => k.use === "x509-svid").map((k) => new X509Certificate(Buffer.from(k.x5c![0], "base64")));
+}
+
+/**
+ * A CA SPIRE made for itself without an upstream authority: self-signed, with the URI SAN `spiffe://<td>`
+ * (spiffe/spire pkg/server/credtemplate/builder.go, BuildSelfSignedX509CATemplate).
+ */
+export function isSpireSelfSignedCa(cert: X509Certificate, trustDomain: string): boolean {
+    return cert.ca && cert.subject === cert.issuer && spiffeUris(cert).includes(`spiffe://${trustDomain}`) && cert.verify(cert.publicKey);
+}
+
+const spki = (cert: X509Certificate) => cert.publicKey.export({ type: "spki", format: "der" });
+
+/** The bundles each replica served, parsed; replicas whose bundle failed are left to checkReplicaBundles. */
+function validBundles(served: ServedBundle[]): { pod: string; cas: X509Certificate[] }[] {
+    return served.flatMap(({ pod, result }) =>
+        "output" in result && checkSpiffeBundle(result.output) === undefined ? [{ pod, cas: x509Authorities(result.output) }] : [],
+    );
+}
+
+/** What a bundle's X.509 authorities are, for messages. */
+function describeAuthorities(cas: X509Certificate[], trustDomain: string): string {
+    const subjects = cas.map((c) => distinguishedName(c.subject)).join("; ");
+    return cas.length > 0 && cas.every((c) => isSpireSelfSignedCa(c, trustDomain))
+        ? `only SPIRE's self-signed CA ${subjects}: the server signs its CA itself, not through the upstream authority`
+        : `the X.509 authorities ${subjects}`;
+}
+
+/**
+ * With a `generated` or `disk` upstream authority, the bundle's X.509 root is the configured one. SPIRE's disk
+ * upstream authority without a bundle_file_path (the chart sets none unless its secret has a bundle) takes the
+ * self-signed certificate of cert_file_path as the only upstream root, and the server puts the upstream roots in
+ * its trust bundle (spiffe/spire v1.15.2 pkg/server/plugin/upstreamauthority/disk/disk.go; pkg/server/ca/manager
+ * SyncX509Roots). So every replica's bundle must hold `spireServer.upstreamAuthority.rootCertificate`: the same
+ * certificate (DER), or one with its public key (the root re-issued). Other authorities may stay beside it until they
+ * expire (an older CA from before the upstream authority).
+ */
+export function checkUpstreamRoot(trustDomain: string, upstream: { type: "generated" | "disk"; rootCertificate: string }, served: ServedBundle[]): Check {
+    const what = `SPIRE trust bundle's X.509 root is the ${upstream.type} upstream authority's`;
+    const [root] = parsePemCertificates(upstream.rootCertificate);
+    const bundles = validBundles(served);
+    if (bundles.length === 0) {
+        return fail(what, "no replica served a trust bundle to compare");
+    }
+    const lacking = bundles.filter(({ cas }) => !cas.some((ca) => ca.fingerprint256 === root.fingerprint256 || spki(ca).equals(spki(root))));
+    if (lacking.length > 0) {
+        return fail(
+            what,
+            lacking
+                .map(
+                    ({ pod, cas }) =>
+                        `the bundle of ${pod} does not hold ${SPIRE_SERVER_OUTPUT}.upstreamAuthority.rootCertificate (${distinguishedName(root.subject)}); ` +
+                        `it holds ${describeAuthorities(cas, trustDomain)}`,
+                )
+                .join("; "),
+        );
+    }
+    const reissued = bundles.some(({ cas }) => !cas.some((ca) => ca.fingerprint256 === root.fingerprint256));
+    return pass(
+        what,
+        `${distinguishedName(root.subject)}${reissued ? " (its public key, in a re-issued certificate)" : ""}, in the bundle of ${bundles.map((b) => b.pod).join(", ")}`,
+    );
+}
+
+/** A cert-manager Issuer or ClusterIssuer (only the fields the check reads). */
+export interface CertManagerIssuerObject {
+    metadata?: ObjectMeta;
+    status?: { conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
+}
+
+/** cert-manager's own API group: verify reads its Issuers and ClusterIssuers; issuers of other groups are not read. */
+export const CERT_MANAGER_GROUP = "cert-manager.io";
+
+/**
+ * With the `certManager` upstream authority, SPIRE's upstream root is the `status.ca` of the CertificateRequest the
+ * issuer signed for the server's CA (spiffe/spire v1.15.2 pkg/server/plugin/upstreamauthority/certmanager:
+ * MintX509CAAndSubscribe returns it as UpstreamX509Roots), and the plugin deletes its CertificateRequests once they
+ * are Ready (cleanupStaleCertificateRequests). The issuer's CA itself is in the issuer's Secret, next to its private
+ * key, which verify does not read. So verify checks what it can: the issuer (of group cert-manager.io) exists and is
+ * Ready, so SPIRE can have its next CA signed; and every replica's bundle holds an X.509 authority that is not a
+ * SPIRE self-signed CA, i.e. the server signs through an upstream authority.
+ */
+export function checkCertManagerRoot(
+    trustDomain: string,
+    spireNamespace: string,
+    upstream: { issuerName: string; issuerKind: string; issuerGroup: string },
+    issuer: { object?: CertManagerIssuerObject } | { error: string } | undefined,
+    served: ServedBundle[],
+): Check {
+    const issuerRef = `${upstream.issuerKind} ${upstream.issuerKind === "ClusterIssuer" ? "" : `${spireNamespace}/`}${upstream.issuerName}`;
+    const what = `SPIRE trust bundle's X.509 root comes from cert-manager ${issuerRef}`;
+    const problems: string[] = [];
+    let issuerNote = `issuer group ${upstream.issuerGroup} not read`;
+    if (issuer !== undefined) {
+        if ("error" in issuer) {
+            problems.push(`could not read the ${upstream.issuerKind}: ${issuer.error}`);
+        } else if (issuer.object === undefined) {
+            problems.push(`the ${upstream.issuerKind} was not found`);
+        } else {
+            const ready = issuer.object.status?.conditions?.find((c) => c.type === "Ready");
+            if (ready?.status !== "True") {
+                problems.push(
+                    `the ${upstream.issuerKind} is not Ready${ready ? ` (${ready.reason ?? "no reason"}: ${ready.message ?? "no message"})` : " (no Ready condition)"}: SPIRE cannot have its next CA signed`,
+                );
+            }
+            issuerNote = `the ${upstream.issuerKind} is Ready`;
+        }
+    }
+    const bundles = validBundles(served);
+    if (bundles.length === 0) {
+        problems.push("no replica served a trust bundle to compare");
+    }
+    for (const { pod, cas } of bundles) {
+        if (cas.every((ca) => isSpireSelfSignedCa(ca, trustDomain))) {
+            problems.push(`the bundle of ${pod} holds ${describeAuthorities(cas, trustDomain)}`);
+        }
+    }
+    if (problems.length > 0) {
+        return fail(what, problems.join("; "));
+    }
+    const roots = [
+        ...new Set(bundles.flatMap(({ cas }) => cas.filter((ca) => !isSpireSelfSignedCa(ca, trustDomain)).map((ca) => distinguishedName(ca.subject)))),
+    ];
+    return pass(what, `${issuerNote}; roots ${roots.join("; ")}; not compared with the issuer's CA, which only its Secret holds`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Output
 
-export const GROUPS = ["SPIRE is up", "Workloads are registered", "Istio is up", "Proxies hold SPIRE-issued SVIDs", "Federation"] as const;
+export const GROUPS = ["SPIRE is up", "SPIRE servers", "Workloads are registered", "Istio is up", "Proxies hold SPIRE-issued SVIDs", "Federation"] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface GroupedCheck extends Check {

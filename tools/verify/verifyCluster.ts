@@ -4,6 +4,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { Writable } from "stream";
 import {
+    CertManagerIssuerObject,
     ClusterFederatedTrustDomainObject,
     ClusterSpiffeIdObject,
     PROXY_CONTAINER,
@@ -11,6 +12,7 @@ import {
     UsageError,
     WorkloadKind,
     WorkloadObject,
+    CERT_MANAGER_GROUP,
     selectorString,
 } from "./verifyChecks";
 
@@ -27,10 +29,37 @@ export interface ClusterReader {
      * port-forward; exec needs only `pods/exec`). Rejects with the reason when the command fails.
      */
     proxyConfigDump(namespace: string, pod: string): Promise<string>;
+    /** The trust bundle a SPIRE server serves: stdout of BUNDLE_SHOW_COMMAND in its spire-server container. */
+    spireServerBundle(namespace: string, pod: string): Promise<string>;
+    /** stdout of HEALTHCHECK_COMMAND in the pod's spire-server container; rejects with its error output when it fails. */
+    spireServerHealthcheck(namespace: string, pod: string): Promise<string>;
+    /** A cert-manager.io Issuer (in `namespace`) or ClusterIssuer (namespace ignored). */
+    readCertManagerIssuer(kind: "Issuer" | "ClusterIssuer", namespace: string, name: string): Promise<CertManagerIssuerObject | undefined>;
 }
 
 /** The command run in the proxy container. */
 export const CONFIG_DUMP_COMMAND = ["pilot-agent", "request", "GET", "config_dump"];
+
+/** The SPIRE server's container in the chart's server pods (charts/spire-server/templates/server-resource.yaml). */
+export const SPIRE_SERVER_CONTAINER = "spire-server";
+/**
+ * The server CLI, by its path: the spire-server image is built FROM scratch with the binary in /opt/spire/bin and
+ * sets no PATH (spiffe/spire v1.15.2 Dockerfile).
+ */
+export const SPIRE_SERVER_BINARY = "/opt/spire/bin/spire-server";
+/**
+ * The server API socket. The chart's server.conf sets no socket_path, so the server binds SPIRE's default, which is
+ * also the CLI's `-socketPath` default (spiffe/spire cmd/spire-server/util/util.go DefaultSocketPath), on the volume
+ * the chart mounts at /tmp/spire-server/private; the chart's controller manager config names the same path
+ * (charts/spire-server/templates/controller-manager-configmap.yaml spireServerSocketPath). Passed explicitly anyway.
+ */
+export const SPIRE_SERVER_SOCKET = "/tmp/spire-server/private/api.sock";
+/** Prints the bundle the server serves (the server API's GetBundle) as SPIFFE JSON (cmd/spire-server/cli/bundle/show.go). */
+export const BUNDLE_SHOW_COMMAND = [SPIRE_SERVER_BINARY, "bundle", "show", "-socketPath", SPIRE_SERVER_SOCKET, "-format", "spiffe"];
+/** Calls the server API's gRPC Health service, which reads the bundle from the datastore (cmd/spire-server/cli/healthcheck). */
+export const HEALTHCHECK_COMMAND = [SPIRE_SERVER_BINARY, "healthcheck", "-socketPath", SPIRE_SERVER_SOCKET];
+
+const CERT_MANAGER_VERSION = "v1";
 
 const SPIRE_GROUP = "spire.spiffe.io";
 const SPIRE_VERSION = "v1alpha1";
@@ -105,6 +134,42 @@ export function kubernetesCluster(kc: k8s.KubeConfig): ClusterReader {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const exec = new k8s.Exec(kc);
 
+    /** Runs `command` in a container; resolves with its stdout, rejects with its stderr (or status) when it fails. */
+    const run = (namespace: string, pod: string, container: string, command: string[], name: string) =>
+        new Promise<string>((resolve, reject) => {
+            const stdout: Buffer[] = [];
+            const stderr: Buffer[] = [];
+            const collect = (into: Buffer[]) =>
+                new Writable({
+                    write(chunk: Buffer, _encoding, done) {
+                        into.push(Buffer.from(chunk));
+                        done();
+                    },
+                });
+            let socket: { close(): void } | undefined;
+            const timer = setTimeout(() => {
+                socket?.close();
+                reject(new Error(`\`${name}\` did not finish within ${EXEC_TIMEOUT_MS / 1000} s`));
+            }, EXEC_TIMEOUT_MS);
+            exec.exec(namespace, pod, container, command, collect(stdout), collect(stderr), null, false, (status) => {
+                clearTimeout(timer);
+                if (status.status === "Success") {
+                    resolve(Buffer.concat(stdout).toString("utf8"));
+                } else {
+                    const detail = Buffer.concat(stderr).toString("utf8").trim() || status.message || "no output";
+                    reject(new Error(`\`${name}\` failed: ${detail}`));
+                }
+            }).then(
+                (ws) => {
+                    socket = ws;
+                },
+                (error: unknown) => {
+                    clearTimeout(timer);
+                    reject(error instanceof Error ? error : new Error(String(error)));
+                },
+            );
+        });
+
     return {
         async readWorkload(kind, namespace, name) {
             const read = {
@@ -131,39 +196,20 @@ export function kubernetesCluster(kc: k8s.KubeConfig): ClusterReader {
             return list.items ?? [];
         },
         proxyConfigDump(namespace, pod) {
-            return new Promise<string>((resolve, reject) => {
-                const stdout: Buffer[] = [];
-                const stderr: Buffer[] = [];
-                const collect = (into: Buffer[]) =>
-                    new Writable({
-                        write(chunk: Buffer, _encoding, done) {
-                            into.push(Buffer.from(chunk));
-                            done();
-                        },
-                    });
-                let socket: { close(): void } | undefined;
-                const timer = setTimeout(() => {
-                    socket?.close();
-                    reject(new Error(`\`${CONFIG_DUMP_COMMAND.join(" ")}\` did not finish within ${EXEC_TIMEOUT_MS / 1000} s`));
-                }, EXEC_TIMEOUT_MS);
-                exec.exec(namespace, pod, PROXY_CONTAINER, CONFIG_DUMP_COMMAND, collect(stdout), collect(stderr), null, false, (status) => {
-                    clearTimeout(timer);
-                    if (status.status === "Success") {
-                        resolve(Buffer.concat(stdout).toString("utf8"));
-                    } else {
-                        const detail = Buffer.concat(stderr).toString("utf8").trim() || status.message || "no output";
-                        reject(new Error(`\`${CONFIG_DUMP_COMMAND.join(" ")}\` failed: ${detail}`));
-                    }
-                }).then(
-                    (ws) => {
-                        socket = ws;
-                    },
-                    (error: unknown) => {
-                        clearTimeout(timer);
-                        reject(error instanceof Error ? error : new Error(String(error)));
-                    },
-                );
-            });
+            return run(namespace, pod, PROXY_CONTAINER, CONFIG_DUMP_COMMAND, CONFIG_DUMP_COMMAND.join(" "));
+        },
+        spireServerBundle(namespace, pod) {
+            return run(namespace, pod, SPIRE_SERVER_CONTAINER, BUNDLE_SHOW_COMMAND, "spire-server bundle show");
+        },
+        spireServerHealthcheck(namespace, pod) {
+            return run(namespace, pod, SPIRE_SERVER_CONTAINER, HEALTHCHECK_COMMAND, "spire-server healthcheck");
+        },
+        async readCertManagerIssuer(kind, namespace, name) {
+            const request =
+                kind === "ClusterIssuer"
+                    ? () => custom.getClusterCustomObject({ group: CERT_MANAGER_GROUP, version: CERT_MANAGER_VERSION, plural: "clusterissuers", name })
+                    : () => custom.getNamespacedCustomObject({ group: CERT_MANAGER_GROUP, version: CERT_MANAGER_VERSION, namespace, plural: "issuers", name });
+            return (await call<unknown>(request, true)) as CertManagerIssuerObject | undefined;
         },
     };
 }
