@@ -8,7 +8,8 @@ import { StackConfig } from "../../components/config";
 import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
 import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/mesh/registration";
 import { SpiffeBundle, checkSpiffeBundle, spiffeBundleAuthorities } from "../../components/mesh/spiffeBundle";
-import { SPIRE_RELEASE_NAME, controllerClassNameFor } from "../../components/mesh/spire";
+import { SPIRE_RELEASE_NAME, SpireServerRecord, controllerClassNameFor } from "../../components/mesh/spire";
+import { SPIRE_SERVER_OUTPUT } from "../../components/mesh/spireChange";
 import { checkTrustDomain } from "../../components/validation";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -620,27 +621,12 @@ export function checkPeerBundle(pod: string, peerTrustDomain: string, secrets: P
 // ---------------------------------------------------------------------------------------------------------------
 // SPIRE servers: replicas, datastore, trust bundle, upstream root
 
-/**
- * The stack output recording the identity plane (issue 15's contract: the program exports it under this name, from
- * components/mesh, once that change lands): how many servers, their datastore (no password) and their upstream
- * authority (with its public root certificate for `generated` and `disk`).
- */
-export const SPIRE_SERVER_OUTPUT = "spireServer";
-
-export type SpireDataStoreRecord =
-    { type: "sqlite3" } | { type: "postgres" | "mysql"; host: string; port: number; database: string; user: string; tlsMode?: string };
-
-export type SpireUpstreamAuthorityRecord =
-    | { type: "none" }
-    | { type: "generated" | "disk"; rootCertificate: string }
-    | { type: "certManager"; issuerName: string; issuerKind: string; issuerGroup: string };
-
-/** The `spireServer` output's value. */
-export interface SpireServerRecord {
-    replicas: number;
-    dataStore: SpireDataStoreRecord;
-    upstreamAuthority: SpireUpstreamAuthorityRecord;
-}
+// The stack output recording the identity plane (components/mesh/spireChange.ts SPIRE_SERVER_OUTPUT, the value of
+// Spire.serverRecord): how many servers, their datastore (no password) and their upstream authority (with its public
+// root certificate for `generated` and `disk`).
+export { SPIRE_SERVER_OUTPUT };
+export type SpireUpstreamAuthorityRecord = SpireServerRecord["upstreamAuthority"];
+export type SpireDataStoreRecord = SpireServerRecord["dataStore"];
 
 /** What a stack deployed before the `spireServer` output existed runs: one server on SQLite, no upstream authority. */
 export const SPIRE_SERVER_DEFAULTS: SpireServerRecord = { replicas: 1, dataStore: { type: "sqlite3" }, upstreamAuthority: { type: "none" } };
