@@ -285,6 +285,15 @@ describe("SPIRE monitoring: the program", () => {
             }
         }
     });
+
+    it("declares no NetworkPolicy that stops Prometheus scraping SPIRE: ingress-only, all in the Istio namespace, none on Prometheus' egress", async () => {
+        const run = await runProgram(program, SMALL.config, SMALL.world, SMALL.stack);
+        const policies = run.declared.filter((d) => d.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        expect(policies.map((p) => [p.inputs.metadata.name, p.inputs.metadata.namespace, p.inputs.spec.policyTypes])).to.deep.equal([
+            ["prometheus-access", "istio-system", ["Ingress"]],
+            ["kiali-access", "istio-system", ["Ingress"]],
+        ]);
+    });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
