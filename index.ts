@@ -91,6 +91,8 @@ export = async () => {
             federationRefreshHint: config.federationRefreshHint,
             // The profile peers are told is the one SPIRE serves: https_web with the configured Web PKI certificate.
             bundleEndpointTlsSecret: config.bundleEndpointProfile === "https_web" ? config.bundleEndpointTlsSecret : undefined,
+            // SPIRE's Prometheus telemetry, scraped by the observability add-on's Prometheus.
+            telemetry: config.observability,
             protect: config.protectSpire,
             adopt: { namespace: config.adopt.includes("spire-namespace"), releases: config.adopt.includes("spire-releases") },
             replicas: config.spireServerReplicas,
@@ -192,6 +194,13 @@ export = async () => {
                   access: config.observabilityAccess,
                   istioVersion: config.istioChartVersion,
                   graphNamespaces: config.enrolledNamespaces,
+                  // SPIRE's scrape jobs, alerting rules and Grafana dashboard (one federation row per ready peer).
+                  spire: {
+                      spireNamespace: config.spireNamespace,
+                      caTTL: config.caTTL,
+                      federationRefreshHint: config.federationRefreshHint,
+                      peerTrustDomains,
+                  },
               },
               onCluster,
           )

@@ -196,7 +196,7 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         expect([...again]).to.deep.equal([...files]);
     });
 
-    it("shows a caTTL change as the spire-server ConfigMap it rewrites and the StatefulSet it rolls, in the render diff", async () => {
+    it("shows a caTTL change as the spire-server ConfigMap it rewrites and the StatefulSet it rolls, and the alert and dashboard thresholds, in the render diff", async () => {
         const changed = (await renderWithCharts([{ stack: "east", config: { ...EAST.config, caTTL: "1440h" } }])).get("east")!;
         const base = tempDir();
         const head = tempDir();
@@ -210,14 +210,22 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
             }
         }
         const comparison = compareTrees(base, head);
+        // With observability on, the CA TTL also sets the SPIRE CA alert's threshold (Prometheus' rules, reloaded in
+        // place) and the dashboard's (Grafana's ConfigMap, and its Deployment's checksum): 1440h / 6 is over the 7-day cap, 604800 s.
         expect(comparison.changes.map((c) => [c.path, c.kind])).to.deep.equal([
+            ["east/helm/grafana.yaml", "changed"],
+            ["east/helm/grafana/istio-system/ConfigMap-grafana-dashboards-spire.yaml", "changed"],
+            ["east/helm/grafana/istio-system/Deployment-grafana.yaml", "changed"],
+            ["east/helm/prometheus.yaml", "changed"],
+            ["east/helm/prometheus/istio-system/ConfigMap-prometheus.yaml", "changed"],
             ["east/helm/spire.yaml", "changed"],
             ["east/helm/spire/spire-server/ConfigMap-spire-server.yaml", "changed"],
             ["east/helm/spire/spire-server/StatefulSet-spire-server.yaml", "changed"],
         ]);
-        const configMapPatch = comparison.changes[1].patch;
+        expect(comparison.changes[4].patch).to.match(/\n-\s+< 432000\n\+\s+< 604800\n/);
+        const configMapPatch = comparison.changes[6].patch;
         expect(configMapPatch).to.include('-        "ca_ttl": "720h",\n+        "ca_ttl": "1440h",');
-        expect(comparison.changes[2].patch).to.match(/- {8}checksum\/config: [0-9a-f]{64}\n\+ {8}checksum\/config: [0-9a-f]{64}/);
+        expect(comparison.changes[7].patch).to.match(/- {8}checksum\/config: [0-9a-f]{64}\n\+ {8}checksum\/config: [0-9a-f]{64}/);
         expect(buildComment(comparison)).to.include("east/helm/spire/spire-server/ConfigMap-spire-server.yaml");
     });
 
@@ -236,13 +244,12 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         }
         const changed = (await renderWithCharts([{ stack: "east", config: { ...EAST.config, caTTL: "1440h" } }], cache)).get("east")!;
         const marked = [...changed.keys()].filter((f) => f.endsWith("/marked/ConfigMap-from-the-cache.yaml")).sort();
-        // Every release but spire (its values changed) came from the cache.
+        // Every release but spire, prometheus and grafana (their values changed: SPIRE's CA TTL, the CA alert's and
+        // the dashboard's thresholds) came from the cache.
         expect(marked).to.deep.equal(
-            ["grafana", "istio-base", "istio-ingressgateway", "istiod", "kiali", "prometheus", "spire-crds"].map(
-                (r) => `helm/${r}/marked/ConfigMap-from-the-cache.yaml`,
-            ),
+            ["istio-base", "istio-ingressgateway", "istiod", "kiali", "spire-crds"].map((r) => `helm/${r}/marked/ConfigMap-from-the-cache.yaml`),
         );
-        expect(fs.readdirSync(cache).length).to.equal(9);
+        expect(fs.readdirSync(cache).length).to.equal(11);
     });
 
     it("reports a release whose chart version is not to be had, and still renders the others", async () => {

@@ -14,6 +14,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_VERSION } from "../mesh/istioOperator";
 import { Values, canonical, deepMerge } from "../values";
+import { SpireMonitoringSettings, spireAlertRules, spireScrapeConfigs } from "./spireAlerts";
+import { SPIRE_GRAFANA_DASHBOARD, SPIRE_GRAFANA_PROVIDER, spireDashboard } from "./spireDashboard";
 
 /** The prometheus-community chart repository (chart `prometheus`). */
 export const PROMETHEUS_CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts";
@@ -147,9 +149,15 @@ export function kialiGraphUrl(namespaces: readonly string[]): string {
  * Values for the prometheus chart: Istio's `values-prometheus.yaml`. Istio's sidecars serve their standard metrics
  * (merged with the application's) in plaintext on the agent's status port 15020, outside the STRICT-mTLS inbound path,
  * and the injector annotates each pod `prometheus.io/scrape`, `port: 15020`, `path: /stats/prometheus`; the chart's
- * default `kubernetes-pods` job scrapes exactly such pods, so no scrape job is added.
+ * default `kubernetes-pods` job scrapes exactly such pods, so no scrape job is added for them.
+ *
+ * With `spire` (SPIRE's telemetry on, see spireAlerts.ts): two more scrape jobs, `spire-server` and `spire-agent`
+ * (the chart's `scrapeConfigs` map, rendered into prometheus.yml in key order), and SPIRE's alerting rules as the
+ * chart's `alerting_rules.yml` (already in the chart's `rule_files`). The SPIRE pods run outside the mesh and serve
+ * plain HTTP; no NetworkPolicy restricts Prometheus' egress or the SPIRE namespace's ingress. No Alertmanager is
+ * installed: the alerts show on Prometheus' Alerts page and as its `ALERTS` series.
  */
-export function prometheusChartValues(passThrough: Values = {}): Values {
+export function prometheusChartValues(passThrough: Values = {}, spire?: SpireMonitoringSettings): Values {
     const decided: Values = {
         // Only the Prometheus server, as Istio's addon.
         alertmanager: { enabled: false },
@@ -174,6 +182,12 @@ export function prometheusChartValues(passThrough: Values = {}): Values {
         // The Observability component declares the addons' NetworkPolicies; policies add up, so a chart's own (which
         // would let more in) stays off.
         networkPolicy: { enabled: false },
+        ...(spire !== undefined
+            ? {
+                  scrapeConfigs: spireScrapeConfigs(spire.spireNamespace),
+                  serverFiles: { "alerting_rules.yml": spireAlertRules(spire) as unknown as Values },
+              }
+            : {}),
     };
     return canonical(deepMerge(passThrough, decided));
 }
@@ -233,6 +247,8 @@ export interface GrafanaChartSettings {
     dashboardsBaseUrl: string;
     /** What anonymous users may do. @default "view" (anonymous Viewer) */
     access?: ObservabilityAccess;
+    /** Add the SPIRE dashboard (spireDashboard.ts) for these settings. @default no SPIRE dashboard */
+    spire?: SpireMonitoringSettings;
 }
 
 /**
@@ -242,15 +258,19 @@ export interface GrafanaChartSettings {
  * is installed) nor the addon's fixed admin password (the chart keeps a random one in Secret `grafana`).
  */
 export function grafanaChartValues(settings: GrafanaChartSettings, passThrough: Values = {}): Values {
-    const providers = Object.keys(ISTIO_GRAFANA_DASHBOARDS).map((name) => ({
+    const provider = (name: string, folder: string) => ({
         name,
         orgId: 1,
-        folder: "istio",
+        folder,
         type: "file",
         disableDeletion: false,
         options: { path: `/var/lib/grafana/dashboards/${name}` },
-    }));
-    const dashboards = Object.fromEntries(
+    });
+    const providers = [
+        ...Object.keys(ISTIO_GRAFANA_DASHBOARDS).map((name) => provider(name, "istio")),
+        ...(settings.spire !== undefined ? [provider(SPIRE_GRAFANA_PROVIDER, SPIRE_GRAFANA_PROVIDER)] : []),
+    ];
+    const dashboards: Values = Object.fromEntries(
         // The dashboards pick their data source through a variable; no `datasource` rewrite is wanted.
         Object.entries(ISTIO_GRAFANA_DASHBOARDS).map(([provider, files]) => [
             provider,
@@ -260,6 +280,10 @@ export function grafanaChartValues(settings: GrafanaChartSettings, passThrough: 
             ),
         ]),
     );
+    if (settings.spire !== undefined) {
+        // Inline JSON: the chart writes it into ConfigMap `grafana-dashboards-spire`, mounted into the provider's folder.
+        dashboards[SPIRE_GRAFANA_PROVIDER] = { [SPIRE_GRAFANA_DASHBOARD]: { json: JSON.stringify(spireDashboard(settings.spire), null, 2) } };
+    }
     const decided: Values = {
         // No dashboard sidecar, so no RBAC; no test pods.
         rbac: { create: false, pspEnabled: false },
@@ -393,6 +417,11 @@ export interface ObservabilityArgs {
     values?: { prometheus?: Values; kiali?: Values; grafana?: Values };
     /** Helm wait timeout in seconds. @default 600 */
     timeoutSeconds?: number;
+    /**
+     * Monitor SPIRE: scrape its server and agents (whose telemetry the Spire component's `telemetry` turns on), ship
+     * SPIRE's alerting rules with Prometheus, and add the SPIRE dashboard to Grafana. @default SPIRE not monitored
+     */
+    spire?: SpireMonitoringSettings;
 }
 
 /**
@@ -434,9 +463,9 @@ export class Observability extends pulumi.ComponentResource {
         const dashboardsBaseUrl = args.grafanaDashboardsBaseUrl ?? istioDashboardsBaseUrl(args.istioVersion ?? ISTIO_VERSION);
 
         this.chartValues = {
-            prometheus: prometheusChartValues(args.values?.prometheus),
+            prometheus: prometheusChartValues(args.values?.prometheus, args.spire),
             kiali: kialiChartValues({ namespace, grafana: withGrafana, access }, args.values?.kiali),
-            ...(withGrafana ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl, access }, args.values?.grafana) } : {}),
+            ...(withGrafana ? { grafana: grafanaChartValues({ namespace, dashboardsBaseUrl, access, spire: args.spire }, args.values?.grafana) } : {}),
         };
 
         // After istiod, whose release follows the creation of the namespace.

@@ -83,6 +83,8 @@ export interface SpireChartSettings {
     dataStore?: SpireDataStore;
     /** @default none (no value sent) */
     upstreamAuthority?: SpireUpstreamAuthority;
+    /** Serve SPIRE's Prometheus telemetry (SPIRE_TELEMETRY_VALUES). @default false (values unchanged) */
+    telemetry?: boolean;
 }
 
 /** The labels of the chart's SPIRE server pods (charts/spire-server/templates/server-resource.yaml selector). */
@@ -120,6 +122,18 @@ export function spireServerHaValues(settings: Pick<SpireChartSettings, "replicas
         spireUpstreamAuthorityValues(settings.upstreamAuthority ?? { type: "none" }),
     );
 }
+
+/**
+ * What `telemetry` adds to the spire chart values: SPIRE's Prometheus telemetry on, server and agent. The chart then
+ * renders a `telemetry { Prometheus { host = "0.0.0.0", port = 9988 } }` block into server.conf and agent.conf and a
+ * container port `prom` (9988) on the spire-server and spire-agent containers (and `pm-cm`, 8082, on the controller
+ * manager): charts/spire-server/templates/configmap.yaml, server-resource.yaml, _controller-manager-container.tpl,
+ * charts/spire-agent/templates/configmap.yaml, daemonset.yaml. No scrape annotation, no PodMonitor.
+ */
+export const SPIRE_TELEMETRY_VALUES: Values = {
+    "spire-server": { telemetry: { prometheus: { enabled: true } } },
+    "spire-agent": { telemetry: { prometheus: { enabled: true } } },
+};
 
 /**
  * The spire-server chart's `federation.tls` for a bundle endpoint profile. The chart renders exactly one profile into
@@ -176,7 +190,7 @@ export function spireChartValues(settings: SpireChartSettings, passThrough: Valu
         "spiffe-csi-driver": { enabled: true },
         "spiffe-oidc-discovery-provider": { enabled: false },
     };
-    return canonical(deepMerge(passThrough, decided));
+    return canonical(deepMerge(passThrough, settings.telemetry === true ? deepMerge(decided, SPIRE_TELEMETRY_VALUES) : decided));
 }
 
 /** The controller class name this program uses for its SPIRE custom resources. */
@@ -237,6 +251,8 @@ export interface SpireArgs {
      * Secret in `namespace`. @default undefined: https_spiffe (the server's own SVID)
      */
     bundleEndpointTlsSecret?: string;
+    /** Serve SPIRE's Prometheus telemetry, for the Observability component to scrape. @default false */
+    telemetry?: boolean;
     /** Extra spire chart values, merged under the ones this component sets. @default {} */
     values?: Values;
     /** Helm wait timeout in seconds. @default 600 */
@@ -393,6 +409,7 @@ export class Spire extends pulumi.ComponentResource {
                 replicas,
                 dataStore,
                 upstreamAuthority,
+                telemetry: args.telemetry,
             },
             args.values,
         );
