@@ -154,10 +154,11 @@ export const CONFIG_DEFAULTS = {
 };
 
 /**
- * Keys whose value must be a Pulumi secret (`pulumi config set --secret`): Pulumi.yaml declares them `secret: true`,
- * which the CLI enforces for stack files (pulumi/pulumi sdk/go/common/workspace: validateStackConfigValue, "must be
- * encrypted as it's secret"), and the program refuses a plain value too (an ESC environment or the Automation API
- * may hand one). They have no default and are not part of StackConfig: the program reads them as secret Outputs.
+ * Keys whose value must be a Pulumi secret (`pulumi config set --secret`); the program refuses a plain value. They are
+ * optional and have no default, so Pulumi.yaml cannot declare them: a declared key without a default is required of
+ * every stack (pulumi/pulumi sdk/go/common/workspace ValidateStackConfigAndApplyProjectConfig, "is missing
+ * configuration value"), and `secret: true` forbids a plain default ("must be encrypted as it's secret",
+ * validateStackConfigValue). They are not part of StackConfig: the program reads them as secret Outputs.
  */
 export const SECRET_CONFIG_KEYS = ["spireDataStorePassword", "spireUpstreamCertificate", "spireUpstreamKey"] as const;
 export type SecretConfigKey = (typeof SECRET_CONFIG_KEYS)[number];

@@ -210,6 +210,21 @@ describe("the production identity plane's configuration", () => {
             expect(problemsOf({ ...BASE, ...r.config }, r.secrets ?? [], r.now)).to.deep.equal(r.problems);
         });
     }
+
+    it("stops the program before any Kubernetes resource, with every problem in one message", async () => {
+        const { error, declared } = await runProgramExpectingError(program, {
+            ...BASE,
+            spireServerReplicas: 3,
+            spireDataStorePassword: PASSWORD,
+            spireUpstreamAuthority: { type: "disk" },
+        });
+        expect(error.message).to.match(/^Invalid configuration \(5 problems\):\n/);
+        for (const key of ["spireServerReplicas", "spireDataStorePassword", "spireUpstreamCertificate", "spireUpstreamKey"]) {
+            expect(error.message).to.contain(`\n  - ${key}: `);
+        }
+        expect(error.message).to.not.contain("s3cret");
+        expect(declared.filter((d) => d.type.startsWith("kubernetes:") || d.type.startsWith("tls:"))).to.deep.equal([]);
+    });
 });
 
 describe("the spire chart values of the production identity plane", () => {
