@@ -8,10 +8,21 @@
 import * as os from "os";
 import { canonical } from "../components/values";
 import { Declared } from "../tools/mock-engine/harness";
-import { Limiter, RenderedObject, helmTemplateAsync } from "../tools/upstream/helm";
+import { Limiter, RenderedObject, ensureHelm, helmTemplateAsync } from "../tools/upstream/helm";
+import { requireArtifact } from "../tools/upstream/artifacts";
 import { chartDir } from "../tools/upstream/upstream";
 
 export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/**
+ * The Helm 3 binary a test renders with (tools/upstream/helm.ts ensureHelm), or the test is pending, saying why and
+ * what it would have done (`what`: "render the charts with"); with CI=true a missing Helm fails (requireArtifact).
+ */
+export async function requireHelm(ctx: Mocha.Context, what = "render the charts with"): Promise<string> {
+    const found = await ensureHelm();
+    requireArtifact(ctx, found.found, () => `pending: no Helm 3 to ${what} (${found.found ? "" : found.reason})`);
+    return (found as { binary: string }).binary;
+}
 
 /** The Helm releases of a run, in declaration order. */
 export function releasesOf(declared: Declared[]): Declared[] {

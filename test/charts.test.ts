@@ -32,7 +32,7 @@ import {
     parseStackConfig,
     spireSidecarTemplate,
 } from "../components";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { requireUpstream } from "../tools/upstream/artifacts";
 import {
     ChartRenderer,
     ReleaseRender,
@@ -45,9 +45,11 @@ import {
     resolvePortForward,
     selects,
     theObject,
+    requireHelm,
 } from "./chartRender";
+import { webPeer } from "./testStacks";
 import { Declared, ProgramRun, World, chartObjectsRead, runProgram } from "../tools/mock-engine/harness";
-import { RenderedObject, ensureHelm, helmTemplate, helmTemplateAsync } from "../tools/upstream/helm";
+import { RenderedObject, helmTemplate, helmTemplateAsync } from "../tools/upstream/helm";
 import { chartDir } from "../tools/upstream/upstream";
 import {
     GATEWAY_CLUSTER_SPIFFE_ID,
@@ -95,15 +97,6 @@ interface Case {
 }
 
 const ORG = "acme";
-/** A peer that federates through an https_web endpoint: ready without a bootstrap bundle. */
-const webPeer = (trustDomain: string) => ({
-    federation: {
-        trustDomain,
-        bundleEndpointUrl: `https://spire-bundle.${trustDomain}`,
-        endpointSpiffeId: `spiffe://${trustDomain}/spire/server`,
-        bundleEndpointProfile: "https_web",
-    },
-});
 
 const CASES: Case[] = [
     {
@@ -279,9 +272,7 @@ describe("charts: what the pinned charts render from the program's values", func
         requireUpstream(this);
     });
     before(async function () {
-        const helm = await ensureHelm();
-        requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
-        helmBinary = (helm as { binary: string }).binary;
+        helmBinary = await requireHelm(this, "render the charts with");
         shared = new ChartRenderer(helmBinary);
     });
 

@@ -4,6 +4,7 @@
 
 import { ValidateFunction } from "ajv";
 import { expect } from "chai";
+import { requireHelm } from "./chartRender";
 import { X509Certificate } from "crypto";
 import * as path from "path";
 import { parse } from "yaml";
@@ -23,8 +24,7 @@ import {
     spireProxyConfigSecretText,
     valuePathProblems,
 } from "../tools/upstream/upstream";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
-import { ensureHelm } from "../tools/upstream/helm";
+import { requireUpstream } from "../tools/upstream/artifacts";
 import { runTemplates } from "./injection";
 import { fixtureBundle } from "./testStacks";
 
@@ -249,11 +249,10 @@ describe("conformance with the pinned upstream charts, CRDs and Istio's SPIRE te
         // for an application pod, `spire-gateway` for a gateway pod naming it (test/injection.test.ts covers every mode).
         let evaluated: Record<string, InjectionTemplate>;
         before(async function () {
-            const helm = await ensureHelm();
-            requireArtifact(this, helm.found, () => `pending: no Helm 3 to evaluate the injection templates with (${helm.found ? "" : helm.reason})`);
+            const helm = await requireHelm(this, "evaluate the injection templates with");
             const raw = objectAt(valuesOf(run.declared, "istiod"), "sidecarInjectorWebhook.templates") as Record<string, string>;
             const data = (annotations: Record<string, string>) => ({ ObjectMeta: { Annotations: annotations, Labels: {} }, NativeSidecars: true });
-            const out = await runTemplates((helm as { binary: string }).binary, raw, [
+            const out = await runTemplates(helm, raw, [
                 { id: "spire", template: "spire", data: data({}) },
                 { id: "spire-gateway", template: "spire-gateway", data: data({ "inject.istio.io/templates": "gateway,spire-gateway" }) },
             ]);

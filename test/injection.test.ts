@@ -8,10 +8,9 @@
 import { expect } from "chai";
 import { parse } from "yaml";
 import { NATIVE_SIDECAR_ANNOTATION, SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "../components";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
-import { ChartRenderer, ReleaseRender, podTemplateOf, theObject } from "./chartRender";
+import { requireUpstream } from "../tools/upstream/artifacts";
+import { ChartRenderer, ReleaseRender, podTemplateOf, theObject, requireHelm } from "./chartRender";
 import { runProgram } from "../tools/mock-engine/harness";
-import { ensureHelm } from "../tools/upstream/helm";
 import { Injection, InjectorSetup, PROXY, Pod, injectPods, podProblems, proxyList, proxyOf, shimIstioTemplate } from "./injection";
 
 const program: () => Promise<unknown> = require("../index");
@@ -102,9 +101,7 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
         requireUpstream(this);
     });
     before(async function () {
-        const found = await ensureHelm();
-        requireArtifact(this, found.found, () => `pending: no Helm 3 to render the charts with (${found.found ? "" : found.reason})`);
-        helm = (found as { binary: string }).binary;
+        helm = await requireHelm(this, "render the charts with");
         renderer = new ChartRenderer(helm);
     });
 

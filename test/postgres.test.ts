@@ -5,6 +5,7 @@
 // the way: spaces, both quotes, a backslash, "@", "%", "$" (also as "$HOME" and "${DBPW}"), "=", non-ASCII.
 
 import { expect } from "chai";
+import { requireHelm } from "./chartRender";
 import {
     SPIRE_DATASTORE_CA_PATH,
     SPIRE_DATASTORE_PASSWORD_KEY,
@@ -13,7 +14,7 @@ import {
     libpqQuote,
 } from "../components/mesh/spireDataStore";
 import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
-import { RenderedObject, ensureHelm } from "../tools/upstream/helm";
+import { RenderedObject } from "../tools/upstream/helm";
 import { LocalPostgres, PostgresResolution, findPostgres, psql, startPostgres } from "./localPostgres";
 import { libpqConninfo, renderSpire, serverConfOf, serverPodOf, spireSqlPluginData } from "./spireServerConf";
 
@@ -46,10 +47,9 @@ describe("postgres: SPIRE's connection string, as the chart renders it, reaches 
         found = pg as typeof found;
     });
     before(async function () {
-        const helm = await ensureHelm();
-        requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the spire chart with (${helm.found ? "" : helm.reason})`);
+        const helm = await requireHelm(this, "render the spire chart with");
         server = await startPostgres(found, [`CREATE ROLE ${USER} LOGIN PASSWORD ${sqlString(PASSWORD)};`, `CREATE DATABASE ${DATABASE} OWNER ${USER};`]);
-        objects = await renderSpire((helm as { binary: string }).binary, {
+        objects = await renderSpire(helm, {
             type: "postgres",
             host: "127.0.0.1",
             port: server.port,

@@ -5,10 +5,10 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { ChartRenderer, ReleaseRender, theObject } from "./chartRender";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { ChartRenderer, ReleaseRender, theObject, requireHelm } from "./chartRender";
+import { requireUpstream } from "../tools/upstream/artifacts";
 import { ProgramRun, runProgram } from "../tools/mock-engine/harness";
-import { RenderedObject, ensureHelm } from "../tools/upstream/helm";
+import { RenderedObject } from "../tools/upstream/helm";
 
 const program: () => Promise<unknown> = require("../index");
 const README = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
@@ -68,10 +68,9 @@ describe("README: what it says the charts install", function () {
     });
     before(async function () {
         this.timeout(120000);
-        const helm = await ensureHelm();
-        requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
+        const helm = await requireHelm(this, "render the charts with");
         run = await runProgram(program as () => Promise<Record<string, unknown>>, config, {}, "readme");
-        renders = await new ChartRenderer((helm as { binary: string }).binary).renderAll(run.declared);
+        renders = await new ChartRenderer(helm).renderAll(run.declared);
     });
 
     it("Clean-up: lists exactly the CRDs of spire-crds and istio-base, which both mark helm.sh/resource-policy: keep", () => {

@@ -27,21 +27,13 @@ import {
 } from "../components";
 import { Declared, ProgramRun, named, runProgram } from "../tools/mock-engine/harness";
 import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
-import { RenderedObject, ensureHelm } from "../tools/upstream/helm";
-import { ChartRenderer, podTemplateOf, theObject } from "./chartRender";
+import { RenderedObject } from "../tools/upstream/helm";
+import { ChartRenderer, podTemplateOf, theObject, requireHelm } from "./chartRender";
+import { webPeer } from "./testStacks";
 
 const program: () => Promise<Record<string, any>> = require("../index");
 
 const ORG = "acme";
-/** A peer that federates through an https_web endpoint: ready without a bootstrap bundle. */
-const webPeer = (trustDomain: string) => ({
-    federation: {
-        trustDomain,
-        bundleEndpointUrl: `https://spire-bundle.${trustDomain}`,
-        endpointSpiffeId: `spiffe://${trustDomain}/spire/server`,
-        bundleEndpointProfile: "https_web",
-    },
-});
 
 /** The configurations run (this file's own): the defaults (caTTL 720h, hint 5m), and a small CA TTL and hint. */
 const DEFAULTS = {
@@ -329,9 +321,8 @@ describe("SPIRE monitoring: what the charts render from the program's values", f
         requireUpstream(this);
     });
     before(async function () {
-        const helm = await ensureHelm();
-        requireArtifact(this, helm.found, () => `pending: no Helm 3 to render the charts with (${helm.found ? "" : helm.reason})`);
-        renderer = new ChartRenderer((helm as { binary: string }).binary);
+        const helm = await requireHelm(this, "render the charts with");
+        renderer = new ChartRenderer(helm);
         for (const c of [DEFAULTS, SMALL]) {
             const run = await runProgram(program, c.config, c.world, c.stack);
             const grafana = c === DEFAULTS ? await renderer.render(release(run, "observability-grafana")) : undefined;

@@ -16,9 +16,9 @@ import {
     parseSpireDataStore,
     spireDataStoreChartValues,
 } from "../components/mesh/spireDataStore";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
-import { RenderedObject, ensureHelm } from "../tools/upstream/helm";
-import { objectsOf } from "./chartRender";
+import { requireUpstream } from "../tools/upstream/artifacts";
+import { RenderedObject } from "../tools/upstream/helm";
+import { objectsOf, requireHelm } from "./chartRender";
 import {
     goHostOf,
     goMysqlParseDsn,
@@ -400,9 +400,7 @@ describe("spireDataStore: the SPIRE SQL datastore settings", () => {
             requireUpstream(this);
         });
         before(async function () {
-            const found = await ensureHelm();
-            requireArtifact(this, found.found, () => `pending: no Helm 3 to render the spire chart with (${found.found ? "" : found.reason})`);
-            helm = (found as { binary: string }).binary;
+            helm = await requireHelm(this, "render the spire chart with");
         });
 
         it("sqlite3: the chart's own datastore file, no DBPW, no extra volume", async () => {

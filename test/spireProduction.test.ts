@@ -19,10 +19,10 @@ import {
     spireValuesProblems,
 } from "../components";
 import { Declared, ProgramRun, mockPem, named, ofType, runProgram, runProgramExpectingError, runningStack, secretConfig } from "../tools/mock-engine/harness";
-import { RenderedObject, ensureHelm, helmTemplateAsync } from "../tools/upstream/helm";
-import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
+import { RenderedObject, helmTemplateAsync } from "../tools/upstream/helm";
+import { requireUpstream } from "../tools/upstream/artifacts";
 import { chartDir } from "../tools/upstream/upstream";
-import { ChartRenderer, podTemplateOf, selects, theObject } from "./chartRender";
+import { ChartRenderer, podTemplateOf, selects, theObject, requireHelm } from "./chartRender";
 import { removeTestProject, renderCommand, testProject } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -274,9 +274,7 @@ describe("a production stack (three servers, PostgreSQL, generated root) on real
         requireUpstream(this);
     });
     before(async function () {
-        const found = await ensureHelm();
-        requireArtifact(this, found.found, () => `pending: no Helm 3 to render the charts with (${found.found ? "" : found.reason})`);
-        helm = (found as { binary: string }).binary;
+        helm = await requireHelm(this, "render the charts with");
         run = await runProgram(program, PRODUCTION, { generatedRootCertificate: GENERATED_ROOT });
         release = named(run.declared, "spire-release");
         spire = await new ChartRenderer(helm).render(release);

@@ -79,3 +79,13 @@ export function renderCommand(projectDir: string, args: string[]) {
 export function fixtureBundle(trustDomain: string): string {
     return fs.readFileSync(path.join(__dirname, "fixtures", `${trustDomain}.bundle.json`), "utf8");
 }
+
+/** A peer that federates through an https_web endpoint: ready without a bootstrap bundle. */
+export const webPeer = (trustDomain: string) => ({
+    federation: {
+        trustDomain,
+        bundleEndpointUrl: `https://spire-bundle.${trustDomain}`,
+        endpointSpiffeId: `spiffe://${trustDomain}/spire/server`,
+        bundleEndpointProfile: "https_web",
+    },
+});
