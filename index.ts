@@ -3,7 +3,9 @@
 //
 //   config ─► the stack's Kubernetes provider (kubernetes:context), the only one: every component gets it
 //         ─► peers (StackReferences, validated)
-//         ─► Spire ─► BundleEndpoint (exported as `federation`)
+//         ─► the identity plane's changes since the last deployment (refused unless acknowledged)
+//         ─► Spire (servers, datastore, upstream authority; exported as `spireServer`)
+//                   ─► BundleEndpoint (exported as `federation`)
 //                   ─► FederatedTrustDomain per ready peer (ClusterFederatedTrustDomain)
 //                   ─► WorkloadRegistration (ClusterSPIFFEIDs, federatesWith the peers)
 //                   ─► IstioMesh (base, istiod, gateway from one IstioOperator)
@@ -26,20 +28,16 @@ import {
     Spire,
     ValidationError,
     WorkloadRegistration,
-    bookinfoHost,
-    SPIRE_SERVER_OUTPUT,
     PROJECT_NAME,
-    acknowledgedChangeMessage,
-    acknowledgementFor,
+    SPIRE_SERVER_OUTPUT,
+    bookinfoHost,
     buildIstioOperator,
-    identityPlaneChanges,
+    checkIdentityPlaneChange,
     loadSecretConfig,
     loadStackConfig,
     readPeers,
     readPreviousDeployment,
-    staleAcknowledgementMessage,
     stackKubernetesProvider,
-    unacknowledgedChangeMessage,
 } from "./components";
 
 export = async () => {
@@ -52,19 +50,17 @@ export = async () => {
     const previousDeployment = await readPreviousDeployment();
     const secrets = loadSecretConfig();
     // A new datastore or upstream authority changes what every workload and peer trusts: said, and refused until
-    // acknowledged, before any resource is declared.
-    const identityChanges = identityPlaneChanges(
-        previousDeployment,
-        { dataStore: config.spireDataStore, upstreamAuthority: config.spireUpstreamAuthority, upstreamCertificate: upstreamCertificatePem() },
-        config.trustDomain,
+    // acknowledged (config spireChangeAcknowledged), before any resource is declared.
+    const identityPlaneWarning = await failOnValidationError(() =>
+        checkIdentityPlaneChange(
+            previousDeployment,
+            { dataStore: config.spireDataStore, upstreamAuthority: config.spireUpstreamAuthority, upstreamCertificate: upstreamCertificatePem() },
+            config.trustDomain,
+            config.spireChangeAcknowledged,
+        ),
     );
-    if (identityChanges.length > 0 && config.spireChangeAcknowledged !== acknowledgementFor(identityChanges)) {
-        throw new pulumi.RunError(unacknowledgedChangeMessage(identityChanges, config.spireChangeAcknowledged));
-    }
-    if (identityChanges.length > 0) {
-        pulumi.log.warn(acknowledgedChangeMessage(identityChanges));
-    } else if (config.spireChangeAcknowledged !== "") {
-        pulumi.log.warn(staleAcknowledgementMessage(config.spireChangeAcknowledged));
+    if (identityPlaneWarning !== undefined) {
+        pulumi.log.warn(identityPlaneWarning);
     }
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
     // The stack's one Kubernetes provider, on the kube context the stack names (validated with the config above), and

@@ -5,6 +5,7 @@
 // (config spireChangeAcknowledged).
 
 import { X509Certificate, createHash } from "crypto";
+import { ValidationError } from "../validation";
 import { PreviousDeployment } from "./installation";
 import { SQL_DEFAULT_PORTS, SpireDataStore } from "./spireDataStore";
 import { SpireUpstreamAuthority, describeUpstreamAuthority } from "./spireUpstream";
@@ -152,4 +153,20 @@ export function acknowledgedChangeMessage(changes: SpireIdentityChange[]): strin
 /** The warning of an acknowledgement that matches no change (left over from an earlier deployment). */
 export function staleAcknowledgementMessage(acknowledged: string): string {
     return `spireChangeAcknowledged: ${JSON.stringify(acknowledged)} acknowledges a change this deployment does not make; remove the key, so that it cannot acknowledge a later change by accident.`;
+}
+
+/**
+ * The check the program runs before it declares anything: refuses (ValidationError) a change of the identity plane
+ * that `acknowledged` (config spireChangeAcknowledged) does not name exactly; otherwise returns the warning the
+ * preview shows, of an acknowledged change or of an acknowledgement left over, or undefined.
+ */
+export function checkIdentityPlaneChange(previous: PreviousDeployment, now: IdentityPlane, trustDomain: string, acknowledged: string): string | undefined {
+    const changes = identityPlaneChanges(previous, now, trustDomain);
+    if (changes.length > 0 && acknowledged !== acknowledgementFor(changes)) {
+        throw new ValidationError(unacknowledgedChangeMessage(changes, acknowledged));
+    }
+    if (changes.length > 0) {
+        return acknowledgedChangeMessage(changes);
+    }
+    return acknowledged !== "" ? staleAcknowledgementMessage(acknowledged) : undefined;
 }
