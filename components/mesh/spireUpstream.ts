@@ -83,7 +83,7 @@ export function parseSpireUpstreamAuthority(value: unknown, caTTL: string | unde
         case "generated": {
             const validity = fields.validity === undefined ? DEFAULT_GENERATED_ROOT_VALIDITY : fields.validity;
             const validityMs = typeof validity === "string" ? parseDuration(validity) : undefined;
-            if (validityMs === undefined || validityMs <= 0 || !/^(\d+h)+$/.test(validity as string)) {
+            if (validityMs === undefined || validityMs <= 0 || !/^\d+h$/.test(validity as string)) {
                 problems.push(
                     describeProblem(
                         `${key}.validity`,
