@@ -163,7 +163,7 @@ describe("README: the tools", () => {
     });
 
     it("documents deploy.yml's convergence check and the named render", () => {
-        expect(README).to.include("last, `pulumi preview --expect-no-changes` of every stack, which fails the run unless the bootstrap converged");
+        expect(README).to.include("last, a preview of every stack must show no changes, which fails the run unless the bootstrap converged");
         expect(readmeSection(README, "Without a cluster: `npm run render`")).to.include(
             "Naming stacks (`npm run render -- cluster2`)\nrenders each named stack with its peers, so its federation resolves the same way, and writes only the named stacks",
         );

@@ -3,9 +3,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { cacheDir } from "../tools/upstream/artifacts";
-import { bootstrapOrder, loadProjectStacks } from "../tools/fleet/bootstrapOrder";
+import { loadProjectStacks } from "../tools/fleet/bootstrapOrder";
+import { main as fleetMain } from "../tools/fleet/fleet";
+import { checkKubeconfigs, writeKubeconfigs } from "../tools/ci/kubeconfigs";
+import { FakeFleetWorkspace } from "./fakeFleetWorkspace";
+import { removeTestProject, testProject } from "./testStacks";
 
 const ROOT = path.join(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -14,6 +18,7 @@ interface Step {
     name?: string;
     id?: string;
     uses?: string;
+    if?: string;
     run?: string;
     with?: Record<string, unknown>;
     env?: Record<string, string>;
@@ -27,6 +32,7 @@ interface Job {
     outputs?: Record<string, string>;
     environment?: string;
     strategy?: { "fail-fast"?: boolean; matrix: { stack: string[]; include?: Record<string, string>[] } };
+    "timeout-minutes"?: number;
     steps: Step[];
 }
 interface Workflow {
@@ -95,13 +101,22 @@ const PULUMI_ACTIONS_V7_INPUTS = [
 const STACK_NAME = (stack: string) => `\${{ vars.PULUMI_ORG || 'organization' }}/istio-spire/${stack}`;
 
 /** Runs a step's script as GitHub's default bash shell does, in a temporary directory with GITHUB_OUTPUT and GITHUB_ENV files. */
-function runStep(step: Step, env: Record<string, string>): { status: number | null; stdout: string; output: string; githubEnv: string; temp: string } {
+function runStep(
+    step: Step,
+    env: Record<string, string>,
+): { status: number | null; stdout: string; stderr: string; output: string; githubEnv: string; summary: string; temp: string } {
     const temp = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-step-"));
     const script = path.join(temp, "step.sh");
     fs.writeFileSync(script, step.run ?? "");
-    const files = { GITHUB_OUTPUT: path.join(temp, "output"), GITHUB_ENV: path.join(temp, "env"), RUNNER_TEMP: path.join(temp, "runner") };
+    const files = {
+        GITHUB_OUTPUT: path.join(temp, "output"),
+        GITHUB_ENV: path.join(temp, "env"),
+        GITHUB_STEP_SUMMARY: path.join(temp, "summary"),
+        RUNNER_TEMP: path.join(temp, "runner"),
+    };
     fs.writeFileSync(files.GITHUB_OUTPUT, "");
     fs.writeFileSync(files.GITHUB_ENV, "");
+    fs.writeFileSync(files.GITHUB_STEP_SUMMARY, "");
     fs.mkdirSync(files.RUNNER_TEMP);
     const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", script], {
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...files, ...env },
@@ -111,8 +126,10 @@ function runStep(step: Step, env: Record<string, string>): { status: number | nu
     return {
         status: result.status,
         stdout: result.stdout,
+        stderr: result.stderr,
         output: fs.readFileSync(files.GITHUB_OUTPUT, "utf8"),
         githubEnv: fs.readFileSync(files.GITHUB_ENV, "utf8"),
+        summary: fs.readFileSync(files.GITHUB_STEP_SUMMARY, "utf8"),
         temp,
     };
 }
@@ -378,10 +395,9 @@ describe("GitHub workflows", () => {
         });
     });
 
-    /** The credentials check of preview.yml and deploy.yml, run with the given secrets. */
-    function gateBehaviour(file: string, what: string, note: string) {
-        const gate = load(file).jobs.credentials;
-        const check = gate.steps.find((step) => step.id === "check")!;
+    /** The credentials check of preview.yml (its `credentials` job) and deploy.yml (the first step of its job), run with the given secrets. */
+    function gateBehaviour(file: string, job: string, what: string, environment: string, note: string) {
+        const check = (load(file).jobs[job]?.steps ?? []).find((step) => step.id === "check")!;
         const withSecrets = (secrets: Record<string, string>) =>
             run(check, {
                 ...check.env!,
@@ -394,9 +410,7 @@ describe("GitHub workflows", () => {
             });
         const kubeconfigs = Object.fromEntries(STACK_NAMES.map((stack) => [kubeconfigSecret(stack), "apiVersion: v1"]));
 
-        it("exposes available as a job output, from a step reading the secrets into env", () => {
-            expect(gate.outputs).to.deep.equal({ available: "${{ steps.check.outputs.available }}" });
-            expect(gate.if).to.equal(undefined);
+        it("reads the secrets into env, and names the environment they come from", () => {
             const secretEnv = Object.entries(check.env!).filter(([, value]) => value.includes("secrets."));
             expect(Object.fromEntries(secretEnv)).to.deep.equal({
                 PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
@@ -404,6 +418,8 @@ describe("GitHub workflows", () => {
                 ...Object.fromEntries(STACK_NAMES.map((stack) => [kubeconfigSecret(stack), `\${{ secrets.${kubeconfigSecret(stack)} }}`])),
             });
             expect(check.env!.STACKS).to.equal(STACK_NAMES.join(" "));
+            expect(check.env!.ENVIRONMENT).to.equal(environment);
+            expect(load(file).jobs[job].environment).to.equal(environment);
         });
 
         it("is available with a Pulumi access token and every stack's kubeconfig", () => {
@@ -416,12 +432,12 @@ describe("GitHub workflows", () => {
             expect([result.status, result.output]).to.deep.equal([0, "available=true\n"]);
         });
 
-        it("is unavailable without secrets, with a notice saying what to configure", () => {
+        it("is unavailable without secrets, with a notice saying what to configure in which environment", () => {
             const result = withSecrets({});
             expect([result.status, result.output]).to.deep.equal([0, "available=false\n"]);
             expect(result.stdout).to.equal(
-                `::notice title=${what} skipped::Missing repository secrets: PULUMI_ACCESS_TOKEN (Pulumi Cloud) or PULUMI_BACKEND_URL (self-managed backend), ` +
-                    `${STACK_NAMES.map(kubeconfigSecret).join(", ")}. Add them under Settings > Secrets and variables > Actions to run ${what}.${note}\n`,
+                `::notice title=${what} skipped::Missing secrets of the ${environment} environment: PULUMI_ACCESS_TOKEN (Pulumi Cloud) or PULUMI_BACKEND_URL (self-managed backend), ` +
+                    `${STACK_NAMES.map(kubeconfigSecret).join(", ")}. Add them under Settings > Environments > ${environment} to run ${what}.${note}\n`,
             );
         });
 
@@ -429,7 +445,7 @@ describe("GitHub workflows", () => {
             const last = STACK_NAMES[STACK_NAMES.length - 1];
             const result = withSecrets({ PULUMI_ACCESS_TOKEN: "pul-x", ...kubeconfigs, [kubeconfigSecret(last)]: "" });
             expect(result.output).to.equal("available=false\n");
-            expect(result.stdout).to.contain(`Missing repository secrets: ${kubeconfigSecret(last)}. `);
+            expect(result.stdout).to.contain(`Missing secrets of the ${environment} environment: ${kubeconfigSecret(last)}. `);
         });
     }
 
@@ -443,9 +459,27 @@ describe("GitHub workflows", () => {
         expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
     }
 
+    /** A directory of fake commands, each recording its arguments (one line per call) in `<dir>/calls`, then running `script`. */
+    function fakeCommands(commands: Record<string, string>): { bin: string; calls: () => string[] } {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bin-"));
+        temps.push(bin);
+        const log = path.join(bin, "calls");
+        for (const [name, script] of Object.entries(commands)) {
+            fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> ${JSON.stringify(log)}\n${script}\n`, { mode: 0o755 });
+        }
+        return { bin, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []) };
+    }
+
     describe("preview.yml", () => {
         const workflow = load("preview.yml");
         const job = workflow.jobs.preview;
+        const previewStep = () => {
+            const steps = job.steps.filter((s) => s.uses === "pulumi/actions@v7" && s.with?.command !== undefined);
+            expect(steps, "pulumi/actions@v7 steps with a command").to.have.length(1);
+            return steps[0];
+        };
+        const exists = job.steps.find((s) => s.id === "stacks")!;
+        const render = job.steps.find((s) => s.name === "Offline render instead (a stack or peer does not exist yet)")!;
 
         it("runs on pull requests, may comment on them, and cancels a superseded preview", () => {
             expect(workflow.on).to.deep.equal({ pull_request: null });
@@ -453,19 +487,32 @@ describe("GitHub workflows", () => {
             expect(workflow.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
         });
 
-        it("previews each of the project's stacks (Pulumi.<stack>.yaml) in a matrix, with its own kubeconfig secret", () => {
+        it("previews each of the project's stacks (Pulumi.<stack>.yaml) in a matrix, with its own kubeconfig secret and its peers", () => {
             expect(job.strategy!.matrix.stack).to.deep.equal(STACK_NAMES);
-            expect(job.strategy!.matrix.include).to.deep.equal(STACK_NAMES.map((stack) => ({ stack, kubeconfigSecret: kubeconfigSecret(stack) })));
+            expect(job.strategy!.matrix.include).to.deep.equal(
+                STACKS.map(({ name, peers }) => ({ stack: name, kubeconfigSecret: kubeconfigSecret(name), peers: peers.join(" ") })),
+            );
             expect(job.strategy!["fail-fast"]).to.equal(false);
         });
 
-        it("is skipped cleanly unless the credentials check found the secrets", () => {
+        it("is skipped cleanly unless the credentials check found the secrets, and both jobs use the preview environment", () => {
             expect(needsOf(job)).to.deep.equal(["credentials"]);
             expect(job.if).to.equal("needs.credentials.outputs.available == 'true'");
+            expect(Object.entries(workflow.jobs).map(([name, j]) => [name, j.environment])).to.deep.equal([
+                ["credentials", "preview"],
+                ["preview", "preview"],
+            ]);
+            expect(workflow.jobs.credentials.outputs).to.deep.equal({ available: "${{ steps.check.outputs.available }}" });
         });
 
         describe("the credentials check", () =>
-            gateBehaviour("preview.yml", "pulumi preview", " Pull requests from forks never receive secrets: their previews are always skipped."));
+            gateBehaviour(
+                "preview.yml",
+                "credentials",
+                "pulumi preview",
+                "preview",
+                " Pull requests from forks never receive secrets: their previews are always skipped.",
+            ));
 
         it("writes the stack's kubeconfig to a 0600 file and points KUBECONFIG at it", () => {
             const step = job.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!;
@@ -473,8 +520,22 @@ describe("GitHub workflows", () => {
             kubeconfigBehaviour(step);
         });
 
+        it("installs the CLI, checks the stacks exist, then previews them or renders offline", () => {
+            const order = job.steps.map((s) => s.id ?? s.name ?? s.uses);
+            const install = job.steps.findIndex((s) => s.uses === "pulumi/actions@v7" && s.with === undefined);
+            expect(install, "a step installing the CLI only").to.be.at.least(0);
+            expect(install).to.be.below(order.indexOf("stacks"));
+            expect(order.indexOf("stacks")).to.be.below(job.steps.indexOf(previewStep()));
+            expect(job.steps[job.steps.length - 1]).to.equal(render);
+            expect(previewStep().if).to.equal("steps.stacks.outputs.exist == 'true'");
+            expect(render.if).to.equal("steps.stacks.outputs.exist == 'false'");
+            const runs = job.steps.map((s) => s.run);
+            // The policy pack (policy/) runs in every preview, with its own locked dependencies.
+            expect(runs.indexOf("npm ci --prefix policy --no-audit --no-fund")).to.be.above(runs.indexOf("npm ci --no-audit --no-fund"));
+        });
+
         it("runs pulumi preview with pulumi/actions@v7, commenting on the pull request, with only inputs v7 has", () => {
-            const step = stepUsing(job, "pulumi/actions@v7");
+            const step = previewStep();
             expect(step.with).to.deep.equal({
                 command: "preview",
                 policyPacks: "policy",
@@ -489,49 +550,109 @@ describe("GitHub workflows", () => {
                 PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
                 PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
             });
-            const order = job.steps.map((s) => s.uses ?? s.run);
-            expect(order.indexOf("pulumi/actions@v7")).to.equal(order.length - 1);
-            expect(order.indexOf("npm ci --no-audit --no-fund")).to.be.at.least(0);
-            // The policy pack (policy/) runs in every preview, with its own locked dependencies.
-            expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund")).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
+        });
+
+        describe("before the first deployment: which stacks exist", () => {
+            const ENV = { ORG: "acme", STACK: "cluster1", PEERS: "acme/istio-spire/cluster2", PULUMI_ACCESS_TOKEN: "t" };
+            /** Runs the check with a fake `pulumi` knowing the given stacks (any other fails as the CLI does). */
+            const check = (known: string[], env: Record<string, string> = ENV, otherError = "") => {
+                const fake = fakeCommands({
+                    pulumi: [
+                        `[[ "$1" == login ]] && exit 0`,
+                        otherError ? `echo ${JSON.stringify(otherError)} >&2; exit 255` : "",
+                        `case " ${known.join(" ")} " in *" $4 "*) exit 0;; esac`,
+                        `echo "error: no stack named '$4' found" >&2; exit 255`,
+                    ].join("\n"),
+                });
+                const result = run(exists, { ...env, PATH: `${fake.bin}:${process.env.PATH}` });
+                return { ...result, calls: fake.calls() };
+            };
+
+            it("reads the stack, its peers and the org from env", () => {
+                expect(exists.env).to.deep.equal({
+                    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                    PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
+                    ORG: "${{ vars.PULUMI_ORG || 'organization' }}",
+                    STACK: "${{ matrix.stack }}",
+                    PEERS: "${{ matrix.peers }}",
+                });
+            });
+
+            it("selects the stack and each peer without creating them, and previews when all exist", () => {
+                const result = check(["acme/istio-spire/cluster1", "acme/istio-spire/cluster2"]);
+                expect([result.status, result.output, result.stdout]).to.deep.equal([0, "exist=true\n", ""]);
+                expect(result.calls).to.deep.equal([
+                    "pulumi stack select --non-interactive acme/istio-spire/cluster1",
+                    "pulumi stack select --non-interactive acme/istio-spire/cluster2",
+                ]);
+            });
+
+            it("renders offline, saying why, when the stack does not exist yet (a new repository)", () => {
+                const result = check([]);
+                expect(result.status).to.equal(0);
+                expect(result.output).to.equal("exist=false\nmissing=acme/istio-spire/cluster1, acme/istio-spire/cluster2\n");
+                expect(result.stdout).to.equal(
+                    "::notice title=cluster1: offline render, not a preview::Not in the backend yet: acme/istio-spire/cluster1, acme/istio-spire/cluster2 " +
+                        "(the first deploy creates every stack). The job summary shows the offline render of cluster1 instead.\n",
+                );
+            });
+
+            it("renders offline when only a peer does not exist (its preview would fail with unknown stack)", () => {
+                const result = check(["acme/istio-spire/cluster1"]);
+                expect(result.output).to.equal("exist=false\nmissing=acme/istio-spire/cluster2\n");
+            });
+
+            it("logs in to a self-managed backend first", () => {
+                const result = check(["organization/istio-spire/cluster1", "organization/istio-spire/cluster2"], {
+                    ...ENV,
+                    ORG: "organization",
+                    PEERS: "organization/istio-spire/cluster2",
+                    PULUMI_ACCESS_TOKEN: "",
+                    PULUMI_BACKEND_URL: "s3://state",
+                });
+                expect(result.calls[0]).to.equal("pulumi login s3://state");
+                expect(result.output).to.equal("exist=true\n");
+            });
+
+            it("fails on any other error (credentials, backend), with Pulumi's message", () => {
+                const result = check([], ENV, "error: [401] Unauthorized: No credentials provided or are invalid.");
+                expect(result.status).to.equal(1);
+                expect(result.output).to.equal("");
+                expect(result.stderr).to.equal("error: [401] Unauthorized: No credentials provided or are invalid.\n");
+            });
+        });
+
+        describe("before the first deployment: the offline render", () => {
+            it("renders the stack without Helm and writes its summary to the job summary, headed as a render", () => {
+                expect(render.env).to.deep.equal({ STACK: "${{ matrix.stack }}", MISSING: "${{ steps.stacks.outputs.missing }}" });
+                // A fake npm writing what `npm run render -- --out <dir> <stack>` writes: <dir>/<stack>/summary.md.
+                const fake = fakeCommands({ npm: `mkdir -p "$6/$7" && printf '# Stack %s\\n' "$7" > "$6/$7/summary.md"` });
+                const result = run(render, { STACK: "cluster1", MISSING: "acme/istio-spire/cluster1", PATH: `${fake.bin}:${process.env.PATH}` });
+                expect(result.status).to.equal(0);
+                expect(fake.calls()).to.deep.equal([`npm run render -- --no-charts --out ${path.join(result.temp, "runner", "rendered")} cluster1`]);
+                expect(result.summary).to.equal(
+                    "## cluster1: offline render, not a pulumi preview\n\n" +
+                        "No `pulumi preview` of cluster1: not in the backend yet: acme/istio-spire/cluster1. The first deploy (deploy.yml) creates every stack.\n" +
+                        "Below is what `npm run render` declares for cluster1 (mock runtime, no cluster contacted, without Helm's chart objects).\n\n" +
+                        "# Stack cluster1\n",
+                );
+            });
+
+            it("fails the job when the render fails (bad configuration)", () => {
+                const fake = fakeCommands({ npm: "exit 1" });
+                const result = run(render, { STACK: "cluster1", MISSING: "x", PATH: `${fake.bin}:${process.env.PATH}` });
+                expect(result.status).to.equal(1);
+                expect(result.summary).to.equal("");
+            });
         });
     });
 
     describe("deploy.yml", () => {
         const workflow = load("deploy.yml");
-        const upJobs = Object.entries(workflow.jobs).filter(([name]) => name !== "credentials" && name !== "converged");
-
-        /** The deploy jobs in `needs` order, starting from the one that only needs the credentials check. */
-        function chain(): [string, Job][] {
-            const ordered: [string, Job][] = [];
-            let previous = "credentials";
-            for (;;) {
-                const next = upJobs.filter(
-                    ([, job]) =>
-                        needsOf(job)
-                            .filter((need) => need !== "credentials")
-                            .join() === (previous === "credentials" ? "" : previous),
-                );
-                if (next.length === 0) {
-                    return ordered;
-                }
-                expect(next, `jobs after ${previous}`).to.have.length(1);
-                ordered.push(next[0]);
-                previous = next[0][0];
-            }
-        }
-        /** The job's `pulumi up` step (the first job also uses pulumi/actions, without a command, to install the CLI). */
-        const upStep = (job: Job): Step => {
-            const steps = job.steps.filter((step) => step.uses === "pulumi/actions@v7" && step.with?.command !== undefined);
-            expect(steps, "pulumi/actions@v7 steps with a command").to.have.length(1);
-            return steps[0];
-        };
-        const stackOf = (job: Job): string => {
-            const stackName = upStep(job).with!["stack-name"] as string;
-            const prefix = STACK_NAME("");
-            expect(stackName.startsWith(prefix), stackName).to.equal(true);
-            return stackName.slice(prefix.length);
-        };
+        // Absent (an older deploy.yml), the job fails the tests below rather than the loading of this file.
+        const job: Job = workflow.jobs.deploy ?? { steps: [] };
+        const fleetStep = job.steps.find((s) => s.name === "npm run fleet -- up")!;
+        const kubeconfigs = job.steps.find((s) => s.name === "Write the kubeconfig of every stack")!;
 
         it("runs on pushes to main and by hand, never two at once and never cancelling one", () => {
             expect(workflow.on).to.deep.equal({ push: { branches: ["main"] }, workflow_dispatch: null });
@@ -539,152 +660,229 @@ describe("GitHub workflows", () => {
             expect(workflow.concurrency).to.deep.equal({ group: "deploy", "cancel-in-progress": false });
         });
 
-        it("chains one pulumi up job per run, in bootstrapOrder of the project's stacks", () => {
-            const ordered = chain();
-            expect(ordered).to.have.length(upJobs.length);
-            expect(ordered.map(([, job]) => stackOf(job))).to.deep.equal(bootstrapOrder(STACKS));
-            expect(ordered.map(([name]) => name)).to.deep.equal(bootstrapOrder(STACKS).map((stack, index) => `up-${index + 1}-${stack}`));
-        });
-
-        it("runs each job only when the credentials are there, in the production environment, with its stack's kubeconfig", () => {
-            chain().forEach(([name, job], index) => {
-                const stack = stackOf(job);
-                expect(needsOf(job)[0], name).to.equal("credentials");
-                expect(job.if, name).to.equal("needs.credentials.outputs.available == 'true'");
-                expect(job.environment, name).to.equal("production");
-                const kubeconfig = job.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!;
-                expect(kubeconfig.env, name).to.deep.equal({ KUBECONFIG_DATA: `\${{ secrets.${kubeconfigSecret(stack)} }}` });
-                expect(kubeconfig.run, name).to.equal(load("preview.yml").jobs.preview.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!.run);
-                const order = job.steps.map((s) => s.uses ?? s.run);
-                expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund"), name).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
-                const up = upStep(job);
-                expect(up.with, name).to.deep.equal({
-                    command: "up",
-                    policyPacks: "policy",
-                    "stack-name": STACK_NAME(stack),
-                    "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
-                    upsert: true,
-                    message: `deploy \${{ github.sha }}: step ${index + 1} of ${bootstrapOrder(STACKS).length} (${stack})`,
-                });
-                expect(Object.keys(up.with!).filter((input) => !PULUMI_ACTIONS_V7_INPUTS.includes(input))).to.deep.equal([]);
-                expect(up.env, name).to.deep.equal({
-                    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
-                    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-                });
-            });
-        });
-
-        it("writes each stack's kubeconfig to a 0600 file", () => {
-            for (const [, job] of chain()) {
-                kubeconfigBehaviour(job.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!);
+        it("is one job in the production environment (one approval), every step after the check only with the credentials", () => {
+            expect(Object.keys(workflow.jobs)).to.deep.equal(["deploy"]);
+            expect(job.environment).to.equal("production");
+            expect(job.needs).to.equal(undefined);
+            expect(job.steps[0].id).to.equal("check");
+            for (const step of job.steps.slice(1)) {
+                expect(step.if, step.name ?? step.uses).to.equal("steps.check.outputs.available == 'true'");
             }
         });
 
-        describe("creating every stack before the first pulumi up", () => {
-            // A StackReference to a stack that does not exist fails the run with the engine's `unknown stack` error;
-            // a stack that exists without outputs is only a pending peer (README, "Federating clusters").
-            const [firstName, first] = chain()[0];
-            const createIndex = first.steps.findIndex((s) => (s.run ?? "").includes("pulumi stack select --create"));
-            const create = first.steps[createIndex];
+        it("checks credentials with the same script as preview.yml", () => {
+            expect(job.steps[0].run).to.equal(load("preview.yml").jobs.credentials.steps[0].run);
+        });
 
-            it("installs the Pulumi CLI, then creates every stack of the project, in the first job, before its pulumi up", () => {
-                expect(firstName).to.equal("up-1-cluster1");
-                expect(createIndex, "a step creating the stacks").to.be.at.least(0);
-                const install = first.steps.findIndex((s) => s.uses === "pulumi/actions@v7" && s.with === undefined);
-                expect(install, "a step installing the CLI only").to.be.at.least(0).and.below(createIndex);
-                expect(createIndex).to.be.below(first.steps.indexOf(upStep(first)));
-                expect(create.env).to.deep.equal({
+        describe("the credentials check", () => gateBehaviour("deploy.yml", "deploy", "pulumi up", "production", ""));
+
+        it("installs, installs the policy pack and the Pulumi CLI, writes the kubeconfigs, then runs the fleet", () => {
+            const order = job.steps.map((s) => s.run ?? s.uses);
+            expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund")).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
+            const install = job.steps.findIndex((s) => s.uses === "pulumi/actions@v7");
+            expect(job.steps[install].with).to.equal(undefined);
+            expect(job.steps.filter((s) => s.uses === "pulumi/actions@v7")).to.have.length(1);
+            expect(job.steps.indexOf(kubeconfigs)).to.be.below(job.steps.indexOf(fleetStep));
+            expect(install).to.be.below(job.steps.indexOf(fleetStep));
+            expect(job.steps[job.steps.length - 1]).to.equal(fleetStep);
+        });
+
+        it("writes every stack's kubeconfig with tools/ci/kubeconfigs.ts and points KUBECONFIG at the list", () => {
+            expect(kubeconfigs.env).to.deep.equal({
+                ...Object.fromEntries(STACK_NAMES.map((stack) => [kubeconfigSecret(stack), `\${{ secrets.${kubeconfigSecret(stack)} }}`])),
+                STACKS: STACK_NAMES.join(" "),
+            });
+            expect(kubeconfigs.run).to.equal(
+                'kubeconfig="$(npx ts-node --transpile-only tools/ci/kubeconfigs.ts "$RUNNER_TEMP/kubeconfigs" $STACKS)"\n' +
+                    'echo "KUBECONFIG=$kubeconfig" >> "$GITHUB_ENV"\n',
+            );
+        });
+
+        describe("npm run fleet -- up", () => {
+            /** Runs the step with a fake `pulumi` and `npm`; returns what they were called with. */
+            const runFleetStep = (env: Record<string, string>) => {
+                const fake = fakeCommands({ pulumi: "exit 0", npm: "exit 0" });
+                const result = run(fleetStep, { ...env, PATH: `${fake.bin}:${process.env.PATH}` });
+                return { status: result.status, calls: fake.calls() };
+            };
+
+            it("reads the credentials and the org from env", () => {
+                expect(fleetStep.env).to.deep.equal({
                     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
                     PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
                     PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
                     ORG: "${{ vars.PULUMI_ORG || 'organization' }}",
-                    STACKS: STACK_NAMES.join(" "),
                 });
             });
 
-            /** Runs the step with a fake `pulumi` that records its arguments. */
-            const withFakePulumi = (env: Record<string, string>, fail = "") => {
-                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bin-"));
-                temps.push(bin);
-                const log = path.join(bin, "calls");
-                fs.writeFileSync(
-                    path.join(bin, "pulumi"),
-                    `#!/bin/bash\necho "$*" >> ${JSON.stringify(log)}\n${fail ? `[[ "$*" == *${fail}* ]] && exit 1\n` : ""}exit 0\n`,
-                    { mode: 0o755 },
-                );
-                const result = run(create, { ...env, PATH: `${bin}:${process.env.PATH}` });
-                return { status: result.status, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
-            };
-
-            it("selects each stack, creating it when missing, on Pulumi Cloud", () => {
-                const { status, calls } = withFakePulumi({ ORG: "acme", STACKS: "cluster1 cluster2", PULUMI_ACCESS_TOKEN: "t" });
-                expect(status).to.equal(0);
-                expect(calls).to.deep.equal([
-                    "stack select --create --non-interactive acme/istio-spire/cluster1",
-                    "stack select --create --non-interactive acme/istio-spire/cluster2",
-                ]);
+            it("runs the fleet command in the org, on Pulumi Cloud", () => {
+                expect(runFleetStep({ ORG: "acme", PULUMI_ACCESS_TOKEN: "t" })).to.deep.equal({ status: 0, calls: ["npm run fleet -- up --org acme"] });
             });
 
             it("logs in to a self-managed backend first", () => {
-                const { calls } = withFakePulumi({ ORG: "organization", STACKS: "cluster1 cluster2", PULUMI_BACKEND_URL: "s3://state" });
-                expect(calls[0]).to.equal("login s3://state");
-                expect(calls).to.have.length(3);
+                expect(runFleetStep({ ORG: "organization", PULUMI_BACKEND_URL: "s3://state" }).calls).to.deep.equal([
+                    "pulumi login s3://state",
+                    "npm run fleet -- up --org organization",
+                ]);
             });
 
-            it("fails the job when a stack cannot be created", () => {
-                const { status, calls } = withFakePulumi({ ORG: "acme", STACKS: "cluster1 cluster2", PULUMI_ACCESS_TOKEN: "t" }, "cluster1");
-                expect(status).to.not.equal(0);
-                expect(calls).to.deep.equal(["stack select --create --non-interactive acme/istio-spire/cluster1"]);
-            });
-        });
-
-        describe("checking the bootstrap converged", () => {
-            const converged = workflow.jobs.converged;
-
-            it("has only the credentials check, the pulumi up chain and the convergence check as jobs", () => {
-                expect(Object.keys(workflow.jobs)).to.deep.equal(["credentials", ...chain().map(([name]) => name), "converged"]);
-            });
-
-            it("previews every stack after the last pulumi up, each with its own kubeconfig, when the credentials are there", () => {
-                const [lastName] = chain()[chain().length - 1];
-                expect(needsOf(converged)).to.deep.equal(["credentials", lastName]);
-                expect(converged.if).to.equal("needs.credentials.outputs.available == 'true'");
-                expect(converged.strategy!.matrix.stack).to.deep.equal(STACK_NAMES);
-                expect(converged.strategy!.matrix.include).to.deep.equal(STACK_NAMES.map((stack) => ({ stack, kubeconfigSecret: kubeconfigSecret(stack) })));
-                expect(converged.strategy!["fail-fast"]).to.equal(false);
-                const step = converged.steps.find((s) => s.env?.KUBECONFIG_DATA !== undefined)!;
-                expect(step.env).to.deep.equal({ KUBECONFIG_DATA: "${{ secrets[matrix.kubeconfigSecret] }}" });
-                kubeconfigBehaviour(step);
-            });
-
-            it("fails unless the preview shows no changes (pulumi preview --expect-no-changes, with the policy pack)", () => {
-                const step = stepUsing(converged, "pulumi/actions@v7");
-                // pulumi/actions v7 hands `expect-no-changes` to the Automation API's preview, which passes
-                // `--expect-no-changes` (src/config.ts, src/run.ts; @pulumi/pulumi automation/stack.js preview), and the CLI
-                // then fails a preview that proposes changes (pulumi/pulumi pkg/cmd/pulumi preview.go).
-                expect(step.with).to.deep.equal({
-                    command: "preview",
-                    "expect-no-changes": true,
-                    policyPacks: "policy",
-                    "stack-name": STACK_NAME("${{ matrix.stack }}"),
-                    "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
-                    diff: true,
+            describe("when SPIRE publishes a bundle after the stack's first run", function () {
+                this.timeout(120000);
+                let dir: string;
+                before(() => {
+                    dir = testProject();
                 });
-                expect(Object.keys(step.with!).filter((input) => !PULUMI_ACTIONS_V7_INPUTS.includes(input))).to.deep.equal([]);
-                expect(step.env).to.deep.equal({
-                    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
-                    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                after(() => removeTestProject(dir));
+                // cluster2's first run exports `federation` without `trustBundle`: SPIRE had not published yet.
+                const late = () => new FakeFleetWorkspace({ projectDir: dir, bundlePublishedFrom: { cluster2: 2 } });
+
+                it("the fixed sequence cluster1, cluster2, cluster1 leaves cluster1 with cluster2 pending", async () => {
+                    const workspace = late();
+                    for (const stack of ["cluster1", "cluster2"]) {
+                        await workspace.createStack(stack);
+                    }
+                    let outputs: Record<string, unknown> = {};
+                    for (const stack of ["cluster1", "cluster2", "cluster1"]) {
+                        outputs = await workspace.up(stack);
+                    }
+                    expect(outputs.pendingPeers).to.deep.equal(["organization/istio-spire/cluster2"]);
                 });
-                const order = converged.steps.map((s) => s.uses ?? s.run);
-                expect(order.indexOf("pulumi/actions@v7")).to.equal(order.length - 1);
-                expect(order.indexOf("npm ci --prefix policy --no-audit --no-fund")).to.be.above(order.indexOf("npm ci --no-audit --no-fund"));
+
+                it("the workflow's fleet command converges: it runs cluster2 again, then cluster1", async () => {
+                    // The command line the step runs, after `npm run fleet --`, in the test's own project directory.
+                    const argv = runFleetStep({ ORG: "organization", PULUMI_ACCESS_TOKEN: "t" })
+                        .calls[0].split(" ")
+                        .slice("npm run fleet --".split(" ").length);
+                    const workspace = late();
+                    const lines: string[] = [];
+                    const code = await fleetMain([...argv, "--cwd", dir], {
+                        workspace: async (_dir, organization) => {
+                            expect(organization).to.equal("organization");
+                            return workspace;
+                        },
+                        print: (line) => lines.push(line),
+                        printError: (line) => lines.push(`error: ${line}`),
+                    });
+                    expect(code, lines.join("\n")).to.equal(0);
+                    expect(workspace.steps.filter((s) => s.startsWith("up "))).to.deep.equal(["up cluster1", "up cluster2", "up cluster2", "up cluster1"]);
+                    for (const stack of ["cluster1", "cluster2"]) {
+                        expect((await workspace.outputs(stack)).pendingPeers, stack).to.deep.equal([]);
+                    }
+                    expect(lines[lines.length - 1]).to.equal(
+                        "fleet up: converged in 4 runs: every stack federated with every peer, 2 previews without changes",
+                    );
+                });
             });
         });
+    });
 
-        it("checks credentials with the same script as preview.yml", () => {
-            expect(workflow.jobs.credentials.steps.map((step) => step.run)).to.deep.equal(load("preview.yml").jobs.credentials.steps.map((step) => step.run));
+    describe("tools/ci/kubeconfigs.ts (deploy.yml's kubeconfigs, merged in one KUBECONFIG)", () => {
+        const kubeconfig = (name: string, server = `https://${name}:6443`) =>
+            stringify({
+                apiVersion: "v1",
+                kind: "Config",
+                clusters: [{ name, cluster: { server } }],
+                users: [{ name: `${name}-admin`, user: { token: `token-${name}` } }],
+                contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
+            });
+        const dir = () => {
+            const d = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-kube-"));
+            temps.push(d);
+            return path.join(d, "kubeconfigs");
+        };
+
+        it("writes each stack's kubeconfig to a 0600 file and returns the KUBECONFIG list, in stack order", () => {
+            const out = dir();
+            const env = { KUBECONFIG_CLUSTER1: kubeconfig("cluster1"), KUBECONFIG_CLUSTER2: kubeconfig("cluster2") };
+            const files = ["cluster1", "cluster2"].map((stack) => path.join(out, `${stack}.kubeconfig`));
+            expect(writeKubeconfigs(out, ["cluster1", "cluster2"], env)).to.equal(files.join(":"));
+            expect(files.map((file) => fs.readFileSync(file, "utf8"))).to.deep.equal([env.KUBECONFIG_CLUSTER1, env.KUBECONFIG_CLUSTER2]);
+            expect(files.map((file) => fs.statSync(file).mode & 0o777)).to.deep.equal([0o600, 0o600]);
         });
 
-        describe("the credentials check", () => gateBehaviour("deploy.yml", "pulumi up", ""));
+        it("accepts the same kubeconfig for every stack", () => {
+            const both = kubeconfig("cluster1") + "";
+            expect(() => checkKubeconfigs(["cluster1", "cluster2"], { KUBECONFIG_CLUSTER1: both, KUBECONFIG_CLUSTER2: both })).to.not.throw();
+        });
+
+        it("refuses a name two kubeconfigs define differently (client-go would use the first for both)", () => {
+            const out = dir();
+            const env = { KUBECONFIG_CLUSTER1: kubeconfig("default"), KUBECONFIG_CLUSTER2: kubeconfig("default", "https://other:6443") };
+            expect(() => writeKubeconfigs(out, ["cluster1", "cluster2"], env)).to.throw(
+                'KUBECONFIG_CLUSTER1 and KUBECONFIG_CLUSTER2 both define a cluster named "default", differently: merged into one KUBECONFIG, ' +
+                    "the first one's would be used for both stacks; rename it in one of them",
+            );
+            expect(fs.existsSync(out), "nothing written").to.equal(false);
+        });
+
+        it("refuses an empty or non-kubeconfig variable without printing its content", () => {
+            expect(() => checkKubeconfigs(["cluster1"], {})).to.throw("KUBECONFIG_CLUSTER1 is empty: set it to the kubeconfig of stack cluster1");
+            expect(() => checkKubeconfigs(["web-1"], { KUBECONFIG_WEB_1: "secret-token: [" })).to.throw(
+                "KUBECONFIG_WEB_1 is not a kubeconfig: it is not valid YAML",
+            );
+            expect(() => checkKubeconfigs(["cluster1"], { KUBECONFIG_CLUSTER1: "s3cr3t" })).to.throw(
+                "KUBECONFIG_CLUSTER1 is not a kubeconfig: expected a YAML mapping",
+            );
+        });
+    });
+
+    describe("who can reach what (README's table)", () => {
+        const FILES = ["render-diff.yml", "render-diff-comment.yml", "preview.yml", "deploy.yml"];
+        const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const section = README.slice(README.indexOf("## Pull requests: what will change, and who may deploy it"));
+        const header = "| workflow | job | trigger | environment | secrets it reads |";
+        const table = section
+            .slice(section.indexOf(header))
+            .split("\n")
+            .slice(2)
+            .filter((_, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("|")));
+        /** Backticked names of a cell; `KUBECONFIG_<STACK>` stands for every stack's. */
+        const names = (cell: string): string[] =>
+            [...cell.matchAll(/`([^`]+)`/g)].flatMap(([, name]) => (name === "KUBECONFIG_<STACK>" ? STACK_NAMES.map(kubeconfigSecret) : [name])).sort();
+        const rows = table.map((line) => {
+            const [workflow, job, trigger, environment, secrets] = line.split("|").slice(1, -1);
+            return { workflow: names(workflow)[0], job: names(job)[0], trigger: names(trigger), environment: names(environment)[0], secrets: names(secrets) };
+        });
+        /** The secrets a job references: `secrets.NAME`, and `secrets[matrix.key]` as each matrix entry's value. */
+        const secretsOf = (job: Job): string[] => {
+            const text = JSON.stringify(job);
+            const direct = [...text.matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map(([, name]) => name);
+            const viaMatrix = [...text.matchAll(/secrets\[matrix\.([A-Za-z0-9_]+)\]/g)].flatMap(([, key]) =>
+                (job.strategy?.matrix.include ?? []).map((entry) => entry[key]),
+            );
+            return [...new Set([...direct, ...viaMatrix])].sort();
+        };
+        const jobs = FILES.flatMap((file) => Object.entries(load(file).jobs).map(([name, job]) => ({ file, name, job, on: Object.keys(load(file).on) })));
+
+        it("lists every job of every workflow, once", () => {
+            expect(rows.map((r) => `${r.workflow} ${r.job}`)).to.deep.equal(jobs.map((j) => `${j.file} ${j.name}`));
+        });
+
+        it("states each job's trigger, environment and the secrets it references", () => {
+            for (const { file, name, job, on } of jobs) {
+                const row = rows.find((r) => r.workflow === file && r.job === name)!;
+                expect(row.trigger, `${file} ${name}`).to.deep.equal([...on].sort());
+                expect(row.environment, `${file} ${name}`).to.equal(job.environment);
+                expect(row.secrets, `${file} ${name}`).to.deep.equal(secretsOf(job));
+            }
+        });
+
+        it("uses no repository secret: every job referencing a secret names an environment", () => {
+            for (const { file, name, job } of jobs) {
+                if (secretsOf(job).length > 0) {
+                    expect(job.environment, `${file} ${name}`).to.be.a("string");
+                }
+            }
+        });
+
+        it("gives no job a pull request or its result triggers the production environment", () => {
+            for (const { file, name, job, on } of jobs.filter((j) => j.on.some((event) => /^(pull_request|pull_request_target|workflow_run)$/.test(event)))) {
+                expect([undefined, "preview"], `${file} ${name} (${on.join(", ")})`).to.include(job.environment);
+            }
+        });
+
+        it("has deploy.yml's deploy job as the only job in production", () => {
+            expect(jobs.filter((j) => j.job.environment === "production").map((j) => `${j.file} ${j.name}`)).to.deep.equal(["deploy.yml deploy"]);
+        });
     });
 });
