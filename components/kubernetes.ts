@@ -66,3 +66,24 @@ export function stackKubernetesProvider(kubernetes: pulumi.Config = new pulumi.C
     const kubeconfig = kubernetes.getSecret("kubeconfig");
     return new k8s.Provider(STACK_PROVIDER_NAME, { context, ...(kubeconfig !== undefined ? { kubeconfig } : {}) });
 }
+
+/**
+ * pulumi-kubernetes' per-object switch for a forced server-side apply: with "true" among an object's annotations, its
+ * updates take over fields that other field managers own instead of failing on a conflict.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
+/**
+ * The annotations an adopted (imported) Kubernetes object gets, none when it is not adopted. The runbooks made these
+ * objects with kubectl (`kubectl create namespace`, `kubectl apply`), whose field managers own their fields. The
+ * provider's server-side apply forces only for its own old client-side managers and, on a real update, first hands it
+ * the fields of the `kubectl` and `before-first-apply` managers, but never in a preview (pulumi-kubernetes
+ * provider/pkg/await/await.go: ssaUpdate, fixCSAFieldManagers returns early when c.Preview, patchForce). So where the
+ * program's values differ from the runbook's, the first preview of an adoption would stop on a field conflict. The
+ * annotation forces exactly these objects; the provider-wide `enablePatchForce` would force every object of the stack
+ * (the annotation comes first, then enablePatchForce, then PULUMI_K8S_ENABLE_PATCH_FORCE: await.go patchForce).
+ * Helm releases need nothing: a release is a `helm upgrade` (helm_release.go), not a server-side apply.
+ */
+export function adoptionAnnotations(adopted: boolean): { annotations?: Record<string, string> } {
+    return adopted ? { annotations: { [PATCH_FORCE_ANNOTATION]: "true" } } : {};
+}
