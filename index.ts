@@ -37,6 +37,7 @@ import {
     loadStackConfig,
     readPeers,
     readPreviousDeployment,
+    MANIFEST_DEFAULT_NAMESPACE,
     stackKubernetesProvider,
 } from "./components";
 
@@ -65,8 +66,11 @@ export = async () => {
     const gatewayIstioLabel = config.ingressGatewayName.replace(/^istio-/, "");
     // The stack's one Kubernetes provider, on the kube context the stack names (validated with the config above), and
     // handed to every component: each Kubernetes resource, read, Helm release and manifest goes through it. The
-    // default provider is disabled for the project (Pulumi.yaml), so nothing can reach the current kube context.
-    const onCluster: pulumi.ComponentResourceOptions = { providers: [stackKubernetesProvider()] };
+    // default provider is disabled for the project (Pulumi.yaml), so nothing can reach the current kube context. With
+    // Bookinfo, whose manifest objects are named after the provider's default namespace, that namespace is fixed too
+    // (MANIFEST_DEFAULT_NAMESPACE), so their names do not depend on the kube context's.
+    const manifestNamespace = config.samples.includes("bookinfo") ? MANIFEST_DEFAULT_NAMESPACE : undefined;
+    const onCluster: pulumi.ComponentResourceOptions = { providers: [stackKubernetesProvider(undefined, manifestNamespace)] };
 
     // 2. SPIRE: server, agents, CSI driver, controller manager.
     const spire = new Spire(

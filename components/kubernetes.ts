@@ -56,13 +56,53 @@ export function kubernetesConfigProblems(read: (key: string) => string | undefin
 }
 
 /**
- * The stack's Kubernetes provider: `kubernetes:context`, and `kubernetes:kubeconfig` when set (a secret: a kubeconfig
- * holds credentials, so it stays encrypted in the provider's state). Call it after the configuration is validated
- * (loadStackConfig refuses a stack without a context). No other `kubernetes:*` key is read: an explicit provider takes
- * only its arguments, not the stack config of the default provider.
+ * The default namespace the stack's provider is given when the stack deploys a manifest (Bookinfo's ConfigFile v2),
+ * instead of the kube context's. ConfigFile v2 names each object `<ConfigFile name>:<namespace>/<object name>` after
+ * giving a namespaced object without a namespace the provider's default namespace (pulumi-kubernetes
+ * provider/pkg/provider/yaml/v2/configfile.go Construct: Normalize(objs, k.defaultNamespace, ...), then yaml.go
+ * register). Unset, that namespace is the kube context's (provider/pkg/provider/provider.go Configure:
+ * `kubernetes:config:namespace`, else the kubeconfig's Namespace() for the context, "default" when the context has
+ * none), so a context with another namespace (after `kubens`, or CI's kubeconfig against a laptop's) renamed every
+ * manifest object, and the engine's create-before-delete of the renamed ones failed with AlreadyExists. "default" is
+ * what a context without a namespace gave, so stacks deployed from one keep their names. The program names the
+ * namespace of everything else it declares, so the setting changes nothing else (test/samples.test.ts).
  */
-export function stackKubernetesProvider(kubernetes: pulumi.Config = new pulumi.Config("kubernetes")): k8s.Provider {
+export const MANIFEST_DEFAULT_NAMESPACE = "default";
+
+/**
+ * The stack's Kubernetes provider: `kubernetes:context`, and `kubernetes:kubeconfig` when set (a secret: a kubeconfig
+ * holds credentials, so it stays encrypted in the provider's state), and `namespace` when given (a stack deploying a
+ * manifest passes MANIFEST_DEFAULT_NAMESPACE; otherwise the provider is unchanged from earlier releases). Call it
+ * after the configuration is validated (loadStackConfig refuses a stack without a context). No other `kubernetes:*`
+ * key is read: an explicit provider takes only its arguments, not the stack config of the default provider.
+ */
+export function stackKubernetesProvider(kubernetes: pulumi.Config = new pulumi.Config("kubernetes"), namespace?: string): k8s.Provider {
     const context = kubernetes.require("context");
     const kubeconfig = kubernetes.getSecret("kubeconfig");
-    return new k8s.Provider(STACK_PROVIDER_NAME, { context, ...(kubeconfig !== undefined ? { kubeconfig } : {}) });
+    return new k8s.Provider(STACK_PROVIDER_NAME, {
+        context,
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        ...(namespace !== undefined ? { namespace } : {}),
+    });
+}
+
+/**
+ * pulumi-kubernetes' per-object switch for a forced server-side apply: with "true" among an object's annotations, its
+ * updates take over fields that other field managers own instead of failing on a conflict.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
+/**
+ * The annotations an adopted (imported) Kubernetes object gets, none when it is not adopted. The runbooks made these
+ * objects with kubectl (`kubectl create namespace`, `kubectl apply`), whose field managers own their fields. The
+ * provider's server-side apply forces only for its own old client-side managers and, on a real update, first hands it
+ * the fields of the `kubectl` and `before-first-apply` managers, but never in a preview (pulumi-kubernetes
+ * provider/pkg/await/await.go: ssaUpdate, fixCSAFieldManagers returns early when c.Preview, patchForce). So where the
+ * program's values differ from the runbook's, the first preview of an adoption would stop on a field conflict. The
+ * annotation forces exactly these objects; the provider-wide `enablePatchForce` would force every object of the stack
+ * (the annotation comes first, then enablePatchForce, then PULUMI_K8S_ENABLE_PATCH_FORCE: await.go patchForce).
+ * Helm releases need nothing: a release is a `helm upgrade` (helm_release.go), not a server-side apply.
+ */
+export function adoptionAnnotations(adopted: boolean): { annotations?: Record<string, string> } {
+    return adopted ? { annotations: { [PATCH_FORCE_ANNOTATION]: "true" } } : {};
 }

@@ -4,7 +4,7 @@
 // the declared options is modelled by `plan` below, after pulumi/pulumi's step generator and pulumi-kubernetes' diffs.
 
 import { expect } from "chai";
-import { ADOPTABLE, CONFIG_DEFAULTS, ValidationError, parseStackConfig, spireImportIds } from "../components";
+import { ADOPTABLE, CONFIG_DEFAULTS, PATCH_FORCE_ANNOTATION, ValidationError, parseStackConfig, spireImportIds } from "../components";
 import { Declared, NO_OPTIONS, importObject, named, objectKey, runProgram } from "../tools/mock-engine/harness";
 
 const program: () => Promise<any> = require("../index");
@@ -28,15 +28,18 @@ const SEED_SPIRE_VALUES = {
  * version, the release's user-supplied values).
  */
 function seed003Cluster(): Record<string, Record<string, unknown>> {
+    // The field managers of what kubectl made: `kubectl create namespace` and `kubectl apply` (client-side) record
+    // Update operations under their own names, which own the objects' fields.
+    const managedBy = (manager: string) => [{ manager, operation: "Update", apiVersion: "v1", fieldsType: "FieldsV1" }];
     const namespace = (name: string) => ({
         apiVersion: "v1",
         kind: "Namespace",
-        metadata: { name, uid: `seed-uid-${name}`, labels: { "kubernetes.io/metadata.name": name } },
+        metadata: { name, uid: `seed-uid-${name}`, labels: { "kubernetes.io/metadata.name": name }, managedFields: managedBy("kubectl-create") },
     });
     const clusterSpiffeId = (name: string, spec: Record<string, unknown>) => ({
         apiVersion: "spire.spiffe.io/v1alpha1",
         kind: "ClusterSPIFFEID",
-        metadata: { name },
+        metadata: { name, managedFields: managedBy("kubectl-client-side-apply") },
         spec,
     });
     const template = "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
@@ -197,6 +200,24 @@ function engineImports(importId: string, old?: { id: string; importId?: string; 
     return importId !== "" && (old === undefined || old.external === true || (old.importId || old.id) !== importId);
 }
 
+/**
+ * Whether the provider's server-side apply of an update to `live` forces, taking over fields other managers own
+ * (pulumi-kubernetes provider/pkg/await/await.go patchForce): the object's `pulumi.com/patchForce: "true"`, else the
+ * provider-wide setting (enablePatchForce or PULUMI_K8S_ENABLE_PATCH_FORCE; the stack's provider sets neither), else
+ * in a preview an object its own old client-side apply managed, else an object with no managed fields at all.
+ */
+function appliesWithForce(inputs: any, live: any, preview: boolean): boolean {
+    if (inputs.metadata?.annotations?.[PATCH_FORCE_ANNOTATION] === "true") {
+        return true;
+    }
+    const managers: { manager: string; operation: string }[] = live.metadata?.managedFields ?? [];
+    const pulumiCsa = ["pulumi-resource-kubernetes", "pulumi-kubernetes", "pulumi-kubernetes.exe"];
+    if (preview && managers.some((m) => m.operation === "Update" && pulumiCsa.includes(m.manager))) {
+        return true;
+    }
+    return managers.length === 0;
+}
+
 const NEVER = ["create fails: already exists", "import fails: replace refused", "import fails: not found"];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -302,6 +323,37 @@ describe("adopting a cluster built from the runbooks", () => {
             expect(uuid.inputs.keepers.namespaceUid).to.equal("seed-uid-spire-server");
         });
 
+        it("applies every adopted Kubernetes object with force, in a preview as in an update; a Helm release is no apply", async () => {
+            const cluster = seed003Cluster();
+            const run = await runProgram(program, { ...SEED_003_STACK, adopt: ADOPT_SEED_003 }, { cluster, preview: true });
+            const imported = run.declared.filter((d) => d.importId !== "");
+            const applied = imported.filter((d) => d.type !== RELEASE);
+            expect(applied.map((d) => [d.name, d.inputs.metadata.annotations])).to.have.deep.members([
+                ["spire-namespace", { "pulumi.com/patchForce": "true" }],
+                ["istio-namespace", { "pulumi.com/patchForce": "true" }],
+                ["registration-gateway", { "pulumi.com/patchForce": "true" }],
+            ]);
+            for (const d of applied) {
+                const live = cluster[importedObject(d)];
+                expect([d.name, appliesWithForce(d.inputs, live, true), appliesWithForce(d.inputs, live, false)]).to.deep.equal([d.name, true, true]);
+                // Without the annotation the provider would not force: kubectl's managers own the fields.
+                const bare = { ...d.inputs, metadata: { ...d.inputs.metadata, annotations: undefined } };
+                expect([d.name, appliesWithForce(bare, live, true)]).to.deep.equal([d.name, false]);
+            }
+            // The releases are `helm upgrade`s (helm_release.go), which no field manager stops: nothing to force.
+            expect(imported.filter((d) => d.type === RELEASE).map((d) => [d.name, d.inputs.metadata])).to.deep.equal([
+                ["spire-crds", undefined],
+                ["spire-release", undefined],
+            ]);
+            // Only adopted objects: the stack's provider forces nothing, and without adopt no object asks for force.
+            const provider = run.declared.find((d) => d.type === "pulumi:providers:kubernetes")!;
+            expect(provider.inputs.enablePatchForce).to.equal(undefined);
+            const forced = run.declared.filter((d) => d.inputs?.metadata?.annotations?.[PATCH_FORCE_ANNOTATION] !== undefined);
+            expect(forced.map((d) => d.name)).to.have.members(applied.map((d) => d.name));
+            const fresh = await runProgram(program, SEED_003_STACK);
+            expect(fresh.declared.filter((d) => JSON.stringify(d.inputs ?? {}).includes(PATCH_FORCE_ANNOTATION)).map((d) => d.name)).to.deep.equal([]);
+        });
+
         it("fails the import with the engine's message when an object to adopt is not there", () => {
             // What the mock engine answers the registration (tools/mock-engine/harness.ts importObject).
             const cluster = seed003Cluster();
@@ -362,15 +414,20 @@ describe("adopting a cluster built from the runbooks", () => {
                 { name: "istio-gateway-service", op: "read", changed: [] },
                 { name: "istio-istiod", op: "create", changed: [] },
                 { name: "istio-mtls", op: "create", changed: [] },
-                { name: "istio-namespace", op: "import", changed: [] },
+                // Each adopted object's only own change is the patchForce annotation (besides the program's values).
+                { name: "istio-namespace", op: "import, update", changed: ["metadata.annotations"] },
                 // The runbook's ClusterSPIFFEID gets this program's class and selectors, under its own name.
                 { name: "registration-enroll-default", op: "create", changed: [] },
-                { name: "registration-gateway", op: "import, update", changed: ["spec.className", "spec.namespaceSelector", "spec.podSelector"] },
+                {
+                    name: "registration-gateway",
+                    op: "import, update",
+                    changed: ["metadata.annotations", "spec.className", "spec.namespaceSelector", "spec.podSelector"],
+                },
                 { name: "registration-workloads", op: "create", changed: [] },
                 // The releases: a `helm upgrade` to the pinned charts and the program's values, under the same name
                 // and namespace, so the SPIRE server keeps its datastore and CA (a replacement would mint a new CA).
                 { name: "spire-crds", op: "import, update", changed: ["chart", "compat", "repositoryOpts", "timeout", "values", "version"] },
-                { name: "spire-namespace", op: "import, update", changed: ["metadata.labels.pod-security.kubernetes.io/enforce"] },
+                { name: "spire-namespace", op: "import, update", changed: ["metadata.annotations", "metadata.labels.pod-security.kubernetes.io/enforce"] },
                 { name: "spire-release", op: "import, update", changed: ["chart", "compat", "repositoryOpts", "timeout", "values", "version"] },
             ]);
         });

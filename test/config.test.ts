@@ -441,3 +441,43 @@ describe("stack configuration", () => {
         });
     });
 });
+
+describe("the Pulumi CLI the project needs", () => {
+    /** The CLI version each feature in use first supports. */
+    const FEATURES: Record<string, string> = {
+        // pulumi/pulumi pkg/resource/deploy/step_generator.go continueStepsFromImport (README "Adopting a cluster ...").
+        "adopt: an import followed by an update of what differs": "3.174.0",
+        // A remote component's transforms run on the children its provider registers (Bookinfo's ConfigFile v2).
+        "transforms on the objects of a ConfigFile v2": "3.115.0",
+    };
+    const numbers = (v: string) => v.split(".").map(Number);
+    const atLeast = (v: string, min: string) => {
+        const [a, b] = [numbers(v), numbers(min)];
+        const i = a.findIndex((n, k) => n !== b[k]);
+        return i === -1 || a[i] > b[i];
+    };
+    /**
+     * The engine's check of a `>=X.Y.Z` range before preview, up, refresh, destroy and import (pulumi/pulumi
+     * sdk/go/common/resource/plugin/plugin.go ValidatePulumiVersionRange), with its message.
+     */
+    const validate = (range: string, cli: string): string | undefined => {
+        const min = /^>=(\d+\.\d+\.\d+)$/.exec(range)![1];
+        return atLeast(cli, min) ? undefined : `Pulumi CLI version ${cli} does not satisfy the version range "${range}"`;
+    };
+
+    it("is stated in Pulumi.yaml as the lowest version every feature in use needs, where the engine checks it", () => {
+        const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+        expect(project.requiredPulumiVersion).to.equal(">=3.174.0");
+        const lowest = Object.values(FEATURES).reduce((max, v) => (atLeast(v, max) ? v : max));
+        expect(project.requiredPulumiVersion).to.equal(`>=${lowest}`);
+        expect(validate(project.requiredPulumiVersion, "3.173.0")).to.equal('Pulumi CLI version 3.173.0 does not satisfy the version range ">=3.174.0"');
+        expect(validate(project.requiredPulumiVersion, "3.174.0")).to.equal(undefined);
+        expect(validate(project.requiredPulumiVersion, "3.260.0")).to.equal(undefined);
+    });
+
+    it("is the version the README names", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        expect(readme).to.contain("the [Pulumi CLI](https://www.pulumi.com/docs/install/) 3.174.0 or newer");
+        expect(readme).to.contain('`requiredPulumiVersion:\n  ">=3.174.0"` in `Pulumi.yaml`');
+    });
+});

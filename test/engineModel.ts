@@ -85,3 +85,32 @@ export function plannedStep(old: Declared, goal: Declared, providerReplaces: str
 
 /** The random provider replaces a RandomUuid when its keepers change. */
 export const RANDOM_REPLACES = ["keepers"];
+
+/**
+ * The objects of Bookinfo's manifest (bookinfo.yaml@1.30.3: 4 Services, 4 ServiceAccounts, 6 Deployments), none with a
+ * namespace of its own, as pulumi-kubernetes' ConfigFile v2 registers them.
+ */
+export const BOOKINFO_MANIFEST_OBJECTS: readonly { kind: string; name: string }[] = [
+    ...["details", "ratings", "reviews", "productpage"].flatMap((app) => [
+        { kind: "Service", name: app },
+        { kind: "ServiceAccount", name: `bookinfo-${app}` },
+    ]),
+    ...["details-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3", "productpage-v1"].map((name) => ({ kind: "Deployment", name })),
+];
+
+/**
+ * A pulumi-kubernetes provider's default namespace (provider/pkg/provider/provider.go Configure): its `namespace`
+ * input, else the namespace of its kube context, else "default" (client-go's for a context without one).
+ */
+export function providerDefaultNamespace(providerInputs: { namespace?: string }, contextNamespace: string | undefined): string {
+    return providerInputs.namespace || contextNamespace || "default";
+}
+
+/**
+ * The resource names ConfigFile v2 `prefix` gives namespaced objects without a namespace: `<prefix>:<namespace>/<name>`
+ * with the provider's default namespace (provider/pkg/provider/yaml/v2/configfile.go Construct: Normalize, then
+ * yaml.go register). The program's transforms run after, on the named resource: they cannot change the name.
+ */
+export function manifestObjectNames(prefix: string, defaultNamespace: string, objects = BOOKINFO_MANIFEST_OBJECTS): string[] {
+    return objects.map((o) => `${prefix}:${defaultNamespace}/${o.name}`);
+}

@@ -7,10 +7,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_PROVIDER_NAME, checkKubernetesContext, kubernetesConfigProblems, stackKubernetesProvider } from "../components";
+import { MANIFEST_DEFAULT_NAMESPACE, STACK_PROVIDER_NAME, checkKubernetesContext, kubernetesConfigProblems, stackKubernetesProvider } from "../components";
 import { Declared, ProgramRun, runProgram, runProgramExpectingError } from "../tools/mock-engine/harness";
 import { renderStacks } from "../tools/render/render";
 import { loadStackSources } from "../tools/stack-files/stackFiles";
+import { BOOKINFO_MANIFEST_OBJECTS, manifestObjectNames, providerDefaultNamespace } from "./engineModel";
 import { fixtureBundle, removeTestProject, testProject, testStackConfig } from "./testStacks";
 
 const program: () => Promise<any> = require("../index");
@@ -24,6 +25,18 @@ const UNSET_MESSAGE =
 const emptyMessage = (value: string) =>
     `Invalid configuration: kubernetes:context: ${JSON.stringify(value)} is empty; expected the name of the kubeconfig context of this stack's cluster ` +
     "(without one, the current context is used, whichever cluster it is); set it with `pulumi config set kubernetes:context <kube context>`";
+
+/**
+ * The types the program declares without a namespace: cluster-scoped objects (a Namespace, its patch, the SPIRE
+ * controller manager's cluster-wide resources) and the ConfigFile component, whose objects Bookinfo's transform places.
+ */
+const CLUSTER_SCOPED_OR_MANIFEST = [
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:NamespacePatch",
+    "kubernetes:spire.spiffe.io/v1alpha1:ClusterFederatedTrustDomain",
+    "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID",
+    "kubernetes:yaml/v2:ConfigFile",
+];
 
 /** The one Kubernetes provider a run declared (fails unless there is exactly one), and its reference. */
 function theProvider(run: ProgramRun<unknown>): { provider: Declared; ref: string } {
@@ -148,6 +161,48 @@ describe("the stack's Kubernetes provider", () => {
             } finally {
                 removeTestProject(dir);
             }
+        });
+    });
+
+    describe("Bookinfo's resource names do not depend on the kube context's namespace", () => {
+        // The kube contexts a stack may run under: a context without a namespace, and one after `kubens team-a`.
+        const CONTEXT_NAMESPACES = [undefined, "team-a"];
+        const namesUnder = (run: ProgramRun<unknown>) => {
+            const { provider } = theProvider(run);
+            return CONTEXT_NAMESPACES.map((ns) => manifestObjectNames("bookinfo-manifest", providerDefaultNamespace(provider.inputs, ns)));
+        };
+
+        it("fixes the provider's default namespace when the stack deploys Bookinfo: the same 14 names under every context", () => {
+            expect(theProvider(runs.cluster2).provider.inputs.namespace).to.equal("default");
+            expect(MANIFEST_DEFAULT_NAMESPACE).to.equal("default");
+            const [plain, teamA] = namesUnder(runs.cluster2);
+            expect(teamA).to.deep.equal(plain);
+            expect(plain).to.have.length(14);
+            // The names a stack deployed from a context without a namespace already has: nothing is renamed.
+            expect(plain).to.deep.equal(BOOKINFO_MANIFEST_OBJECTS.map((o) => `bookinfo-manifest:default/${o.name}`));
+            expect(plain.slice(0, 2)).to.deep.equal(["bookinfo-manifest:default/details", "bookinfo-manifest:default/bookinfo-details"]);
+        });
+
+        it("leaves the provider of a stack without Bookinfo as it was (no namespace)", () => {
+            const { provider } = theProvider(runs.cluster1);
+            expect(provider.inputs).to.deep.equal({ context: "kind-east" });
+            // Had it Bookinfo, `kubens team-a` would rename every object: what the fixed namespace prevents.
+            const [plain, teamA] = namesUnder(runs.cluster1);
+            expect(teamA[0]).to.equal("bookinfo-manifest:team-a/details");
+            expect(teamA).to.not.deep.equal(plain);
+        });
+
+        it("changes nothing else: every other namespaced object and every Helm release names its namespace", () => {
+            // The provider's default namespace reaches only what has no namespace of its own (provider.go Check sets it
+            // on a namespaced object without one; Configure gives it to Helm's settings).
+            const unnamespaced = new Set<string>();
+            for (const run of Object.values(runs)) {
+                run.declared
+                    .filter((d) => d.type.startsWith("kubernetes:") && !d.read)
+                    .filter((d) => (d.type.endsWith(":Release") ? !d.inputs.namespace : !d.inputs.metadata?.namespace))
+                    .forEach((d) => unnamespaced.add(d.type));
+            }
+            expect([...unnamespaced].sort()).to.deep.equal(CLUSTER_SCOPED_OR_MANIFEST);
         });
     });
 

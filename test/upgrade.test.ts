@@ -7,7 +7,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { Declared, NO_OPTIONS, runProgram } from "../tools/mock-engine/harness";
-import { RANDOM_REPLACES, plannedStep } from "./engineModel";
+import { RANDOM_REPLACES, manifestObjectNames, plannedStep, providerDefaultNamespace } from "./engineModel";
 import { RecordedResource, bundleFixture, recordedWorld } from "./previousDeployment";
 
 const program: () => Promise<any> = require("../index");
@@ -17,10 +17,15 @@ const FIXTURES = path.join(__dirname, "fixtures", "previous-deployment");
  * The properties whose change the provider answers with a replacement: a Helm release's name and namespace
  * (pulumi-kubernetes provider/pkg/provider/helm_release.go Diff, forceNewFields), a Kubernetes object's name and
  * namespace (provider/pkg/provider/provider.go Diff: a new name or namespace is another object), a RandomUuid's keepers,
- * a StackReference's stack name, and anything of a @pulumi/tls resource (every input of PrivateKey and
- * SelfSignedCert forces a new one in terraform-provider-tls).
+ * a StackReference's stack name, anything of a @pulumi/tls resource (every input of PrivateKey and SelfSignedCert
+ * forces a new one in terraform-provider-tls), and a Kubernetes provider's cluster settings (pulumi-kubernetes
+ * provider/pkg/provider/provider.go DiffConfig: a replacement only when kubeconfig, context or cluster change the
+ * active cluster, or clusterIdentifier or renderYamlToDirectory change; `namespace` is an update in place).
  */
 function providerReplaces(type: string): string[] {
+    if (type === "pulumi:providers:kubernetes") {
+        return ["kubeconfig", "context", "cluster", "clusterIdentifier", "renderYamlToDirectory"];
+    }
     if (type === "kubernetes:helm.sh/v3:Release") {
         return ["name", "namespace"];
     }
@@ -98,10 +103,23 @@ describe("a stack deployed with the previous release, upgraded to this one", () 
         expect(run.outputs.spireServer).to.deep.equal({ replicas: 1, dataStore: { type: "sqlite3" }, upstreamAuthority: { type: "none" } });
     });
 
-    it("with every optional part on, changes exactly the releases that gain SPIRE telemetry and its alerts, in place", async () => {
+    it("with every optional part on, changes exactly the releases that gain SPIRE telemetry and its alerts, and the provider's default namespace, in place", async () => {
         const { steps, added } = await upgrade("everything");
         expect(Object.fromEntries(steps.filter((s) => s.op === "update").map((s) => [s.resource, s.changed]))).to.deep.equal(EVERYTHING_UPDATES);
         expect(added).to.deep.equal([]);
+    });
+
+    it("with Bookinfo, fixes the provider's default namespace to the one the deployed manifest objects are named after", async () => {
+        // The previous release's provider had no namespace: under a kube context without one (the recorded stack's),
+        // ConfigFile v2 named Bookinfo's objects after "default", the namespace this release sets; no object is renamed,
+        // so the engine neither creates nor deletes one (no aliases needed).
+        const previous = loadPrevious("everything");
+        const { run } = await upgrade("everything");
+        const old = previous.resources.find((r) => r.type === "pulumi:providers:kubernetes") as { inputs: { namespace?: string } };
+        const now = run.declared.find((d) => d.type === "pulumi:providers:kubernetes")!;
+        expect([old.inputs, now.inputs]).to.deep.equal([{ context: "cluster1" }, { context: "cluster1", namespace: "default" }]);
+        const before = manifestObjectNames("bookinfo-manifest", providerDefaultNamespace(old.inputs, undefined));
+        expect(manifestObjectNames("bookinfo-manifest", providerDefaultNamespace(now.inputs, "team-a"))).to.deep.equal(before);
     });
 
     it("asks for an acknowledgement before it moves a deployed SPIRE to another datastore or upstream authority", async () => {
@@ -124,9 +142,11 @@ describe("a stack deployed with the previous release, upgraded to this one", () 
 /**
  * What this release updates in place in configuration "everything" (observability and Grafana on): SPIRE's
  * telemetry in the spire release (a rolling restart of the server and agents, README "Observability"), the scrape
- * jobs and alert rules in Prometheus' values, the SPIRE dashboard in Grafana's.
+ * jobs and alert rules in Prometheus' values, the SPIRE dashboard in Grafana's, and the provider's default namespace
+ * (Bookinfo is deployed: MANIFEST_DEFAULT_NAMESPACE), which renames none of Bookinfo's objects (test below).
  */
 const EVERYTHING_UPDATES: Record<string, string[]> = {
+    "pulumi:providers:kubernetes::cluster": ["namespace"],
     "kubernetes:helm.sh/v3:Release::spire-release": ["values.spire-agent.telemetry", "values.spire-server.telemetry"],
     "kubernetes:helm.sh/v3:Release::observability-prometheus": ["values.scrapeConfigs", "values.serverFiles"],
     "kubernetes:helm.sh/v3:Release::observability-grafana": ["values.dashboardProviders.dashboardproviders.yaml.providers", "values.dashboards.spire"],

@@ -57,7 +57,16 @@ export interface SpireResourceArgs<Spec> {
 /** A ClusterSPIFFEID custom resource. */
 export class ClusterSPIFFEID extends k8s.apiextensions.CustomResource {
     constructor(name: string, args: SpireResourceArgs<ClusterSPIFFEIDSpec>, opts?: pulumi.CustomResourceOptions) {
-        super(name, { apiVersion: SPIRE_API_VERSION, kind: "ClusterSPIFFEID", metadata: { name: args.name }, spec: args.spec }, opts);
+        super(
+            name,
+            {
+                apiVersion: SPIRE_API_VERSION,
+                kind: "ClusterSPIFFEID",
+                metadata: { name: args.name, ...(args.annotations !== undefined ? { annotations: args.annotations } : {}) },
+                spec: args.spec,
+            },
+            opts,
+        );
     }
 }
 

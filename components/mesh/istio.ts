@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, IstioOperator, baseChartValues, gatewayChartValues, istiodChartValues } from "./istioOperator";
+import { adoptionAnnotations } from "../kubernetes";
 import { Values, canonical, deepMerge } from "../values";
 
 export interface IstioMeshArgs {
@@ -29,9 +30,9 @@ export interface IstioMeshArgs {
     /** Helm wait timeout in seconds. @default 600 */
     timeoutSeconds?: number;
     /**
-     * Import the existing Istio namespace (an istioctl install's, id: its name) instead of creating it. The Istio
-     * releases themselves cannot be imported (istioctl makes no Helm release): README, "Adopting a cluster built from
-     * the runbooks", migrates their objects to them. @default false
+     * Import the existing Istio namespace (an istioctl install's, id: its name) instead of creating it, applied with
+     * force (adoptionAnnotations). The Istio releases themselves cannot be imported (istioctl makes no Helm release):
+     * README, "Adopting a cluster built from the runbooks", migrates their objects to them. @default false
      */
     adoptNamespace?: boolean;
 }
@@ -63,7 +64,8 @@ export class IstioMesh extends pulumi.ComponentResource {
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: iop.spec.namespace } },
+            // Adopted: its updates take over kubectl's fields (adoptionAnnotations).
+            { metadata: { name: iop.spec.namespace, ...adoptionAnnotations(args.adoptNamespace === true) } },
             { parent: this, ...(args.adoptNamespace ? { import: iop.spec.namespace } : {}) },
         );
         const release = (suffix: string, chart: string, releaseName: string, values: Values, dependsOn: pulumi.Resource[]) =>

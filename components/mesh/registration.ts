@@ -4,6 +4,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionAnnotations } from "../kubernetes";
 import { ClusterSPIFFEID, ClusterSPIFFEIDSpec } from "./crds";
 
 /** Istio's SPIFFE ID pattern, `spiffe://<td>/ns/<namespace>/sa/<service account>`, as a controller-manager template. */
@@ -82,7 +83,8 @@ export interface WorkloadRegistrationArgs {
     federatedTrustDomainResources?: pulumi.Resource[];
     /**
      * Import the runbook's existing ClusterSPIFFEID `istio-ingressgateway-reg` (seed 003 step 2.1; cluster-scoped, id:
-     * its name) instead of creating it; it is then updated to this program's spec. @default false
+     * its name) instead of creating it; it is then updated to this program's spec, with force (adoptionAnnotations).
+     * @default false
      */
     adoptGatewayRegistration?: boolean;
 }
@@ -122,6 +124,8 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
             `${name}-gateway`,
             {
                 name: GATEWAY_CLUSTER_SPIFFE_ID,
+                // Adopted: its updates take over kubectl's fields (adoptionAnnotations).
+                ...adoptionAnnotations(args.adoptGatewayRegistration === true),
                 spec: className.apply((c) => gatewaySpiffeIdSpec(c, args.gateway, federatesWith)),
             },
             { ...afterSpire, ...(args.adoptGatewayRegistration ? { import: GATEWAY_CLUSTER_SPIFFE_ID } : {}) },

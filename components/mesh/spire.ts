@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { adoptionAnnotations } from "../kubernetes";
 import { Values, canonical, deepMerge } from "../values";
 import { ValidationError, quote, throwIfProblems } from "../validation";
 import {
@@ -215,7 +216,7 @@ export function spireImportIds(namespace: string): { namespace: string; crdsRele
 
 /** What of an existing SPIRE installation to take over instead of creating it (Pulumi's `import` option). */
 export interface SpireAdoption {
-    /** Import the existing namespace (id: its name). @default false */
+    /** Import the existing namespace (id: its name), applied with force (adoptionAnnotations). @default false */
     namespace?: boolean;
     /**
      * Import the existing `spire-crds` and `spire` Helm releases of the namespace (ids `<namespace>/spire-crds`,
@@ -434,6 +435,8 @@ export class Spire extends pulumi.ComponentResource {
                         // The agent and CSI driver DaemonSets need host paths and privileges.
                         "pod-security.kubernetes.io/enforce": "privileged",
                     },
+                    // Adopted: its updates take over kubectl's fields (adoptionAnnotations).
+                    ...adoptionAnnotations(args.adopt?.namespace === true),
                 },
             },
             { parent: this, protect, ...(args.adopt?.namespace ? { import: importIds.namespace } : {}) },

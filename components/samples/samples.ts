@@ -300,7 +300,9 @@ export const BOOKINFO_MANIFEST_TYPES: readonly string[] = ["kubernetes:apps/v1:D
  * engine runs a component's transforms on every resource registered under it, its own first, then its ancestors'
  * (pulumi/pulumi pkg/resource/deploy/source_eval.go RegisterResource: a remote component's transforms are kept for its
  * construction and looked up along the parent chain), so this sets the namespace the provider chose. The resource name
- * pulumi-kubernetes gave the object (`<name>-manifest:<default namespace>/<object>`) keeps that default namespace.
+ * pulumi-kubernetes gave the object (`<name>-manifest:<default namespace>/<object>`) keeps that default namespace, which
+ * is the kube context's unless the provider has a `namespace`: the program gives it one (MANIFEST_DEFAULT_NAMESPACE),
+ * so the names do not change with the context.
  *
  * Only objects of `namespacedTypes` are placed; an object of any other type fails the deployment with a message
  * naming it rather than land in the provider's default namespace or get a namespace it must not have. The component
@@ -368,7 +370,9 @@ export function validateBookinfoArgs(name: string, args: BookinfoArgs): void {
  * Istio's Bookinfo at the pinned Istio release: its published manifest (not a copy in this repository), applied with
  * `kubernetes:yaml/v2:ConfigFile` and placed in `namespace` (inNamespace), plus the `bookinfo-gateway` Gateway and
  * `bookinfo` VirtualService exposing it through the ingress gateway. All three go through the Kubernetes provider
- * Bookinfo inherits (its `provider`/`providers` option, or its parent's): it declares none of its own.
+ * Bookinfo inherits (its `provider`/`providers` option, or its parent's): it declares none of its own. Give that
+ * provider an explicit `namespace` (the program: MANIFEST_DEFAULT_NAMESPACE): the manifest objects' resource names
+ * carry the provider's default namespace, otherwise the kube context's (see inNamespace).
  *
  * The manifest's pods carry no `spiffe.io/spire-managed-identity` label, which the workload ClusterSPIFFEID selects:
  * they get it from the `spire` injection template, one of the mesh's default templates, which must set it under

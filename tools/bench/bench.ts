@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runProgram } from "../mock-engine/harness";
+import { wantsHelp } from "../help";
 import { RENDER_CACHE_ENV } from "../render/releaseObjects";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");
@@ -182,8 +183,24 @@ function line(what: string, figure: string, target?: { text: string; met: boolea
     return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}${verdict && note ? "  " : ""}${note}`.trimEnd();
 }
 
+/** What `npm run bench -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const BENCH_HELP = [
+    "usage: npm run bench -- [--skip-test] [--runs <n>]",
+    "",
+    "Measures `npm test`, `npm run render` and the program under the mock runtime beside their targets; it reports,",
+    "it does not assert.",
+    "",
+    "  --skip-test    skip the `npm test` run",
+    "  --runs <n>     program runs per figure (default 7)",
+    "  -h, --help     print this help and exit",
+].join("\n");
+
 async function main(): Promise<void> {
     const argv = process.argv.slice(2);
+    if (wantsHelp(argv)) {
+        console.log(BENCH_HELP);
+        return;
+    }
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 7;
     if (!Number.isInteger(runs) || runs < 1) {

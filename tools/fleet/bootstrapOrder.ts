@@ -10,6 +10,7 @@
 
 import * as path from "path";
 import { PROJECT, readStackFile, stackNames } from "../stack-files/stackFiles";
+import { wantsHelp } from "../help";
 
 export { PROJECT };
 
@@ -81,7 +82,19 @@ export function loadProjectStacks(projectDir: string, project: string = PROJECT)
     });
 }
 
-if (require.main === module) {
+/** What `--help` (or `-h`) prints, on stdout, with exit code 0. */
+export const BOOTSTRAP_ORDER_HELP = [
+    "usage: ts-node tools/fleet/bootstrapOrder.ts [projectDir]",
+    "",
+    "Prints the order of the `pulumi up` runs the federation bootstrap needs, one stack per line.",
+    "",
+    "  projectDir    the project whose Pulumi.<stack>.yaml files to read (default: this project)",
+    "  -h, --help    print this help and exit",
+].join("\n");
+
+if (require.main === module && wantsHelp(process.argv.slice(2))) {
+    console.log(BOOTSTRAP_ORDER_HELP);
+} else if (require.main === module) {
     try {
         const projectDir = process.argv[2] ?? path.join(__dirname, "..", "..");
         console.log(bootstrapOrder(loadProjectStacks(projectDir)).join("\n"));

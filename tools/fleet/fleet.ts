@@ -22,6 +22,7 @@
 import * as path from "path";
 import { validatePeerExports } from "../../components/mesh/federation";
 import { PROJECT, StackPeers, bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
+import { wantsHelp } from "../help";
 
 /** A stack's outputs, as plain values (`pulumi stack output --json --show-secrets`). */
 export type StackOutputs = Record<string, unknown>;
@@ -400,6 +401,21 @@ async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: str
     }
 }
 
+/** What `npm run fleet -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const FLEET_HELP = [
+    `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`,
+    "",
+    'Runs every stack of the project in the federation bootstrap order (README, "The whole fleet in one command").',
+    "",
+    "  preview | up | destroy | status   what to do with every stack",
+    `  --max-rounds N                    rounds of runs before giving up (default ${DEFAULT_MAX_ROUNDS})`,
+    "  --cwd <projectDir>                the project directory (default: this project)",
+    "  --org <organization>              the organization of the stacks (default: the backend's)",
+    "  -h, --help                        print this help and exit",
+    "",
+    "Exit code: 0 done, 1 a failure (its message printed), 2 a usage error.",
+].join("\n");
+
 /** How `main` reaches Pulumi and where it writes; the defaults are the Automation API and the console. */
 export interface MainEnvironment {
     workspace?: (projectDir: string, organization?: string) => Promise<FleetWorkspace>;
@@ -416,6 +432,10 @@ export async function main(argv: string[], environment: MainEnvironment = {}): P
     const printError = environment.printError ?? ((line: string) => console.error(line));
     const [command, ...rest] = argv;
     const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`;
+    if (wantsHelp(argv)) {
+        print(FLEET_HELP);
+        return 0;
+    }
     if (!(COMMANDS as readonly string[]).includes(command)) {
         printError(usage);
         return 2;

@@ -9,6 +9,7 @@
 
 import * as fs from "fs";
 import { GITHUB_COMMENT_LIMIT, MARKER } from "./renderDiff";
+import { wantsHelp } from "../help";
 
 /** The author of comments posted with a workflow's GITHUB_TOKEN. */
 export const BOT_LOGIN = "github-actions[bot]";
@@ -190,8 +191,23 @@ export function parseArgs(argv: string[]): CliInput {
     return { pr: Number(prText), bodyFile: values["--body-file"], ...(headSha === undefined ? {} : { headSha }) };
 }
 
+/** What `--help` (or `-h`) prints, on stdout, with exit code 0. */
+export const PR_COMMENT_HELP = [
+    "usage: ts-node tools/pr-diff/prComment.ts --pr <n> --body-file <file> [--head-sha <sha>]",
+    "",
+    "Creates or updates the render-diff comment on a pull request (GITHUB_TOKEN, GITHUB_REPOSITORY=owner/name).",
+    "",
+    "  --pr <n>            the pull request",
+    "  --body-file <file>  the comment (renderDiff.ts --out)",
+    "  --head-sha <sha>    post only while the pull request's head is this commit",
+    "  -h, --help          print this help and exit",
+].join("\n");
+
 /** The CLI, with its environment and fetch injectable. Returns the line it prints. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, fetchImpl?: FetchLike): Promise<string> {
+    if (wantsHelp(argv)) {
+        return PR_COMMENT_HELP;
+    }
     const input = parseArgs(argv);
     const token = env.GITHUB_TOKEN ?? "";
     const repository = env.GITHUB_REPOSITORY ?? "";

@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FILE_HEADERS_ONLY, formatPatch, structuredPatch } from "diff";
+import { wantsHelp } from "../help";
 
 /** Hidden first line of the comment; prComment.ts finds the comment to update by it. */
 export const MARKER = "<!-- istio-spire:render-diff -->";
@@ -360,6 +361,21 @@ export function parseArgs(argv: string[]): CliArgs {
     return { baseDir: positional[0], headDir: positional[1], out: values["--out"], patch: values["--patch"], options };
 }
 
+/** What `--help` (or `-h`) prints, on stdout, with exit code 0. */
+export const RENDER_DIFF_HELP = [
+    "usage: ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> [--out comment.md] [--patch full.diff]",
+    "                                           [--base-label <label>] [--head-label <label>] [--max-length <n>]",
+    "",
+    "Compares two `npm run render` trees and writes the pull-request comment (on stdout without --out).",
+    "",
+    "  --out <file>          write the comment there; the headline then goes to stdout, else to stderr",
+    "  --patch <file>        write every diff, untruncated",
+    "  --base-label <label>  how the comment names the base (e.g. its commit)",
+    "  --head-label <label>  how the comment names the head",
+    `  --max-length <n>      the comment's length limit (1000 to ${GITHUB_COMMENT_LIMIT})`,
+    "  -h, --help            print this help and exit",
+].join("\n");
+
 /** The CLI: writes the comment (and the full patch), returns the headline. */
 export function main(argv: string[]): string {
     const args = parseArgs(argv);
@@ -378,7 +394,9 @@ export function main(argv: string[]): string {
     return headline(comparison);
 }
 
-if (require.main === module) {
+if (require.main === module && wantsHelp(process.argv.slice(2))) {
+    console.log(RENDER_DIFF_HELP);
+} else if (require.main === module) {
     try {
         const line = main(process.argv.slice(2));
         // With no --out the comment went to stdout; the headline then goes to stderr.

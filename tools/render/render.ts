@@ -22,6 +22,7 @@ import { Declared, runProgram, secretConfig } from "../mock-engine/harness";
 import { PolicyReport, checkRun } from "../mock-engine/policyHarness";
 import { PROJECT, SecureValue, StackSource, loadStackSources, selectStacks } from "../stack-files/stackFiles";
 import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
+import { wantsHelp } from "../help";
 
 /** The organization of every stack on Pulumi's local (self-managed) backend. */
 export const LOCAL_BACKEND_ORGANIZATION = "organization";
@@ -446,6 +447,21 @@ export async function renderChartObjects(results: StackRender[], options?: { cac
     return byStack;
 }
 
+/** What `npm run render -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const RENDER_HELP = [
+    "usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]",
+    "",
+    "Renders each stack's plan under Pulumi's mock runtime, without a cluster, the Pulumi CLI or the network",
+    '(README, "Without a cluster").',
+    "",
+    "  stack ...      the stacks to write (default: every Pulumi.<stack>.yaml); their peers are rendered with them",
+    "  --out <dir>    where to write (default: rendered/)",
+    "  --no-charts    skip rendering the Helm charts' objects",
+    "  -h, --help     print this help and exit",
+    "",
+    "Exit code: 0 every stack rendered without a policy violation, 1 otherwise.",
+].join("\n");
+
 export function parseArguments(argv: string[], projectDir: string): RenderArguments {
     const result: RenderArguments = { outDir: path.join(projectDir, "rendered"), stacks: [], charts: true };
     for (let i = 0; i < argv.length; i++) {
@@ -479,6 +495,10 @@ export interface RenderOutput {
 
 /** `npm run render -- <argv>` in a project directory: renders, writes, reports; returns the exit code. */
 export async function renderCommandLine(projectDir: string, argv: string[], output: RenderOutput): Promise<number> {
+    if (wantsHelp(argv)) {
+        output.stdout(RENDER_HELP);
+        return 0;
+    }
     const started = Date.now();
     const args = parseArguments(argv, projectDir);
     // Every stack file is read (a named stack's peers render with it, so its federation resolves as in a render of

@@ -14,6 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { CHART_PINS, FETCH_COMMAND, ISTIO_TESTDATA, cacheDir, chartDirName, missingArtifacts } from "./artifacts";
 import { ensureHelm, runHelm } from "./helm";
+import { wantsHelp } from "../help";
 
 /** Moves a finished artifact into place; a concurrent run that got there first wins and this copy is dropped. */
 function install(from: string, to: string): void {
@@ -34,6 +35,20 @@ export const CHART_MIRROR_ENV = "ISTIO_SPIRE_CHART_MIRROR";
 export const ISTIO_SOURCE_ENV = "ISTIO_SPIRE_ISTIO_SOURCE";
 /** Where istio/istio's files are served from at a tag. */
 export const ISTIO_SOURCE = "https://raw.githubusercontent.com/istio/istio";
+
+/** What `npm run fetch-upstream -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+export const FETCH_UPSTREAM_HELP = [
+    `usage: ${FETCH_COMMAND}`,
+    "",
+    "Fills the cache ($ISTIO_SPIRE_CACHE) with the pinned upstream artifacts (Helm, the charts, Istio's test data) from",
+    "their official sources, so that every conformance test runs. It takes no arguments.",
+    "",
+    `  $${CHART_MIRROR_ENV}    one Helm repository serving every pinned chart (a mirror)`,
+    `  $${ISTIO_SOURCE_ENV}    a base URL serving istio/istio's files as <base>/<tag>/<path> (a mirror)`,
+    "  -h, --help                   print this help and exit",
+    "",
+    "Exit code: 0 when every pinned artifact is in the cache, 1 otherwise.",
+].join("\n");
 
 /**
  * Fills the cache ($ISTIO_SPIRE_CACHE, ...) and returns the exit code: 0 when every pinned artifact is there.
@@ -110,7 +125,9 @@ export async function fetchUpstream(
     return 0;
 }
 
-if (require.main === module) {
+if (require.main === module && wantsHelp(process.argv.slice(2))) {
+    console.log(FETCH_UPSTREAM_HELP);
+} else if (require.main === module) {
     fetchUpstream().then(
         (code) => process.exit(code),
         (error) => {
