@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { parse } from "yaml";
+import { wantsHelp } from "../help";
 
 /** The variable holding a stack's kubeconfig: `KUBECONFIG_<STACK>` (upper case, `-` as `_`), as the workflows name the secrets. */
 export function kubeconfigVariable(stack: string): string {
@@ -88,10 +89,22 @@ export function writeKubeconfigs(dir: string, stacks: string[], env: NodeJS.Proc
     return files.join(path.delimiter);
 }
 
-if (require.main === module) {
+export const KUBECONFIGS_HELP = [
+    "usage: ts-node tools/ci/kubeconfigs.ts <dir> <stack>...",
+    "",
+    "Writes each stack's kubeconfig, from the environment variable KUBECONFIG_<STACK>, to a file of mode 0600 in <dir>,",
+    "refuses two kubeconfigs that define one context, cluster or user name differently, and prints the files as one",
+    "KUBECONFIG path list. It never prints a kubeconfig's content.",
+    "",
+    "  -h, --help    print this help and exit",
+].join("\n");
+
+if (require.main === module && wantsHelp(process.argv.slice(2))) {
+    console.log(KUBECONFIGS_HELP);
+} else if (require.main === module) {
     const [dir, ...stacks] = process.argv.slice(2);
     if (dir === undefined || stacks.length === 0) {
-        console.error("usage: ts-node tools/ci/kubeconfigs.ts <dir> <stack>...");
+        console.error(KUBECONFIGS_HELP.split("\n")[0]);
         process.exit(2);
     }
     try {
