@@ -34,19 +34,22 @@ const HEADER = (command: string) =>
 /** The five runs and three previews of a new fleet of three, as printed, after the header and the creations. */
 const BOOTSTRAP_LINES = [
     "round 1",
-    "run 1: up cluster1 (first deployment)",
-    `  cluster1: federated with none; pending cluster2 (${NO_EXPORT}), cluster3 (${NO_EXPORT})`,
-    "run 2: up cluster2 (first deployment)",
-    `  cluster2: federated with cluster1.demo; pending cluster3 (${NO_EXPORT})`,
-    "run 3: up cluster3 (first deployment)",
-    "  cluster3: federated with cluster1.demo, cluster2.demo; pending none",
-    "run 4: up cluster1 (peers cluster2, cluster3 ready now)",
-    "  cluster1: federated with cluster2.demo, cluster3.demo; pending none",
-    "run 5: up cluster2 (peer cluster3 ready now)",
-    "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
-    "preview cluster1: no changes",
-    "preview cluster2: no changes",
-    "preview cluster3: no changes",
+    "[cluster1] run 1: up (first deployment)",
+    `[cluster1] federated with none; pending cluster2 (${NO_EXPORT}), cluster3 (${NO_EXPORT})`,
+    "[cluster2] run 2: up (first deployment)",
+    `[cluster2] federated with cluster1.demo; pending cluster3 (${NO_EXPORT})`,
+    "[cluster3] run 3: up (first deployment)",
+    "[cluster3] federated with cluster1.demo, cluster2.demo; pending none",
+    "[cluster1] run 4: up (peers cluster2, cluster3 ready now)",
+    "[cluster1] federated with cluster2.demo, cluster3.demo; pending none",
+    "[cluster2] run 5: up (peer cluster3 ready now)",
+    "[cluster2] federated with cluster1.demo, cluster3.demo; pending none",
+    "[cluster1] preview",
+    "[cluster1] preview: no changes",
+    "[cluster2] preview",
+    "[cluster2] preview: no changes",
+    "[cluster3] preview",
+    "[cluster3] preview: no changes",
     "fleet up: converged in 5 runs: every stack federated with every peer, 3 previews without changes",
 ];
 
@@ -65,8 +68,9 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         return new FakeFleetWorkspace({ projectDir: dir, ...options });
     }
 
-    function run(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<void> {
-        return runFleet(command, { stacks: loadProjectStacks(workspace.projectDir), workspace, print: (line) => lines.push(line), maxRounds });
+    /** A fleet command, one stack at a time (`--concurrency 1`) unless told. */
+    function run(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number, concurrency = 1): Promise<void> {
+        return runFleet(command, { stacks: loadProjectStacks(workspace.projectDir), workspace, print: (line) => lines.push(line), maxRounds, concurrency });
     }
 
     async function failure(command: FleetCommand, workspace: FakeFleetWorkspace, maxRounds?: number): Promise<FleetError> {
@@ -119,8 +123,8 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         it("prints which stack, which run and why, and what is still pending and why after each run", () => {
             expect(upLines).to.deep.equal([
                 HEADER("up"),
-                "create cluster2: not in the backend yet",
-                "create cluster3: not in the backend yet",
+                "[cluster2] create: not in the backend yet",
+                "[cluster3] create: not in the backend yet",
                 ...BOOTSTRAP_LINES,
             ]);
         });
@@ -141,9 +145,12 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
                 HEADER("up"),
                 "round 1",
                 "  nothing to run: every stack is federated with every peer",
-                "preview cluster1: no changes",
-                "preview cluster2: no changes",
-                "preview cluster3: no changes",
+                "[cluster1] preview",
+                "[cluster1] preview: no changes",
+                "[cluster2] preview",
+                "[cluster2] preview: no changes",
+                "[cluster3] preview",
+                "[cluster3] preview: no changes",
                 "fleet up: converged in 0 runs: every stack federated with every peer, 3 previews without changes",
             ]);
         });
@@ -178,15 +185,21 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
                 HEADER("up"),
                 "round 1",
                 "  nothing to run: every stack is federated with every peer",
-                "preview cluster1: no changes",
-                "preview cluster2: 1 to update",
-                "preview cluster3: no changes",
+                "[cluster1] preview",
+                "[cluster1] preview: no changes",
+                "[cluster2] preview",
+                "[cluster2] preview: 1 to update",
+                "[cluster3] preview",
+                "[cluster3] preview: no changes",
                 "round 2",
-                "run 1: up cluster2 (its preview shows changes (1 to update))",
-                "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
-                "preview cluster1: no changes",
-                "preview cluster2: no changes",
-                "preview cluster3: no changes",
+                "[cluster2] run 1: up (its preview shows changes (1 to update))",
+                "[cluster2] federated with cluster1.demo, cluster3.demo; pending none",
+                "[cluster1] preview",
+                "[cluster1] preview: no changes",
+                "[cluster2] preview",
+                "[cluster2] preview: no changes",
+                "[cluster3] preview",
+                "[cluster3] preview: no changes",
                 "fleet up: converged in 1 run: every stack federated with every peer, 3 previews without changes",
             ]);
         });
@@ -200,13 +213,26 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         });
     });
 
-    it("stops at a failure in the middle with the stack, the step and Pulumi's message, and runs nothing after it", async () => {
+    it("a failure in the middle does not stop the round; the command then names it (stack, step, Pulumi's message), and the next up resumes", async () => {
         const message = "kubernetes:helm.sh/v3:Release (spire-release): error: context deadline exceeded";
         const workspace = fake({ existing: NAMES, failures: [{ op: "up", stack: "cluster1", nth: 2, message }] });
         const error = await failure("up", workspace);
-        expect(error.message).to.equal(`run 4: up cluster1 failed: ${message}`);
-        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2", "up cluster3", "up cluster1"]);
-        expect(lines).to.deep.equal([HEADER("up"), ...BOOTSTRAP_LINES.slice(0, 8)]);
+        expect(error.message).to.equal(
+            `fleet up: round 1 ended with 1 failure (the next fleet up resumes from here):\n  cluster1: run 4: up failed: ${message}`,
+        );
+        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2", "up cluster3", "up cluster1", "up cluster2"]);
+        expect(lines).to.deep.equal([
+            HEADER("up"),
+            ...BOOTSTRAP_LINES.slice(0, 8),
+            `[cluster1] run 4: up failed: ${message}`,
+            ...BOOTSTRAP_LINES.slice(9, 11),
+        ]);
+        // The next up runs only what is left: cluster1, then the previews.
+        lines = [];
+        const before = workspace.steps.length;
+        await run("up", workspace);
+        expect(workspace.steps.slice(before)).to.deep.equal(["up cluster1", "preview cluster1", "preview cluster2", "preview cluster3"]);
+        expect(lines.slice(1, 4)).to.deep.equal(["round 1", "[cluster1] run 1: up (peers cluster2, cluster3 ready now)", BOOTSTRAP_LINES[8]]);
     });
 
     it("reports the program's own failure of a stack verbatim (an invalid stack file of cluster2)", async () => {
@@ -214,8 +240,12 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
         fs.writeFileSync(path.join(dir, "Pulumi.cluster2.yaml"), stringify({ config: stackFile("cluster2", { "istio-spire:mtlsMode": "OFF" }) }));
         const workspace = fake({ existing: NAMES });
         const error = await failure("up", workspace);
-        expect(error.message).to.equal('run 2: up cluster2 failed: Invalid configuration: mtlsMode: "OFF" is not one of "STRICT", "PERMISSIVE"');
-        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2"]);
+        expect(error.message).to.equal(
+            "fleet up: round 1 ended with 1 failure (the next fleet up resumes from here):\n" +
+                '  cluster2: run 2: up failed: Invalid configuration: mtlsMode: "OFF" is not one of "STRICT", "PERMISSIVE"',
+        );
+        // The others go on; the failed stack is not run again in the round.
+        expect(workspace.steps).to.deep.equal(["up cluster1", "up cluster2", "up cluster3", "up cluster1"]);
     });
 
     it("runs again a stack whose bundle SPIRE published late, and the peers that saw it pending", async () => {
@@ -229,20 +259,22 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
             "up cluster2",
             "up cluster3",
         ]);
-        expect(lines.slice(4, 17)).to.deep.equal([
-            "run 2: up cluster2 (first deployment)",
-            `  cluster2: federated with none; pending cluster1 (${NO_BUNDLE}), cluster3 (${NO_EXPORT})`,
-            "run 3: up cluster3 (first deployment)",
-            `  cluster3: federated with cluster2.demo; pending cluster1 (${NO_BUNDLE})`,
-            `run 4: up cluster1 (peers cluster2, cluster3 ready now; cluster2, cluster3 see it pending: it ${NO_BUNDLE})`,
-            "  cluster1: federated with cluster2.demo, cluster3.demo; pending none",
-            "run 5: up cluster2 (peers cluster1, cluster3 ready now)",
-            "  cluster2: federated with cluster1.demo, cluster3.demo; pending none",
+        expect(lines.slice(4, 19)).to.deep.equal([
+            "[cluster2] run 2: up (first deployment)",
+            `[cluster2] federated with none; pending cluster1 (${NO_BUNDLE}), cluster3 (${NO_EXPORT})`,
+            "[cluster3] run 3: up (first deployment)",
+            `[cluster3] federated with cluster2.demo; pending cluster1 (${NO_BUNDLE})`,
+            `[cluster1] run 4: up (peers cluster2, cluster3 ready now; cluster2, cluster3 see it pending: it ${NO_BUNDLE})`,
+            "[cluster1] federated with cluster2.demo, cluster3.demo; pending none",
+            "[cluster2] run 5: up (peers cluster1, cluster3 ready now)",
+            "[cluster2] federated with cluster1.demo, cluster3.demo; pending none",
             "round 2",
-            "run 6: up cluster3 (peer cluster1 ready now)",
-            "  cluster3: federated with cluster1.demo, cluster2.demo; pending none",
-            "preview cluster1: no changes",
-            "preview cluster2: no changes",
+            "[cluster3] run 6: up (peer cluster1 ready now)",
+            "[cluster3] federated with cluster1.demo, cluster2.demo; pending none",
+            "[cluster1] preview",
+            "[cluster1] preview: no changes",
+            "[cluster2] preview",
+            "[cluster2] preview: no changes",
         ]);
     });
 
@@ -269,7 +301,13 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
     });
 
     it("status and preview of a fleet stopped half-way: not deployed, pending peers, previews with changes", async () => {
-        const workspace = fake({ existing: NAMES, failures: [{ op: "up", stack: "cluster3", message: "boom" }] });
+        const workspace = fake({
+            existing: NAMES,
+            failures: [
+                { op: "up", stack: "cluster3", message: "boom" },
+                { op: "up", stack: "cluster1", nth: 2, message: "boom" },
+            ],
+        });
         await failure("up", workspace);
         lines = [];
         await run("status", workspace);
@@ -340,19 +378,22 @@ describe("npm run fleet (tools/fleet/fleet.ts)", function () {
             };
             expect(await main(["up", "--cwd", dir, "--org", "acme"], { ...ok, workspace: connect })).to.equal(0);
             expect(organizations).to.deep.equal(["acme"]);
-            expect(ok.out.at(-1)).to.equal("fleet up: converged in 5 runs: every stack federated with every peer, 3 previews without changes");
+            // Eight at a time by default: every stack deployed at once, then every one again (2N runs).
+            expect(ok.out.at(-1)).to.equal("fleet up: converged in 6 runs: every stack federated with every peer, 3 previews without changes");
             expect(ok.err).to.deep.equal([]);
 
             const failing = io();
             const workspace = async () => fake({ failures: [{ op: "up", stack: "cluster2", message: "error: no reachable cluster" }] });
             expect(await main(["up", "--cwd", dir, "--max-rounds", "2"], { ...failing, workspace })).to.equal(1);
-            expect(failing.err).to.deep.equal(["run 2: up cluster2 failed: error: no reachable cluster"]);
+            expect(failing.err).to.deep.equal([
+                "fleet up: round 1 ended with 1 failure (the next fleet up resumes from here):\n  cluster2: run 2: up failed: error: no reachable cluster",
+            ]);
 
-            for (const argv of [[], ["deploy"], ["up", "--max-rounds", "0"], ["up", "--cwd"]]) {
+            for (const argv of [[], ["deploy"], ["up", "--max-rounds", "0"], ["up", "--concurrency", "0"], ["up", "--cwd"]]) {
                 const usage = io();
                 expect(await main(argv, { ...usage, workspace: async () => fake() })).to.equal(2);
                 expect(usage.err).to.deep.equal([
-                    "usage: npm run fleet -- <preview|up|destroy|status> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]",
+                    "usage: npm run fleet -- <preview|up|destroy|status> [--concurrency N] [--max-rounds N] [--cwd <projectDir>] [--org <organization>]",
                 ]);
             }
         });
