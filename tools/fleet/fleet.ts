@@ -123,7 +123,9 @@ export interface Pending {
 /** The fleet's view of every stack: its peers and its outputs (undefined: no such stack in the backend). */
 class Fleet {
     private readonly byName: Map<string, StackPeers>;
-    public readonly outputs = new Map<string, StackOutputs | undefined>();
+    private readonly outputs = new Map<string, StackOutputs | undefined>();
+    /** peerState's answers since the last change of any outputs (each validates a peer's bundle certificates). */
+    private readonly peerStates = new Map<string, PeerState>();
 
     constructor(
         public readonly stacks: StackPeers[],
@@ -136,6 +138,17 @@ class Fleet {
     private fleetPeer(reference: string): string | undefined {
         const name = peerStackName(reference, this.project);
         return name !== undefined && this.byName.has(name) ? name : undefined;
+    }
+
+    /** A stack's outputs (undefined: no such stack). */
+    outputsOf(stack: string): StackOutputs | undefined {
+        return this.outputs.get(stack);
+    }
+
+    /** Records a stack's outputs (undefined: no such stack). */
+    setOutputs(stack: string, outputs: StackOutputs | undefined): void {
+        this.outputs.set(stack, outputs);
+        this.peerStates.clear();
     }
 
     deployed(stack: string): boolean {
@@ -154,6 +167,17 @@ class Fleet {
 
     /** `peer` as `stack` sees it now, judged by the program's own validation of a peer's exports. */
     peerState(stack: string, reference: string, peer: string): PeerState {
+        const key = JSON.stringify([stack, reference, peer]);
+        const known = this.peerStates.get(key);
+        if (known !== undefined) {
+            return known;
+        }
+        const state = this.judgePeer(stack, reference, peer);
+        this.peerStates.set(key, state);
+        return state;
+    }
+
+    private judgePeer(stack: string, reference: string, peer: string): PeerState {
         const outputs = this.outputs.get(peer);
         if (outputs === undefined) {
             return { ready: false, reason: "does not exist yet (fleet up creates it)" };
@@ -270,7 +294,7 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
 async function survey(fleet: Fleet, workspace: FleetWorkspace): Promise<void> {
     const existing = new Set(await step("listing the stacks", () => workspace.listStacks()));
     for (const { name } of fleet.stacks) {
-        fleet.outputs.set(name, existing.has(name) ? await step(`reading the outputs of ${name}`, () => workspace.outputs(name)) : undefined);
+        fleet.setOutputs(name, existing.has(name) ? await step(`reading the outputs of ${name}`, () => workspace.outputs(name)) : undefined);
     }
 }
 
@@ -310,6 +334,8 @@ export async function runFleet(command: FleetCommand, options: FleetOptions): Pr
 
 /** A step of `up` that failed: the stack, the step (`run 4: up`, `preview`) and Pulumi's message. */
 interface Failure {
+    /** Steps are named in the order they started, whatever order they failed in. */
+    order: number;
     stack: string;
     step: string;
     message: string;
@@ -317,7 +343,7 @@ interface Failure {
 
 /** The error of a round or of the previews that had failures: every failure, each with its stack, step and message. */
 function failuresError(what: string, failures: Failure[]): FleetError {
-    const lines = failures.map((f) => `  ${f.stack}: ${f.step} failed: ${f.message.replace(/\n/g, "\n    ")}`);
+    const lines = failures.sort((a, b) => a.order - b.order).map((f) => `  ${f.stack}: ${f.step} failed: ${f.message.replace(/\n/g, "\n    ")}`);
     const count = `${failures.length} ${failures.length === 1 ? "failure" : "failures"}`;
     return new FleetError(`fleet up: ${what} ended with ${count} (the next fleet up resumes from here):\n${lines.join("\n")}`);
 }
@@ -340,7 +366,7 @@ async function limited<T>(items: T[], limit: number, worker: (item: T) => Promis
  */
 export function checkedChanges(summary: ChangeSummary | undefined): string {
     if (summary === undefined || summary === null || !Object.values(summary).some((count) => (count ?? 0) > 0)) {
-        throw new Error("Pulumi gave no change summary for this preview (not taken for \"no changes\")");
+        throw new Error('Pulumi gave no change summary for this preview (not taken for "no changes")');
     }
     return describeChanges(summary);
 }
@@ -349,10 +375,10 @@ async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, prog
     // A stack reference to a stack that does not exist fails the run ("unknown stack"); one that exists and was never
     // deployed is only a pending peer. So every stack is created before the first run.
     for (const { name } of fleet.stacks) {
-        if (fleet.outputs.get(name) === undefined) {
+        if (fleet.outputsOf(name) === undefined) {
             progress.stack(name, "waiting", "create: not in the backend yet");
             await step(`create ${name}`, () => workspace.createStack(name));
-            fleet.outputs.set(name, {});
+            fleet.setOutputs(name, {});
         }
     }
     const names = firstPass(fleet.stacks);
@@ -381,10 +407,10 @@ async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, prog
                 runsThisRound++;
                 progress.stack(stack, "running", `run ${run}: up (${reason})`);
                 try {
-                    fleet.outputs.set(stack, await workspace.up(stack));
+                    fleet.setOutputs(stack, await workspace.up(stack));
                 } catch (error) {
                     const message = error instanceof Error ? error.message : String(error);
-                    failures.push({ stack, step: `run ${run}: up`, message });
+                    failures.push({ order: run, stack, step: `run ${run}: up`, message });
                     progress.stack(stack, "failed", `run ${run}: up failed: ${message}`);
                     return;
                 }
@@ -432,7 +458,7 @@ async function previewRound(names: string[], workspace: FleetWorkspace, progress
             progress.stack(stack, text === "no changes" ? "federated" : "waiting", `preview: ${text}`);
         } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            failures.push({ stack, step: "preview", message });
+            failures.push({ order: names.indexOf(stack), stack, step: "preview", message });
             progress.stack(stack, "failed", `preview failed: ${message}`);
         }
     });
@@ -445,7 +471,7 @@ async function previewRound(names: string[], workspace: FleetWorkspace, progress
 
 async function previewAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     for (const stack of firstPass(fleet.stacks)) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`preview ${stack}: no such stack (fleet up creates it)`);
             continue;
         }
@@ -465,7 +491,7 @@ function notPreviewed(missing: string[]): string {
 async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     // The reverse of the first deployments: the last stack deployed goes first.
     for (const stack of [...firstPass(fleet.stacks)].reverse()) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`destroy ${stack}: no such stack, nothing to destroy`);
             continue;
         }
@@ -477,13 +503,15 @@ async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line:
 
 async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     for (const stack of firstPass(fleet.stacks)) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`${stack}: no such stack (fleet up creates it)`);
             continue;
         }
         const missing = fleet.missingPeers(stack);
         const changes =
-            missing.length > 0 ? `not previewed: ${notPreviewed(missing)}` : await step(`preview ${stack}`, async () => checkedChanges(await workspace.preview(stack)));
+            missing.length > 0
+                ? `not previewed: ${notPreviewed(missing)}`
+                : await step(`preview ${stack}`, async () => checkedChanges(await workspace.preview(stack)));
         if (!fleet.deployed(stack)) {
             print(`${stack}: not deployed; preview: ${changes}`);
             continue;
