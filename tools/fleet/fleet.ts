@@ -1,7 +1,7 @@
 // `npm run fleet -- <preview|up|destroy|status>`: every stack of the project in one command.
 //
-// Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each in the bootstrap
-// order, run again the ones that saw a peer pending, then check that a preview of every stack shows no changes. This
+// Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each, run again the ones
+// that saw a peer pending, then check that a preview of every stack shows no changes. This
 // module is that sequence over a narrow FleetWorkspace; automation.ts implements it with Pulumi's Automation API
 // (needs the Pulumi CLI and a logged-in backend), and the tests with a fake that runs the real program under the mock
 // engine (test/fakeFleetWorkspace.ts).
@@ -15,9 +15,10 @@
 //   - a stack that names it as peer still sees it pending (its `federation` had no trustBundle: SPIRE had not
 //     published it yet when it ran);
 //   - its preview, once federation is in place, shows changes (a config edit since its last `up`).
-// Each round walks the bootstrap order and runs the stacks that need it; once every stack is federated with every
-// declared peer, every stack is previewed and must show no changes. A new fleet of N stacks that all federate
-// converges in one round of 2N-1 runs, a converged fleet costs N previews and no run.
+// Each round runs the stacks that need it, up to `concurrency` at once (see `up`); once every stack is federated with
+// every declared peer, every stack is previewed and must show no changes. A new fleet of N stacks that all federate
+// converges in one round: 2N runs in two runs of wall time when N fit at once, 2N-1 one at a time (the bootstrap
+// order). A converged fleet costs N previews and no run.
 
 import * as path from "path";
 import { validatePeerExports } from "../../components/mesh/federation";
