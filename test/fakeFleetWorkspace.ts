@@ -10,11 +10,18 @@
 //   - a preview is what the next `up` would declare now compared with what the last `up` declared, counted per
 //     resource as the engine's change summary counts steps: same, update, create, delete, and read for reads.
 // Failures can be scripted per operation and stack (`failures`), with the message Pulumi would give.
+//
+// Time is simulated (SimulatedClock): every `up` and `preview`, failed or not, takes one unit, and operations called
+// while others are in progress overlap, so the fleet's wall time is counted in runs. An operation sees the other
+// stacks as they were when it started and its own result lands when it ends, as with Pulumi. The mock runtime is one
+// per process, so the program runs themselves take turns; that costs no simulated time.
 
 import { ChangeSummary, FleetWorkspace, StackOutputs } from "../tools/fleet/fleet";
-import { Declared, runProgram } from "../tools/mock-engine/harness";
+import { validatePeerExports, spireServerSpiffeId } from "../components/mesh/federation";
+import { Declared, runProgram, unknownStackError } from "../tools/mock-engine/harness";
 import { readStackFile } from "../tools/stack-files/stackFiles";
-import { fixtureBundle } from "./testStacks";
+import * as fs from "fs";
+import * as path from "path";
 
 const program: () => Promise<any> = require("../index");
 
@@ -38,6 +45,83 @@ export interface FakeFleetOptions {
     bundlePublishedFrom?: Record<string, number>;
     /** Stacks of other projects, by fully qualified name, with their outputs. */
     foreignStacks?: Record<string, StackOutputs>;
+    /**
+     * "real" runs index.ts under the mock engine. "model" computes only the exports the fleet reads, as index.ts does
+     * (the stack's `federation`; its peers judged by the program's own validatePeerExports: `federatedWith` the ready
+     * ones, `pendingPeers` the others) and declares one resource per federated peer: for fleets of 50 stacks, where
+     * the real program costs seconds per run. @default "real"
+     */
+    program?: "real" | "model";
+}
+
+/**
+ * Simulated time for operations that overlap: each operation begins, then ends at a time of its choosing; the clock
+ * moves to the earliest end once every operation in progress is waiting for its end (checked after the callers have
+ * reacted to the previous ends: a setImmediate runs after every pending promise continuation).
+ */
+export class SimulatedClock {
+    public now = 0;
+    /** The most operations in progress at once. */
+    public highest = 0;
+    private busy = 0;
+    private ending: { at: number; seq: number; end: () => void }[] = [];
+    private seq = 0;
+    private checking = false;
+
+    begin(): void {
+        this.busy++;
+        this.highest = Math.max(this.highest, this.busy);
+    }
+
+    /** Ends an operation at time `at`: `land` runs then (before any caller sees it), and the promise resolves. */
+    endAt(at: number, land: () => void): Promise<void> {
+        return new Promise((resolve) => {
+            this.ending.push({ at, seq: this.seq++, end: () => (land(), resolve()) });
+            this.check();
+        });
+    }
+
+    private check(): void {
+        if (this.checking) {
+            return;
+        }
+        this.checking = true;
+        setImmediate(() => {
+            this.checking = false;
+            if (this.ending.length === 0 || this.ending.length < this.busy) {
+                return; // an operation is still working (or nothing waits): its endAt checks again
+            }
+            this.now = Math.min(...this.ending.map((e) => e.at));
+            const due = this.ending.filter((e) => e.at === this.now).sort((a, b) => a.seq - b.seq);
+            this.ending = this.ending.filter((e) => e.at !== this.now);
+            this.busy -= due.length;
+            due.forEach((e) => e.end());
+            if (this.ending.length > 0) {
+                this.check();
+            }
+        });
+    }
+}
+
+/** One `up` or `preview` in simulated time. */
+export interface TimedOperation {
+    op: "up" | "preview";
+    stack: string;
+    start: number;
+    end: number;
+}
+
+/** The trust bundle SPIRE publishes for a trust domain: its fixture, or one whose CA names no SPIFFE ID (any domain). */
+function publishedBundle(trustDomain: string): string {
+    const fixture = path.join(__dirname, "fixtures", `${trustDomain}.bundle.json`);
+    return fs.readFileSync(fs.existsSync(fixture) ? fixture : path.join(__dirname, "fixtures", "no-spiffe-id.bundle.json"), "utf8");
+}
+
+interface ProgramWorld {
+    stack: string;
+    config: Record<string, unknown>;
+    stackOutputs: Record<string, Record<string, unknown>>;
+    ownBundle?: string;
 }
 
 interface Deployment {
@@ -53,6 +137,14 @@ export class FakeFleetWorkspace implements FleetWorkspace {
     private readonly ups = new Map<string, number>();
     private readonly counts = new Map<string, number>();
     private readonly organization: string;
+    /** The simulated clock of `up` and `preview`. */
+    public readonly clock = new SimulatedClock();
+    /** Every `up` and `preview`, with its start and end in simulated time, in the order they started. */
+    public readonly timeline: TimedOperation[] = [];
+    /** Stacks with an operation in progress: a second one would be Pulumi's ConcurrentUpdateError. */
+    private readonly inProgress = new Set<string>();
+    /** The program runs take turns (one mock runtime per process). */
+    private turn: Promise<unknown> = Promise.resolve();
 
     constructor(private readonly options: FakeFleetOptions) {
         this.created = new Set(options.existing ?? []);
@@ -83,19 +175,46 @@ export class FakeFleetWorkspace implements FleetWorkspace {
     }
 
     async up(stack: string): Promise<StackOutputs> {
-        this.begin("up", stack);
         const upNumber = (this.ups.get(stack) ?? 0) + 1;
-        const run = await this.runProgram(stack, upNumber);
+        const run = await this.timed("up", stack, upNumber);
         this.ups.set(stack, upNumber);
         this.deployments.set(stack, run);
         return structuredClone(run.outputs);
     }
 
     async preview(stack: string): Promise<ChangeSummary> {
-        this.begin("preview", stack);
         const before = this.deployments.get(stack)?.declared ?? [];
-        const after = (await this.runProgram(stack, this.ups.get(stack) ?? 0)).declared;
+        const after = (await this.timed("preview", stack, this.ups.get(stack) ?? 0)).declared;
         return changeSummary(before, after);
+    }
+
+    /**
+     * One unit of simulated time: the program runs as `stack` against the other stacks as they are now, and the
+     * operation ends (with the run's result or failure) one unit later.
+     */
+    private async timed(op: "up" | "preview", stack: string, upNumber: number): Promise<Deployment> {
+        if (this.inProgress.has(stack)) {
+            throw new Error(`[409] Conflict: Another update is currently in progress (${op} ${stack})`);
+        }
+        this.clock.begin();
+        this.inProgress.add(stack);
+        const timed: TimedOperation = { op, stack, start: this.clock.now, end: this.clock.now + 1 };
+        this.timeline.push(timed);
+        let result: { run?: Deployment; error?: unknown };
+        try {
+            this.begin(op, stack);
+            const world = this.world(stack, upNumber);
+            const running = this.turn.then(() => this.runProgram(world));
+            this.turn = running.catch(() => undefined);
+            result = { run: await running };
+        } catch (error) {
+            result = { error };
+        }
+        await this.clock.endAt(timed.end, () => this.inProgress.delete(stack));
+        if (result.run === undefined) {
+            throw result.error;
+        }
+        return result.run;
     }
 
     async destroy(stack: string): Promise<void> {
@@ -135,23 +254,55 @@ export class FakeFleetWorkspace implements FleetWorkspace {
         }
     }
 
-    /** The real program as `stack`, with SPIRE published if it has by this stack's `upNumber`th up. */
-    private async runProgram(stack: string, upNumber: number): Promise<Deployment> {
+    /** What a run of `stack` sees now: its config, the other stacks' outputs, SPIRE published by its `upNumber`th up. */
+    private world(stack: string, upNumber: number): ProgramWorld {
         const config = stackConfig(this.options.projectDir, stack);
         const stackOutputs: Record<string, Record<string, unknown>> = { ...(this.options.foreignStacks ?? {}) };
         for (const name of this.created) {
             stackOutputs[`${this.organization}/istio-spire/${name}`] = structuredClone(this.deployments.get(name)?.outputs ?? {});
         }
         const published = upNumber >= (this.options.bundlePublishedFrom?.[stack] ?? 1);
-        const trustDomain = String(config.trustDomain);
-        const run = await runProgram(
-            program,
-            config,
-            { stackOutputs, organization: this.organization, ownBundle: published ? fixtureBundle(trustDomain) : undefined },
-            stack,
-        );
+        return { stack, config, stackOutputs, ownBundle: published ? publishedBundle(String(config.trustDomain)) : undefined };
+    }
+
+    /** The program (real or model) in that world. */
+    private async runProgram(world: ProgramWorld): Promise<Deployment> {
+        if (this.options.program === "model") {
+            return modelProgram(world);
+        }
+        const { stack, config, stackOutputs, ownBundle } = world;
+        const run = await runProgram(program, config, { stackOutputs, organization: this.organization, ownBundle }, stack);
         return { outputs: run.outputs as StackOutputs, declared: run.declared };
     }
+}
+
+/** The model program (FakeFleetOptions.program): the federation exports of index.ts, without its resources. */
+function modelProgram({ stack, config, stackOutputs, ownBundle }: ProgramWorld): Deployment {
+    const trustDomain = String(config.trustDomain);
+    const peers = ((config.peers ?? []) as { stack: string }[]).map((p) => p.stack);
+    const missing = peers.find((peer) => stackOutputs[peer] === undefined);
+    if (missing !== undefined) {
+        throw new Error(unknownStackError(missing)); // as the engine fails a reference to a stack that does not exist
+    }
+    const peerExports = validatePeerExports(
+        trustDomain,
+        peers.map((peer) => ({ stack: peer, federation: stackOutputs[peer].federation })),
+    );
+    const federatedWith = peerExports.ready.map((p) => p.federation.trustDomain).sort();
+    const federation = {
+        trustDomain,
+        bundleEndpointUrl: `https://spire-bundle.${trustDomain}:8443`,
+        endpointSpiffeId: spireServerSpiffeId(trustDomain),
+        ...(ownBundle !== undefined ? { trustBundle: ownBundle } : {}),
+        bundleEndpointProfile: "https_spiffe",
+        installationId: `installation-${stack}`,
+    };
+    const resource = (name: string, inputs: unknown) =>
+        ({ type: "model:federation", name, inputs, parent: "", dependsOn: [], provider: "", protect: false, id: "", read: false }) as unknown as Declared;
+    return {
+        outputs: { trustDomain, federation, federatedWith, pendingPeers: peerExports.pending.map((p) => p.stack) },
+        declared: [resource("bundle-endpoint", federation), ...federatedWith.map((td) => resource(td, { trustDomain: td }))],
+    };
 }
 
 /** A stack file's config as runProgram takes it: project keys without the `istio-spire:` prefix, others as they are. */

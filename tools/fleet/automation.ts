@@ -48,15 +48,23 @@ function stderrOf(error: CommandError): string {
     return (result?.stderr ?? "").trim();
 }
 
-/** Collects the engine's error diagnostics of one operation (onEvent's DiagnosticEvent, severity "error"). */
-function diagnosticCollector(): { onEvent: (event: EngineEvent) => void; diagnostics: string[] } {
+/**
+ * Collects what the fleet needs of an operation's engine events: the error diagnostics (DiagnosticEvent, severity
+ * "error") and the change summary of its SummaryEvent (`resourceChanges`), undefined until one arrives.
+ */
+export function eventCollector(): { onEvent: (event: EngineEvent) => void; diagnostics: string[]; changes: () => ChangeSummary | undefined } {
     const diagnostics: string[] = [];
+    let changes: ChangeSummary | undefined;
     return {
         diagnostics,
+        changes: () => changes,
         onEvent: (event) => {
             const diagnostic = event.diagnosticEvent;
             if (diagnostic?.severity === "error") {
                 diagnostics.push(`${diagnostic.prefix ?? ""}${diagnostic.message}`.trim());
+            }
+            if (event.summaryEvent !== undefined) {
+                changes = { ...event.summaryEvent.resourceChanges };
             }
         },
     };
@@ -82,10 +90,13 @@ export async function automationWorkspace(projectDir: string, organization?: str
         throw new Error(`cannot run the Pulumi CLI (is it installed and on PATH?): ${pulumiMessage(error, [])}`);
     }
     const policyPacks = [path.join(projectDir, POLICY_PACK)];
-    async function withStack<T>(name: string, operation: (stack: Stack, onEvent: (event: EngineEvent) => void) => Promise<T>): Promise<T> {
-        const { onEvent, diagnostics } = diagnosticCollector();
+    async function withStack<T>(
+        name: string,
+        operation: (stack: Stack, onEvent: (event: EngineEvent) => void, changes: () => ChangeSummary | undefined) => Promise<T>,
+    ): Promise<T> {
+        const { onEvent, diagnostics, changes } = eventCollector();
         try {
-            return await operation(await Stack.select(qualifiedStackName(name, organization), workspace), onEvent);
+            return await operation(await Stack.select(qualifiedStackName(name, organization), workspace), onEvent, changes);
         } catch (error) {
             if (error instanceof StackNotFoundError) {
                 throw new Error(`no stack named ${JSON.stringify(name)} in the backend (${stderrOf(error)})`);
@@ -103,8 +114,14 @@ export async function automationWorkspace(projectDir: string, organization?: str
             }
         },
         up: (name) => withStack(name, async (stack, onEvent) => plainOutputs((await stack.up({ onEvent, onOutput, policyPacks })).outputs)),
+        // Not PreviewResult.changeSummary: Stack.preview sets it to `{}` when no summary event arrived
+        // (sdk/nodejs/automation/stack.ts, `summaryEvent?.resourceChanges || {}`), which would read as "no changes".
+        // The summary event itself, or undefined, and the fleet fails a preview without one (checkedChanges).
         preview: (name) =>
-            withStack(name, async (stack, onEvent): Promise<ChangeSummary> => (await stack.preview({ onEvent, onOutput, policyPacks })).changeSummary),
+            withStack(name, async (stack, onEvent, changes) => {
+                await stack.preview({ onEvent, onOutput, policyPacks });
+                return changes();
+            }),
         destroy: (name) =>
             withStack(name, async (stack, onEvent) => {
                 await stack.destroy({ onEvent, onOutput });

@@ -1,7 +1,7 @@
 // `npm run fleet -- <preview|up|destroy|status>`: every stack of the project in one command.
 //
-// Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each in the bootstrap
-// order, run again the ones that saw a peer pending, then check that a preview of every stack shows no changes. This
+// Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each, run again the ones
+// that saw a peer pending, then check that a preview of every stack shows no changes. This
 // module is that sequence over a narrow FleetWorkspace; automation.ts implements it with Pulumi's Automation API
 // (needs the Pulumi CLI and a logged-in backend), and the tests with a fake that runs the real program under the mock
 // engine (test/fakeFleetWorkspace.ts).
@@ -15,14 +15,16 @@
 //   - a stack that names it as peer still sees it pending (its `federation` had no trustBundle: SPIRE had not
 //     published it yet when it ran);
 //   - its preview, once federation is in place, shows changes (a config edit since its last `up`).
-// Each round walks the bootstrap order and runs the stacks that need it; once every stack is federated with every
-// declared peer, every stack is previewed and must show no changes. A new fleet of N stacks that all federate
-// converges in one round of 2N-1 runs, a converged fleet costs N previews and no run.
+// Each round runs the stacks that need it, up to `concurrency` at once (see `up`); once every stack is federated with
+// every declared peer, every stack is previewed and must show no changes. A new fleet of N stacks that all federate
+// converges in one round: 2N runs in two runs of wall time when N fit at once, 2N-1 one at a time (the bootstrap
+// order). A converged fleet costs N previews and no run.
 
 import * as path from "path";
 import { validatePeerExports } from "../../components/mesh/federation";
 import { PROJECT, StackPeers, bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
 import { wantsHelp } from "../help";
+import { Progress, TerminalProgress, plainProgress } from "./progress";
 
 /** A stack's outputs, as plain values (`pulumi stack output --json --show-secrets`). */
 export type StackOutputs = Record<string, unknown>;
@@ -41,8 +43,8 @@ export interface FleetWorkspace {
     createStack(stack: string): Promise<void>;
     /** `pulumi up`; resolves to the stack's outputs after it. */
     up(stack: string): Promise<StackOutputs>;
-    /** `pulumi preview`; resolves to its change summary. */
-    preview(stack: string): Promise<ChangeSummary>;
+    /** `pulumi preview`; resolves to its change summary, undefined when Pulumi gave none (a failure: checkedChanges). */
+    preview(stack: string): Promise<ChangeSummary | undefined>;
     /** `pulumi destroy` (the stack itself stays, empty). */
     destroy(stack: string): Promise<void>;
     /** The outputs of the stack's last deployment (`{}` when it has none). */
@@ -64,8 +66,12 @@ export interface FleetOptions {
     /** The project's stacks and their peers (loadProjectStacks). */
     stacks: StackPeers[];
     workspace: FleetWorkspace;
-    /** Where progress goes, one line at a time. */
+    /** Where progress goes, one line at a time (plainProgress), unless `progress` is given. */
     print: (line: string) => void;
+    /** How progress is shown. @default plainProgress(print) */
+    progress?: Progress;
+    /** `up`: how many stacks run (or preview) at once. @default DEFAULT_CONCURRENCY */
+    concurrency?: number;
     /** `up` gives up after this many rounds. @default DEFAULT_MAX_ROUNDS */
     maxRounds?: number;
     /** The Pulumi project. @default PROJECT */
@@ -77,6 +83,9 @@ export interface FleetOptions {
  * not published yet, or whose preview showed changes; a third is slack before declaring non-convergence.
  */
 export const DEFAULT_MAX_ROUNDS = 3;
+
+/** Stacks `up` runs at once: each run is a Pulumi CLI process talking to its own cluster. */
+export const DEFAULT_CONCURRENCY = 8;
 
 /** Operations of a change summary that are no change: Pulumi's ResourceChanges.HasChanges (pulumi/pulumi pkg/engine, `--expect-no-changes`) skips same and reads. */
 const NOT_CHANGES = new Set(["same", "read", "discard", "read-replacement"]);
@@ -116,7 +125,9 @@ export interface Pending {
 /** The fleet's view of every stack: its peers and its outputs (undefined: no such stack in the backend). */
 class Fleet {
     private readonly byName: Map<string, StackPeers>;
-    public readonly outputs = new Map<string, StackOutputs | undefined>();
+    private readonly outputs = new Map<string, StackOutputs | undefined>();
+    /** peerState's answers since the last change of any outputs (each validates a peer's bundle certificates). */
+    private readonly peerStates = new Map<string, PeerState>();
 
     constructor(
         public readonly stacks: StackPeers[],
@@ -129,6 +140,17 @@ class Fleet {
     private fleetPeer(reference: string): string | undefined {
         const name = peerStackName(reference, this.project);
         return name !== undefined && this.byName.has(name) ? name : undefined;
+    }
+
+    /** A stack's outputs (undefined: no such stack). */
+    outputsOf(stack: string): StackOutputs | undefined {
+        return this.outputs.get(stack);
+    }
+
+    /** Records a stack's outputs (undefined: no such stack). */
+    setOutputs(stack: string, outputs: StackOutputs | undefined): void {
+        this.outputs.set(stack, outputs);
+        this.peerStates.clear();
     }
 
     deployed(stack: string): boolean {
@@ -147,6 +169,17 @@ class Fleet {
 
     /** `peer` as `stack` sees it now, judged by the program's own validation of a peer's exports. */
     peerState(stack: string, reference: string, peer: string): PeerState {
+        const key = JSON.stringify([stack, reference, peer]);
+        const known = this.peerStates.get(key);
+        if (known !== undefined) {
+            return known;
+        }
+        const state = this.judgePeer(stack, reference, peer);
+        this.peerStates.set(key, state);
+        return state;
+    }
+
+    private judgePeer(stack: string, reference: string, peer: string): PeerState {
         const outputs = this.outputs.get(peer);
         if (outputs === undefined) {
             return { ready: false, reason: "does not exist yet (fleet up creates it)" };
@@ -263,7 +296,7 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
 async function survey(fleet: Fleet, workspace: FleetWorkspace): Promise<void> {
     const existing = new Set(await step("listing the stacks", () => workspace.listStacks()));
     for (const { name } of fleet.stacks) {
-        fleet.outputs.set(name, existing.has(name) ? await step(`reading the outputs of ${name}`, () => workspace.outputs(name)) : undefined);
+        fleet.setOutputs(name, existing.has(name) ? await step(`reading the outputs of ${name}`, () => workspace.outputs(name)) : undefined);
     }
 }
 
@@ -277,50 +310,118 @@ function firstPass(stacks: StackPeers[]): string[] {
  * Pulumi's message) at the first failure, or when `up` does not converge.
  */
 export async function runFleet(command: FleetCommand, options: FleetOptions): Promise<void> {
-    const { stacks, workspace, print } = options;
+    const { stacks, workspace } = options;
+    const progress = options.progress ?? plainProgress(options.print);
+    const print = (line: string) => progress.line(line);
     const project = options.project ?? PROJECT;
     const fleet = new Fleet(stacks, project);
     const order = bootstrapOrder(stacks, project);
     print(`fleet ${command}: stacks ${firstPass(stacks).join(", ") || "(none)"}; bootstrap order ${order.join(" → ") || "(none)"}`);
-    await survey(fleet, workspace);
-    switch (command) {
-        case "up":
-            return up(fleet, order, workspace, print, options.maxRounds ?? DEFAULT_MAX_ROUNDS);
-        case "preview":
-            return previewAll(fleet, workspace, print);
-        case "destroy":
-            return destroyAll(fleet, workspace, print);
-        case "status":
-            return status(fleet, workspace, print);
+    try {
+        await survey(fleet, workspace);
+        switch (command) {
+            case "up":
+                return await up(fleet, order, workspace, progress, options.maxRounds ?? DEFAULT_MAX_ROUNDS, options.concurrency ?? DEFAULT_CONCURRENCY);
+            case "preview":
+                return await previewAll(fleet, workspace, print);
+            case "destroy":
+                return await destroyAll(fleet, workspace, print);
+            case "status":
+                return await status(fleet, workspace, print);
+        }
+    } finally {
+        progress.done?.();
     }
 }
 
-async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, print: (line: string) => void, maxRounds: number): Promise<void> {
+/** A step of `up` that failed: the stack, the step (`run 4: up`, `preview`) and Pulumi's message. */
+interface Failure {
+    /** Steps are named in the order they started, whatever order they failed in. */
+    order: number;
+    stack: string;
+    step: string;
+    message: string;
+}
+
+/** The error of a round or of the previews that had failures: every failure, each with its stack, step and message. */
+function failuresError(what: string, failures: Failure[]): FleetError {
+    const lines = failures.sort((a, b) => a.order - b.order).map((f) => `  ${f.stack}: ${f.step} failed: ${f.message.replace(/\n/g, "\n    ")}`);
+    const count = `${failures.length} ${failures.length === 1 ? "failure" : "failures"}`;
+    return new FleetError(`fleet up: ${what} ended with ${count} (the next fleet up resumes from here):\n${lines.join("\n")}`);
+}
+
+/** Calls `worker` on every item, at most `limit` at a time, starting them in the items' order. */
+async function limited<T>(items: T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+        while (next < items.length) {
+            await worker(items[next++]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * A preview's change summary, checked. The Automation API's preview resolves `changeSummary` to `{}` when it received
+ * no summary event (sdk/nodejs/automation/stack.ts, Stack.preview: `summaryEvent?.resourceChanges || {}`), and a
+ * preview always counts at least the stack itself: an empty or missing summary is a failure, not "no changes".
+ */
+export function checkedChanges(summary: ChangeSummary | undefined): string {
+    if (summary === undefined || summary === null || !Object.values(summary).some((count) => (count ?? 0) > 0)) {
+        throw new Error('Pulumi gave no change summary for this preview (not taken for "no changes")');
+    }
+    return describeChanges(summary);
+}
+
+async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, progress: Progress, maxRounds: number, concurrency: number): Promise<void> {
     // A stack reference to a stack that does not exist fails the run ("unknown stack"); one that exists and was never
     // deployed is only a pending peer. So every stack is created before the first run.
     for (const { name } of fleet.stacks) {
-        if (fleet.outputs.get(name) === undefined) {
-            print(`create ${name}: not in the backend yet`);
+        if (fleet.outputsOf(name) === undefined) {
+            progress.stack(name, "waiting", "create: not in the backend yet");
             await step(`create ${name}`, () => workspace.createStack(name));
-            fleet.outputs.set(name, {});
+            fleet.setOutputs(name, {});
         }
     }
+    const names = firstPass(fleet.stacks);
+    // A round is two passes, each started in the bootstrap order, `concurrency` stacks at a time. The first gives
+    // every stack that needs it its run (a new fleet: every first deployment at once). The second starts once the
+    // first is over, so that every run of it sees every peer's first: run one at a time, only the stacks with a peer
+    // deployed after them need it (bootstrapOrder); side by side, any stack may have run alongside a peer, so every
+    // stack is considered and those without a reason are skipped. Whether a stack runs, and why, is decided as its
+    // turn comes (Fleet.whyUp on the outputs of the runs finished by then). Runs of one pass are independent: each
+    // stack only reads its peers' last outputs; a failed run does not stop the others, the round ends, then the
+    // command names every failure.
+    const passes = [names, concurrency === 1 ? order.slice(names.length) : names];
     let runs = 0;
     let previewChanges = new Map<string, string>();
     for (let round = 1; round <= maxRounds; round++) {
-        print(`round ${round}`);
+        progress.line(`round ${round}`);
         let runsThisRound = 0;
-        for (const stack of order) {
-            const reason = fleet.whyUp(stack, previewChanges);
-            if (reason === undefined) {
-                continue;
-            }
-            runs++;
-            runsThisRound++;
-            print(`run ${runs}: up ${stack} (${reason})`);
-            fleet.outputs.set(stack, await step(`run ${runs}: up ${stack}`, () => workspace.up(stack)));
-            previewChanges.delete(stack);
-            print(`  ${stack}: ${fleet.federationLine(stack)}`);
+        const failures: Failure[] = [];
+        for (const pass of passes) {
+            await limited(pass, concurrency, async (stack) => {
+                const reason = failures.some((f) => f.stack === stack) ? undefined : fleet.whyUp(stack, previewChanges);
+                if (reason === undefined) {
+                    return;
+                }
+                const run = ++runs;
+                runsThisRound++;
+                progress.stack(stack, "running", `run ${run}: up (${reason})`);
+                try {
+                    fleet.setOutputs(stack, await workspace.up(stack));
+                } catch (error) {
+                    const message = error instanceof Error ? error.message : String(error);
+                    failures.push({ order: run, stack, step: `run ${run}: up`, message });
+                    progress.stack(stack, "failed", `run ${run}: up failed: ${message}`);
+                    return;
+                }
+                previewChanges.delete(stack);
+                progress.stack(stack, fleet.pending(stack).length === 0 ? "federated" : "waiting", fleet.federationLine(stack));
+            });
+        }
+        if (failures.length > 0) {
+            throw failuresError(`round ${round}`, failures);
         }
         const notInPlace = fleet.notInPlace();
         if (notInPlace.length > 0) {
@@ -330,19 +431,12 @@ async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, prin
             continue;
         }
         if (runsThisRound === 0 && previewChanges.size === 0) {
-            print("  nothing to run: every stack is federated with every peer");
+            progress.line("  nothing to run: every stack is federated with every peer");
         }
         // Federation is in place: a preview of every stack must show no changes (deploy.yml's --expect-no-changes).
-        previewChanges = new Map();
-        for (const stack of firstPass(fleet.stacks)) {
-            const changes = describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
-            print(`preview ${stack}: ${changes}`);
-            if (changes !== "no changes") {
-                previewChanges.set(stack, changes);
-            }
-        }
+        previewChanges = await previewRound(names, workspace, progress, concurrency);
         if (previewChanges.size === 0) {
-            print(
+            progress.line(
                 `fleet up: converged in ${runs} ${runs === 1 ? "run" : "runs"}: every stack federated with every peer, ${fleet.stacks.length} previews without changes`,
             );
             return;
@@ -352,9 +446,34 @@ async function up(fleet: Fleet, order: string[], workspace: FleetWorkspace, prin
     throw new FleetError(`fleet up: not converged after ${maxRounds} ${maxRounds === 1 ? "round" : "rounds"} (${runs} runs): ${left.join("; ")}`);
 }
 
+/** A preview of every stack, `concurrency` at a time: the stacks whose preview shows changes, with them. */
+async function previewRound(names: string[], workspace: FleetWorkspace, progress: Progress, concurrency: number): Promise<Map<string, string>> {
+    const changes = new Map<string, string>();
+    const failures: Failure[] = [];
+    await limited(names, concurrency, async (stack) => {
+        progress.stack(stack, "running", "preview");
+        try {
+            const text = checkedChanges(await workspace.preview(stack));
+            if (text !== "no changes") {
+                changes.set(stack, text);
+            }
+            progress.stack(stack, text === "no changes" ? "federated" : "waiting", `preview: ${text}`);
+        } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            failures.push({ order: names.indexOf(stack), stack, step: "preview", message });
+            progress.stack(stack, "failed", `preview failed: ${message}`);
+        }
+    });
+    if (failures.length > 0) {
+        throw failuresError("the previews", failures);
+    }
+    // In the order of the stacks, whatever order the previews finished in.
+    return new Map(names.filter((stack) => changes.has(stack)).map((stack) => [stack, changes.get(stack)!]));
+}
+
 async function previewAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     for (const stack of firstPass(fleet.stacks)) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`preview ${stack}: no such stack (fleet up creates it)`);
             continue;
         }
@@ -363,7 +482,7 @@ async function previewAll(fleet: Fleet, workspace: FleetWorkspace, print: (line:
             print(`preview ${stack}: not previewed: ${notPreviewed(missing)}`);
             continue;
         }
-        print(`preview ${stack}: ${describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)))}`);
+        print(`preview ${stack}: ${await step(`preview ${stack}`, async () => checkedChanges(await workspace.preview(stack)))}`);
     }
 }
 
@@ -374,7 +493,7 @@ function notPreviewed(missing: string[]): string {
 async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     // The reverse of the first deployments: the last stack deployed goes first.
     for (const stack of [...firstPass(fleet.stacks)].reverse()) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`destroy ${stack}: no such stack, nothing to destroy`);
             continue;
         }
@@ -386,13 +505,15 @@ async function destroyAll(fleet: Fleet, workspace: FleetWorkspace, print: (line:
 
 async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: string) => void): Promise<void> {
     for (const stack of firstPass(fleet.stacks)) {
-        if (fleet.outputs.get(stack) === undefined) {
+        if (fleet.outputsOf(stack) === undefined) {
             print(`${stack}: no such stack (fleet up creates it)`);
             continue;
         }
         const missing = fleet.missingPeers(stack);
         const changes =
-            missing.length > 0 ? `not previewed: ${notPreviewed(missing)}` : describeChanges(await step(`preview ${stack}`, () => workspace.preview(stack)));
+            missing.length > 0
+                ? `not previewed: ${notPreviewed(missing)}`
+                : await step(`preview ${stack}`, async () => checkedChanges(await workspace.preview(stack)));
         if (!fleet.deployed(stack)) {
             print(`${stack}: not deployed; preview: ${changes}`);
             continue;
@@ -403,11 +524,12 @@ async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: str
 
 /** What `npm run fleet -- --help` (or `-h`) prints, on stdout, with exit code 0. */
 export const FLEET_HELP = [
-    `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`,
+    `usage: npm run fleet -- <${COMMANDS.join("|")}> [--concurrency N] [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`,
     "",
     'Runs every stack of the project in the federation bootstrap order (README, "The whole fleet in one command").',
     "",
     "  preview | up | destroy | status   what to do with every stack",
+    `  --concurrency N                   stacks run at once in a round of up (default ${DEFAULT_CONCURRENCY}; 1: one at a time)`,
     `  --max-rounds N                    rounds of runs before giving up (default ${DEFAULT_MAX_ROUNDS})`,
     "  --cwd <projectDir>                the project directory (default: this project)",
     "  --org <organization>              the organization of the stacks (default: the backend's)",
@@ -421,17 +543,28 @@ export interface MainEnvironment {
     workspace?: (projectDir: string, organization?: string) => Promise<FleetWorkspace>;
     print?: (line: string) => void;
     printError?: (line: string) => void;
+    /** How progress is shown, given the stacks. @default a live line per stack on a terminal tall enough, else plain lines */
+    progress?: (stacks: string[]) => Progress;
+}
+
+/** The default progress: TerminalProgress when stdout is a terminal with a row for every stack, plain lines otherwise. */
+function defaultProgress(stacks: string[], print: (line: string) => void): Progress {
+    const out = process.stdout;
+    if (out.isTTY && out.rows > stacks.length + 1) {
+        return new TerminalProgress({ stacks, write: (text) => out.write(text), columns: out.columns });
+    }
+    return plainProgress(print);
 }
 
 /**
- * `npm run fleet -- <command> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`. Resolves to the exit code: 0 done, 1 a failure
+ * `npm run fleet -- <command> [--concurrency N] [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`. Resolves to the exit code: 0 done, 1 a failure
  * (its message printed), 2 a usage error.
  */
 export async function main(argv: string[], environment: MainEnvironment = {}): Promise<number> {
     const print = environment.print ?? ((line: string) => console.log(line));
     const printError = environment.printError ?? ((line: string) => console.error(line));
     const [command, ...rest] = argv;
-    const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`;
+    const usage = `usage: npm run fleet -- <${COMMANDS.join("|")}> [--concurrency N] [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`;
     if (wantsHelp(argv)) {
         print(FLEET_HELP);
         return 0;
@@ -441,12 +574,15 @@ export async function main(argv: string[], environment: MainEnvironment = {}): P
         return 2;
     }
     let maxRounds = DEFAULT_MAX_ROUNDS;
+    let concurrency = DEFAULT_CONCURRENCY;
     let projectDir = path.join(__dirname, "..", "..");
     let organization: string | undefined;
     for (let i = 0; i < rest.length; i += 2) {
         const [flag, value] = [rest[i], rest[i + 1]];
         if (flag === "--max-rounds" && /^[1-9][0-9]*$/.test(value ?? "")) {
             maxRounds = Number(value);
+        } else if (flag === "--concurrency" && /^[1-9][0-9]*$/.test(value ?? "")) {
+            concurrency = Number(value);
         } else if (flag === "--cwd" && value !== undefined) {
             projectDir = path.resolve(value);
         } else if (flag === "--org" && value !== undefined && value !== "") {
@@ -461,7 +597,9 @@ export async function main(argv: string[], environment: MainEnvironment = {}): P
         // The Automation API is loaded only here, so that the fleet's logic and its tests never need the Pulumi CLI.
         const connect = environment.workspace ?? (async (dir: string, org?: string) => (await import("./automation")).automationWorkspace(dir, org));
         const workspace = await connect(projectDir, organization);
-        await runFleet(command as FleetCommand, { stacks, workspace, print, maxRounds });
+        const names = stacks.map((s) => s.name);
+        const progress = environment.progress?.(names) ?? (environment.print === undefined ? defaultProgress(names, print) : plainProgress(print));
+        await runFleet(command as FleetCommand, { stacks, workspace, print, progress, maxRounds, concurrency });
         return 0;
     } catch (error) {
         printError(error instanceof Error ? error.message : String(error));
