@@ -7,6 +7,7 @@ export * from "./config";
 export * from "./kubernetes";
 export * from "./validation";
 export * from "./values";
+export * from "./versions";
 
 // The mesh's core: SPIRE, its registrations and federation, and Istio on SPIRE's identities.
 export * from "./mesh";
