@@ -4,6 +4,7 @@
 //   config ─► the stack's Kubernetes provider (kubernetes:context), the only one: every component gets it
 //         ─► peers (StackReferences, validated)
 //         ─► the identity plane's changes since the last deployment (refused unless acknowledged)
+//         ─► the spire chart's change since the last deployment (`versions`: one minor at a time, never down)
 //         ─► Spire (servers, datastore, upstream authority; exported as `spireServer`)
 //                   ─► BundleEndpoint (exported as `federation`)
 //                   ─► FederatedTrustDomain per ready peer (ClusterFederatedTrustDomain)
@@ -30,9 +31,12 @@ import {
     WorkloadRegistration,
     PROJECT_NAME,
     SPIRE_SERVER_OUTPUT,
+    VERSIONS_OUTPUT,
     bookinfoHost,
     buildIstioOperator,
     checkIdentityPlaneChange,
+    checkSpireChartUpgrade,
+    deployedVersions,
     loadSecretConfig,
     loadStackConfig,
     readPeers,
@@ -49,6 +53,8 @@ export = async () => {
     // What this stack exported last time: the bundle and CA lineage its installation id is derived from, and the
     // identity plane (datastore, upstream authority) it ran on.
     const previousDeployment = await readPreviousDeployment();
+    // The spire charts move one minor at a time, never down: refused against the versions the last deployment ran.
+    await failOnValidationError(() => checkSpireChartUpgrade(previousDeployment.versions, config.spireChartVersion));
     const secrets = loadSecretConfig();
     // A new datastore or upstream authority changes what every workload and peer trusts: said, and refused until
     // acknowledged (config spireChangeAcknowledged), before any resource is declared.
@@ -275,6 +281,8 @@ export = async () => {
         federation: bundleEndpoint.federation,
         spireInstallation: bundleEndpoint.installation,
         [SPIRE_SERVER_OUTPUT]: spire.serverRecord,
+        // The chart versions this deployment runs, read back by the next (checkSpireChartUpgrade).
+        [VERSIONS_OUTPUT]: deployedVersions(config),
         samples: pulumi.output({
             bookinfo: bookinfo
                 ? { host: bookinfoAddress, port: FEDERATED_GATEWAY_PORT, gatewaySpiffeId: registration.gatewaySpiffeId, gatewayAddress: mesh.gatewayAddress }

@@ -27,6 +27,7 @@ import {
     quote,
     throwIfProblems,
 } from "./validation";
+import { istioVersionProblem, spireChartPairProblem } from "./versions";
 
 /** The Pulumi project name; config keys live in its namespace and peer stacks are `<org>/istio-spire/<stack>`. */
 export const PROJECT_NAME = "istio-spire";
@@ -378,6 +379,20 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     const spireCrdsChartVersion = optionalString("spireCrdsChartVersion", checkPinnedVersion);
     const istioChartRepository = optionalString("istioChartRepository", checkChartRepository);
     const istioChartVersion = optionalString("istioChartVersion", checkPinnedVersion);
+    // Pinned, and then one the program was built and tested against (components/versions.ts): the malformed ones are
+    // reported above, once.
+    if (checkPinnedVersion(istioChartVersion) === undefined) {
+        const reason = istioVersionProblem(istioChartVersion);
+        if (reason !== undefined) {
+            report("istioChartVersion", istioChartVersion, reason);
+        }
+    }
+    if (checkPinnedVersion(spireChartVersion) === undefined && checkPinnedVersion(spireCrdsChartVersion) === undefined) {
+        const pairProblem = spireChartPairProblem(spireChartVersion, spireCrdsChartVersion);
+        if (pairProblem !== undefined) {
+            report(pairProblem.key, pairProblem.value, pairProblem.reason);
+        }
+    }
 
     const caTTL = optionalString("caTTL", checkDuration);
     const federationRefreshHint = optionalString("federationRefreshHint", checkRefreshHint);

@@ -9,6 +9,7 @@ import { createHash } from "crypto";
 import { BundleEndpointProfile, PeerStackRef, ServiceType } from "../config";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
 import { SPIRE_SERVER_OUTPUT } from "./spireChange";
+import { VERSIONS_OUTPUT } from "../versions";
 import { INSTALLATION_OUTPUT, InstallationRecord, PreviousDeployment, caLineageAfter, caLineageChangedMessage, recordedCaLineage } from "./installation";
 import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "../samples/peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
@@ -247,15 +248,17 @@ export const PREVIOUS_DEPLOYMENT_REFERENCE = "previous-deployment";
 export async function readPreviousDeployment(): Promise<PreviousDeployment> {
     const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference(PREVIOUS_DEPLOYMENT_REFERENCE, { name });
-    const [federation, installation, server] = await Promise.all([
+    const [federation, installation, server, versions] = await Promise.all([
         ref.getOutputDetails(FEDERATION_OUTPUT),
         ref.getOutputDetails(INSTALLATION_OUTPUT),
         ref.getOutputDetails(SPIRE_SERVER_OUTPUT),
+        ref.getOutputDetails(VERSIONS_OUTPUT),
     ]);
     return {
         federation: federation.value ?? federation.secretValue,
         spireInstallation: installation.value ?? installation.secretValue,
         spireServer: server.value ?? server.secretValue,
+        versions: versions.value ?? versions.secretValue,
     };
 }
 

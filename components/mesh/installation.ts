@@ -33,6 +33,8 @@ export interface PreviousDeployment {
     spireInstallation?: unknown;
     /** The `spireServer` output (SpireServerRecord); absent before this program exported it (one server, SQLite, no upstream). */
     spireServer?: unknown;
+    /** The `versions` output (DeployedVersions); absent before this program exported it (chart versions unknown). */
+    versions?: unknown;
 }
 
 /** The CA lineage recorded by the last deployment ("" when none, or when the record is not this program's). */
