@@ -706,6 +706,26 @@ function parseSamples(value: unknown, problems: string[]): SampleName[] {
     return samples;
 }
 
+/** The label that puts a namespace in Istio's ambient data plane (ztunnel and waypoints instead of sidecars). */
+export const AMBIENT_DATAPLANE_LABEL = "istio.io/dataplane-mode";
+
+/**
+ * Why an enrolledNamespaces entry that asks for the ambient data plane (`{"name": ..., "dataplaneMode": "ambient"}`,
+ * i.e. the label istio.io/dataplane-mode=ambient) is refused, or undefined for any other entry. Istio's ambient data
+ * plane does not support SPIRE (istio/istio#42339, open): ztunnel fetches its workloads' certificates from istiod,
+ * not over SDS from a SPIRE agent, so an ambient namespace would leave SPIRE's identities. Policy
+ * `no-ambient-dataplane` flags the label on any resource.
+ */
+export function ambientEnrollmentProblem(entry: unknown): string | undefined {
+    if (typeof entry !== "object" || entry === null || (entry as Record<string, unknown>).dataplaneMode !== "ambient") {
+        return undefined;
+    }
+    return (
+        `asks for Istio's ambient data plane (${AMBIENT_DATAPLANE_LABEL}=ambient), which does not support SPIRE (istio/istio#42339, open); ` +
+        'enrolled namespaces run sidecars with SPIRE identities: remove "dataplaneMode"'
+    );
+}
+
 function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], problems: string[]): string[] {
     const key = "enrolledNamespaces";
     if (value === undefined) {
@@ -720,8 +740,11 @@ function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], pro
     }
     const names: string[] = [];
     value.forEach((name, i) => {
+        const ambient = ambientEnrollmentProblem(name);
         const reason = checkDnsLabel(name);
-        if (reason !== undefined) {
+        if (ambient !== undefined) {
+            problems.push(describeProblem(`${key}[${i}]`, name, ambient));
+        } else if (reason !== undefined) {
             problems.push(describeProblem(`${key}[${i}]`, name, reason));
         } else if (RESERVED_NAMESPACES.includes(name) || systemNamespaces.includes(name)) {
             problems.push(describeProblem(`${key}[${i}]`, name, "is a system namespace; enroll application namespaces only"));

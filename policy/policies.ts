@@ -9,7 +9,7 @@
 // Each check is a plain exported function returning its violations, so tests call it directly.
 //
 // The checks live in one module per concern, all built on common.ts: registration.ts (1-4), exposure.ts (5a, 5b),
-// mtls.ts (6), outputs.ts (7), identityPlane.ts (8, 9). This file re-exports them and lists the pack's policies. All
+// mtls.ts (6), outputs.ts (7), identityPlane.ts (8, 9), ambient.ts (10). This file re-exports them and lists the pack's policies. All
 // are mandatory but 9, an advisory: the engine reports it without failing the preview or update.
 
 import { Policies } from "@pulumi/policy";
@@ -18,6 +18,7 @@ import { spireChartServerServiceInternal, spireServerApiNotExposed } from "./exp
 import { meshMtlsStrict } from "./mtls";
 import { noPrivateKeysInStackOutputs } from "./outputs";
 import { federationHasUpstreamAuthority, spireServerReplicasNeedSql } from "./identityPlane";
+import { noAmbientDataplane } from "./ambient";
 
 export * from "./common";
 export * from "./registration";
@@ -25,6 +26,7 @@ export * from "./exposure";
 export * from "./mtls";
 export * from "./outputs";
 export * from "./identityPlane";
+export * from "./ambient";
 
 /** Every policy of the pack, in the order above. */
 export const policies: Policies = [
@@ -38,4 +40,5 @@ export const policies: Policies = [
     noPrivateKeysInStackOutputs,
     spireServerReplicasNeedSql,
     federationHasUpstreamAuthority,
+    noAmbientDataplane,
 ];

@@ -19,6 +19,7 @@ import {
     isBundleEndpointPort,
     istioRootNamespaces,
     meshMtlsStrict,
+    noAmbientDataplane,
     noPrivateKeysInStackOutputs,
     policies,
     selectsSpireServerPods,
@@ -114,7 +115,7 @@ const UPSTREAM_WHY =
     "so the root outlives the server";
 
 describe("the policy pack", () => {
-    it("has the ten policies, each with a unique kebab-case name and a description, all mandatory but the upstream authority advisory", () => {
+    it("has the eleven policies, each with a unique kebab-case name and a description, all mandatory but the upstream authority advisory", () => {
         expect(policies.map((p) => p.name)).to.deep.equal([
             "cluster-spiffe-id-not-admin",
             "cluster-spiffe-id-has-selector",
@@ -126,6 +127,7 @@ describe("the policy pack", () => {
             "no-private-keys-in-stack-outputs",
             "spire-server-replicas-need-sql",
             "federation-has-upstream-authority",
+            "no-ambient-dataplane",
         ]);
         for (const p of policies) {
             expect(p.name, p.name).to.match(/^[a-z0-9]+(-[a-z0-9]+)*$/);
@@ -679,6 +681,53 @@ describe("policy no-private-keys-in-stack-outputs", () => {
     });
 });
 
+describe("policy no-ambient-dataplane", () => {
+    const AMBIENT = { "istio.io/dataplane-mode": "ambient" };
+    /** The end of every message: why, with the issue. */
+    const WHY =
+        'is "ambient"; Istio\'s ambient data plane does not support SPIRE (istio/istio#42339): its ztunnel gets certificates from istiod, ' +
+        "not from the SPIRE agent, so these workloads would leave SPIRE's identities; remove the label and use sidecars";
+    const podTemplate = (labels: Record<string, string>) => ({ metadata: { labels }, spec: { containers: [{ name: "app", image: "app" }] } });
+
+    it("refuses the label on a Namespace, a NamespacePatch, a Deployment's pod template and a CronJob's, naming where", async () => {
+        const found = await violations(noAmbientDataplane, [
+            { type: "kubernetes:core/v1:Namespace", name: "apps", inputs: { metadata: { name: "apps", labels: AMBIENT } } },
+            { type: "kubernetes:core/v1:NamespacePatch", name: "enroll", inputs: { metadata: { name: "default", labels: AMBIENT } } },
+            { type: "kubernetes:apps/v1:Deployment", name: "web", inputs: { metadata: { name: "web" }, spec: { template: podTemplate(AMBIENT) } } },
+            {
+                type: "kubernetes:batch/v1:CronJob",
+                name: "nightly",
+                inputs: { metadata: { name: "nightly" }, spec: { jobTemplate: { spec: { template: podTemplate(AMBIENT) } } } },
+            },
+        ]);
+        expect(found.map((v) => [v.urn, v.message])).to.deep.equal([
+            [urn("kubernetes:core/v1:Namespace", "apps"), `kubernetes:core/v1:Namespace "apps": metadata.labels["istio.io/dataplane-mode"] ${WHY}`],
+            [
+                urn("kubernetes:core/v1:NamespacePatch", "enroll"),
+                `kubernetes:core/v1:NamespacePatch "enroll": metadata.labels["istio.io/dataplane-mode"] ${WHY}`,
+            ],
+            [
+                urn("kubernetes:apps/v1:Deployment", "web"),
+                `kubernetes:apps/v1:Deployment "web": spec.template.metadata.labels["istio.io/dataplane-mode"] ${WHY}`,
+            ],
+            [
+                urn("kubernetes:batch/v1:CronJob", "nightly"),
+                `kubernetes:batch/v1:CronJob "nightly": spec.jobTemplate.spec.template.metadata.labels["istio.io/dataplane-mode"] ${WHY}`,
+            ],
+        ]);
+    });
+
+    it("accepts sidecar namespaces, the label's other values and the label outside Kubernetes resources", async () => {
+        expect(
+            await violations(noAmbientDataplane, [
+                { type: "kubernetes:core/v1:Namespace", name: "a", inputs: { metadata: { name: "a", labels: { "istio-injection": "enabled" } } } },
+                { type: "kubernetes:core/v1:Namespace", name: "b", inputs: { metadata: { name: "b", labels: { "istio.io/dataplane-mode": "none" } } } },
+                { type: "random:index/randomUuid:RandomUuid", name: "c", inputs: { metadata: { labels: AMBIENT } } },
+            ]),
+        ).to.deep.equal([]);
+    });
+});
+
 describe("the policy harness", () => {
     let run: ProgramRun<any>;
     before(async () => {
@@ -797,6 +846,13 @@ describe("the real program under the policy pack", () => {
                 },
             ));
         const urnOf = (name: string) => named(runs.federated1.declared, name).urn;
+
+        it("reports an enrolled namespace moved to Istio's ambient data plane", async () => {
+            const ambient = withInputs(runs.federated1, "registration-enroll-default", (i) => (i.metadata.labels["istio.io/dataplane-mode"] = "ambient"));
+            expect((await checkRun(policies, ambient)).violations.map((v) => [v.policy, v.urn])).to.deep.equal([
+                ["no-ambient-dataplane", urnOf("registration-enroll-default")],
+            ]);
+        });
 
         it("reports a workload registration made admin", () =>
             only(
