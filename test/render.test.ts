@@ -391,7 +391,7 @@ describe("npm run render", () => {
             ["cluster2", "cluster1"],
         ]) {
             expect(files.get(`${stack}/summary.md`)).to.include(
-                "## Policy pack (policy/)\n\n10 policies, no violations.\n" +
+                "## Policy pack (policy/)\n\n11 policies, no violations.\n" +
                     '- advisory: federation-has-upstream-authority: kubernetes:helm.sh/v3:Release "spire-release" (Helm release "spire"): the stack federates ' +
                     `(it declares a ClusterFederatedTrustDomain for "${peer}.demo") but values["spire-server"] enables no upstream authority`,
             );
