@@ -510,7 +510,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         report("istioChartVersion", istioChartVersion, "is replaced by the versions of istioRevisions; remove it");
     }
     // What runs on a revision: a revision or a tag that exists. Removing a revision or tag still in use is refused here.
-    const targets = [...istioRevisions.map((r) => r.name), ...Object.keys(istioRevisionTags)];
+    const targets = [...new Set([...istioRevisions.map((r) => r.name), ...Object.keys(istioRevisionTags)])];
     const onRevision = (key: string, value: string) => {
         if (istioRevisions.length === 0) {
             report(key, value, "names a revision, but istioRevisions is not set; list the control plane revisions first");
@@ -884,7 +884,7 @@ function parseIstioRevisionTags(value: unknown, revisions: IstioRevision[], prob
         problems.push(describeProblem(key, value, "tags revisions, but istioRevisions is not set; list the control plane revisions first"));
         return {};
     }
-    const names = revisions.map((r) => r.name);
+    const names = [...new Set(revisions.map((r) => r.name))];
     const tags: Record<string, string> = {};
     for (const [tag, revision] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) {
         const at = `${key}.${tag}`;
