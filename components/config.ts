@@ -3,6 +3,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./mesh/istioOperator";
+import { SUPPORTED_ISTIO_VERSIONS } from "./versions";
 import { kubernetesConfigProblems } from "./kubernetes";
 import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./addons/observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./mesh/spire";
@@ -56,6 +57,14 @@ export interface PeerStackRef {
     stack: string;
 }
 
+/** An Istio control plane revision (config `istioRevisions`): its own istiod release at `version`. */
+export interface IstioRevision {
+    /** The revision name, a DNS-1123 label (`istio.io/rev=<name>`). */
+    name: string;
+    /** The Istio version of its istiod chart (one of SUPPORTED_ISTIO_VERSIONS). */
+    version: string;
+}
+
 /** The validated configuration of one stack (one cluster). */
 export interface StackConfig {
     /** SPIFFE trust domain shared by SPIRE and Istio's `meshConfig.trustDomain`. */
@@ -86,7 +95,16 @@ export interface StackConfig {
     ingressGatewayName: string;
     ingressGatewayServiceAccount: string;
     ingressGatewayServiceType: ServiceType;
+    /** The enrolled namespaces' names (config entries are names or {name, revision}). */
     enrolledNamespaces: string[];
+    /** Enrolled namespaces on a revision or tag (`istio.io/rev=<value>`); the others are on the default tag. */
+    namespaceRevisions: Record<string, string>;
+    /** Istio control plane revisions; empty: the single control plane at istioChartVersion, no revision. */
+    istioRevisions: IstioRevision[];
+    /** Revision tags: tag → revision name (istiod's revisionTags). */
+    istioRevisionTags: Record<string, string>;
+    /** The revision or tag that injects the ingress gateway; empty: the default. */
+    ingressGatewayRevision: string;
     mtlsMode: MtlsMode;
     nativeSidecars: boolean;
     /** Sample applications to deploy, in samplesNamespace. */
@@ -138,7 +156,10 @@ export const CONFIG_DEFAULTS = {
     ingressGatewayName: "istio-ingressgateway",
     ingressGatewayServiceAccount: "istio-ingressgateway-service-account",
     ingressGatewayServiceType: "LoadBalancer" as ServiceType,
-    enrolledNamespaces: ["default"],
+    ingressGatewayRevision: "",
+    enrolledNamespaces: ["default"] as (string | { name: string; revision: string })[],
+    istioRevisions: [] as IstioRevision[],
+    istioRevisionTags: {} as Record<string, string>,
     mtlsMode: "STRICT" as MtlsMode,
     nativeSidecars: true,
     samples: [] as SampleName[],
@@ -165,7 +186,7 @@ export const SECRET_CONFIG_KEYS = ["spireDataStorePassword", "spireUpstreamCerti
 export type SecretConfigKey = (typeof SECRET_CONFIG_KEYS)[number];
 
 /** Keys whose value is a JSON object, which Pulumi's project config types cannot declare (see Pulumi.yaml). */
-export const OBJECT_CONFIG_KEYS = ["spireDataStore", "spireUpstreamAuthority"] as const;
+export const OBJECT_CONFIG_KEYS = ["spireDataStore", "spireUpstreamAuthority", "istioRevisionTags"] as const;
 
 /** Every key this program reads; anything else set in the project namespace is reported as a likely typo. */
 export const CONFIG_KEYS: readonly string[] = ["trustDomain", "clusterName", ...Object.keys(CONFIG_DEFAULTS), ...SECRET_CONFIG_KEYS];
@@ -210,6 +231,9 @@ const EXPECTED: Record<string, string> = {
     ingressGatewayServiceAccount: 'a service account name, e.g. "istio-ingressgateway-service-account"',
     ingressGatewayServiceType: 'one of "LoadBalancer", "NodePort", "ClusterIP"',
     enrolledNamespaces: 'a list of namespace names, e.g. ["default"]',
+    istioRevisions: 'a list like [{"name": "1-30-3", "version": "1.30.3"}]',
+    istioRevisionTags: 'a mapping from tag to revision name, e.g. {"default": "1-30-3"}',
+    ingressGatewayRevision: "a revision or tag of istioRevisions / istioRevisionTags (empty: the default)",
     mtlsMode: 'one of "STRICT", "PERMISSIVE"',
     nativeSidecars: '"true" or "false"',
     samples: `a list of ${SAMPLE_NAMES.map((n) => quote(n)).join(", ")}`,
@@ -224,7 +248,7 @@ const EXPECTED: Record<string, string> = {
 };
 
 /** Keys whose empty value is their default and means something (see the table in README, "Configuration"). */
-const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret", "spireChangeAcknowledged"];
+const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret", "spireChangeAcknowledged", "ingressGatewayRevision"];
 
 /**
  * Checks the kind of a raw config value before its key's own checks: what Pulumi hands a program is text (config
@@ -491,7 +515,51 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         report("observabilityAccess", observabilityAccess, "needs observability (it is the access to Kiali and Grafana); set observability to true");
     }
 
-    const enrolledNamespaces = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
+    const enrolled = parseEnrolledNamespaces(json("enrolledNamespaces"), [spireNamespace, istioNamespace], problems);
+    const enrolledNamespaces = enrolled.map((e) => e.name);
+    const istioRevisions = parseIstioRevisions(json("istioRevisions"), problems);
+    const istioRevisionTags = parseIstioRevisionTags(json("istioRevisionTags"), istioRevisions, problems);
+    const ingressGatewayRevision = optionalString("ingressGatewayRevision");
+    const namespaceRevisions = Object.fromEntries(enrolled.flatMap((e) => (e.revision !== undefined ? [[e.name, e.revision]] : [])));
+    if (istioRevisions.length > 0 && setKeys.includes("istioChartVersion")) {
+        report("istioChartVersion", istioChartVersion, "is replaced by the versions of istioRevisions; remove it");
+    }
+    // What runs on a revision: a revision or a tag that exists. Removing a revision or tag still in use is refused here.
+    const targets = [...new Set([...istioRevisions.map((r) => r.name), ...Object.keys(istioRevisionTags)])];
+    const onRevision = (key: string, value: string) => {
+        if (istioRevisions.length === 0) {
+            report(key, value, "names a revision, but istioRevisions is not set; list the control plane revisions first");
+        } else if (!targets.includes(value)) {
+            report(
+                key,
+                value,
+                `is no revision of istioRevisions nor tag of istioRevisionTags (${targets.map((t) => quote(t)).join(", ")}); move it to one before removing its revision`,
+            );
+        }
+    };
+    enrolled.forEach((e, i) => e.revision !== undefined && onRevision(`enrolledNamespaces[${i}].revision`, e.revision));
+    if (ingressGatewayRevision !== "") {
+        onRevision("ingressGatewayRevision", ingressGatewayRevision);
+    }
+    // Without revisions the one control plane serves istio-injection=enabled; with them, only the `default` tag does.
+    if (istioRevisions.length > 0 && istioRevisionTags.default === undefined) {
+        enrolled.forEach((e, i) => {
+            if (e.revision === undefined) {
+                report(
+                    `enrolledNamespaces[${i}]`,
+                    e.name,
+                    'is on the default tag, which istioRevisionTags does not set; set "default" to a revision or give the namespace a revision',
+                );
+            }
+        });
+        if (ingressGatewayRevision === "") {
+            report(
+                "ingressGatewayRevision",
+                "",
+                'is empty (the default tag), which istioRevisionTags does not set; set "default" to a revision or name the gateway\'s revision',
+            );
+        }
+    }
     const peers = parsePeers(json("peers"), problems);
     peers.forEach(({ stack }, i) => {
         // A stack federating with itself: found here, before its own outputs come back through the reference.
@@ -626,6 +694,10 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         ingressGatewayServiceAccount,
         ingressGatewayServiceType,
         enrolledNamespaces,
+        namespaceRevisions,
+        istioRevisions,
+        istioRevisionTags,
+        ingressGatewayRevision,
         mtlsMode,
         nativeSidecars,
         samples,
@@ -726,37 +798,154 @@ export function ambientEnrollmentProblem(entry: unknown): string | undefined {
     );
 }
 
-function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], problems: string[]): string[] {
+/** An enrolled namespace: on the default tag (istio-injection=enabled), or on a revision or tag (istio.io/rev). */
+interface Enrollment {
+    name: string;
+    revision?: string;
+}
+
+function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], problems: string[]): Enrollment[] {
     const key = "enrolledNamespaces";
+    const expected = `expected ${EXPECTED[key]}`;
+    const expectedEntry = 'expected a namespace name or {"name": "<namespace>", "revision": "<revision or tag>"}';
     if (value === undefined) {
-        return [...CONFIG_DEFAULTS.enrolledNamespaces];
+        return CONFIG_DEFAULTS.enrolledNamespaces.map((name) => ({ name: name as string }));
     }
     if (value === null) {
         return []; // JSON problem already reported
     }
     if (!Array.isArray(value)) {
-        problems.push(describeProblem(key, value, 'is not a list; expected a list of namespace names, e.g. ["default"]'));
+        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
         return [];
     }
-    const names: string[] = [];
-    value.forEach((name, i) => {
-        const ambient = ambientEnrollmentProblem(name);
-        const reason = checkDnsLabel(name);
+    const entries: Enrollment[] = [];
+    value.forEach((entry, i) => {
+        const ambient = ambientEnrollmentProblem(entry);
         if (ambient !== undefined) {
-            problems.push(describeProblem(`${key}[${i}]`, name, ambient));
-        } else if (reason !== undefined) {
-            problems.push(describeProblem(`${key}[${i}]`, name, reason));
-        } else if (RESERVED_NAMESPACES.includes(name) || systemNamespaces.includes(name)) {
-            problems.push(describeProblem(`${key}[${i}]`, name, "is a system namespace; enroll application namespaces only"));
+            problems.push(describeProblem(`${key}[${i}]`, entry, ambient));
+            return;
+        }
+        let name: unknown = entry;
+        let revision: string | undefined;
+        if (typeof entry === "object" && entry !== null && !Array.isArray(entry)) {
+            const extra = Object.keys(entry).filter((k) => k !== "name" && k !== "revision");
+            if (extra.length > 0) {
+                problems.push(describeProblem(`${key}[${i}]`, entry, `has unknown field ${quote(extra[0])}; ${expectedEntry}`));
+                return;
+            }
+            name = (entry as { name?: unknown }).name;
+            const rev = (entry as { revision?: unknown }).revision;
+            const reason = checkDnsLabel(rev);
+            if (reason !== undefined) {
+                problems.push(describeProblem(`${key}[${i}].revision`, rev, reason));
+                return;
+            }
+            revision = rev as string;
+        }
+        const at = revision === undefined ? `${key}[${i}]` : `${key}[${i}].name`;
+        const reason = checkDnsLabel(name);
+        if (reason !== undefined) {
+            problems.push(describeProblem(at, name, reason));
+        } else if (RESERVED_NAMESPACES.includes(name as string) || systemNamespaces.includes(name as string)) {
+            problems.push(describeProblem(at, name, "is a system namespace; enroll application namespaces only"));
         } else {
-            names.push(name);
+            entries.push({ name: name as string, ...(revision !== undefined ? { revision } : {}) });
         }
     });
-    const dup = firstDuplicate(names);
+    const dup = firstDuplicate(entries.map((e) => e.name));
     if (dup !== undefined) {
         problems.push(describeProblem(key, value, `lists ${quote(dup)} more than once`));
     }
-    return names;
+    return entries;
+}
+
+/** `istioRevisions`: {name, version} objects, names DNS-1123 labels once each, versions from the supported table. */
+function parseIstioRevisions(value: unknown, problems: string[]): IstioRevision[] {
+    const key = "istioRevisions";
+    const expected = `expected ${EXPECTED[key]}`;
+    if (value === undefined || value === null) {
+        return []; // unset, or a JSON problem already reported
+    }
+    if (!Array.isArray(value)) {
+        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
+        return [];
+    }
+    const revisions: IstioRevision[] = [];
+    value.forEach((entry, i) => {
+        const at = `${key}[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            problems.push(describeProblem(at, entry, `is not an object; ${expected}`));
+            return;
+        }
+        const extra = Object.keys(entry).filter((k) => k !== "name" && k !== "version");
+        if (extra.length > 0) {
+            problems.push(describeProblem(at, entry, `has unknown field ${quote(extra[0])}; ${expected}`));
+            return;
+        }
+        const { name, version } = entry as { name?: unknown; version?: unknown };
+        const reason = checkDnsLabel(name);
+        if (reason !== undefined) {
+            problems.push(describeProblem(`${at}.name`, name, reason));
+        } else if (name === "default") {
+            // istio.io/rev=default is the default tag's (or the revision-less control plane's) label.
+            problems.push(describeProblem(`${at}.name`, name, 'is the default tag\'s name; name revisions after their version, e.g. "1-30-3"'));
+        }
+        if (typeof version !== "string" || !SUPPORTED_ISTIO_VERSIONS.includes(version)) {
+            problems.push(
+                describeProblem(
+                    `${at}.version`,
+                    version,
+                    `is not a supported Istio version; supported: ${SUPPORTED_ISTIO_VERSIONS.map((v) => quote(v)).join(", ")}`,
+                ),
+            );
+        }
+        if (reason === undefined && name !== "default" && typeof version === "string" && SUPPORTED_ISTIO_VERSIONS.includes(version)) {
+            revisions.push({ name: name as string, version });
+        }
+    });
+    const dup = firstDuplicate(revisions.map((r) => r.name));
+    if (dup !== undefined) {
+        problems.push(describeProblem(key, value, `lists revision ${quote(dup)} more than once`));
+    }
+    return revisions;
+}
+
+/** `istioRevisionTags`: tag → revision name; tags are DNS-1123 labels other than the revisions' names. */
+function parseIstioRevisionTags(value: unknown, revisions: IstioRevision[], problems: string[]): Record<string, string> {
+    const key = "istioRevisionTags";
+    if (value === undefined || value === null) {
+        return {}; // unset, or a JSON problem already reported
+    }
+    if (typeof value !== "object" || Array.isArray(value)) {
+        problems.push(describeProblem(key, value, `is not a mapping; expected ${EXPECTED[key]}`));
+        return {};
+    }
+    if (revisions.length === 0 && Object.keys(value).length > 0) {
+        problems.push(describeProblem(key, value, "tags revisions, but istioRevisions is not set; list the control plane revisions first"));
+        return {};
+    }
+    const names = [...new Set(revisions.map((r) => r.name))];
+    const tags: Record<string, string> = {};
+    for (const [tag, revision] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) {
+        const at = `${key}.${tag}`;
+        const reason = checkDnsLabel(tag);
+        if (reason !== undefined) {
+            problems.push(describeProblem(at, tag, `(the tag) ${reason}`));
+        } else if (names.includes(tag)) {
+            problems.push(describeProblem(at, tag, "is a revision's name; a tag needs a name of its own"));
+        } else if (typeof revision !== "string" || !names.includes(revision)) {
+            problems.push(
+                describeProblem(
+                    at,
+                    revision,
+                    `is no revision of istioRevisions (${names.map((n) => quote(n)).join(", ")}); move the tag to one before removing its revision`,
+                ),
+            );
+        } else {
+            tags[tag] = revision;
+        }
+    }
+    return tags;
 }
 
 function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {

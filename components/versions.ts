@@ -3,6 +3,8 @@
 // (config istioChartVersion, istioRevisions, spireChartVersion, spireCrdsChartVersion): a chart the program has never
 // seen may render objects, or an injector, that its SPIRE integration does not fit.
 
+import { ValidationError } from "./validation";
+
 /** Istio releases (base, istiod and gateway charts, one version each), oldest first. */
 export const SUPPORTED_ISTIO_VERSIONS: readonly string[] = ["1.29.6", "1.30.3"];
 
@@ -68,12 +70,23 @@ export interface DeployedVersions {
     istio: Record<string, string>;
 }
 
-/** What the `versions` output records of a configuration. */
-export function deployedVersions(config: { spireChartVersion: string; spireCrdsChartVersion: string; istioChartVersion: string }): DeployedVersions {
-    return { spireChart: config.spireChartVersion, spireCrdsChart: config.spireCrdsChartVersion, istio: { default: config.istioChartVersion } };
+/**
+ * What the `versions` output records of a configuration: the spire charts, and Istio's version per control plane, the
+ * single one as `default`, or each of `istioRevisions` by its name.
+ */
+export function deployedVersions(config: {
+    spireChartVersion: string;
+    spireCrdsChartVersion: string;
+    istioChartVersion: string;
+    istioRevisions?: readonly { name: string; version: string }[];
+}): DeployedVersions {
+    const revisions = config.istioRevisions ?? [];
+    return {
+        spireChart: config.spireChartVersion,
+        spireCrdsChart: config.spireCrdsChartVersion,
+        istio: revisions.length > 0 ? Object.fromEntries(revisions.map((r) => [r.name, r.version])) : { default: config.istioChartVersion },
+    };
 }
-
-import { ValidationError } from "./validation";
 
 const EXACT = /^(\d+)\.(\d+)\.(\d+)$/;
 

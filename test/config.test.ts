@@ -33,7 +33,8 @@ function problemOf(config: Record<string, unknown>): string {
 describe("stack configuration", () => {
     describe("defaults", () => {
         it("applies the documented defaults when only the required keys are set", () => {
-            expect(parseWith(CLUSTER1)).to.deep.equal({ ...CONFIG_DEFAULTS, ...CLUSTER1 });
+            // namespaceRevisions is derived from enrolledNamespaces' {name, revision} entries: none by default.
+            expect(parseWith(CLUSTER1)).to.deep.equal({ ...CONFIG_DEFAULTS, ...CLUSTER1, namespaceRevisions: {} });
         });
 
         it("takes samples and observability switches as set", () => {
@@ -60,10 +61,17 @@ describe("stack configuration", () => {
                 string,
                 { type: string; default?: unknown; description: string; items?: unknown }
             >;
-            // peers, spireDataStore and spireUpstreamAuthority are objects, which Pulumi's project config types cannot
-            // declare (see Pulumi.yaml).
-            const { peers, spireDataStore, spireUpstreamAuthority, ...withDefaults } = CONFIG_DEFAULTS;
-            expect([peers, spireDataStore, spireUpstreamAuthority]).to.deep.equal([[], { type: "sqlite3" }, { type: "none" }]);
+            // peers, spireDataStore, spireUpstreamAuthority, istioRevisions, istioRevisionTags and enrolledNamespaces are or
+            // hold objects, which Pulumi's project config types cannot declare (see Pulumi.yaml).
+            const { peers, spireDataStore, spireUpstreamAuthority, istioRevisions, istioRevisionTags, enrolledNamespaces, ...withDefaults } = CONFIG_DEFAULTS;
+            expect([peers, spireDataStore, spireUpstreamAuthority, istioRevisions, istioRevisionTags, enrolledNamespaces]).to.deep.equal([
+                [],
+                { type: "sqlite3" },
+                { type: "none" },
+                [],
+                {},
+                ["default"],
+            ]);
             for (const [key, value] of Object.entries(withDefaults)) {
                 expect(declared[key], key).to.not.equal(undefined);
                 expect(declared[key].default, key).to.deep.equal(value);

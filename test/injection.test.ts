@@ -8,6 +8,8 @@
 import { expect } from "chai";
 import { parse } from "yaml";
 import { NATIVE_SIDECAR_ANNOTATION, SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "../components";
+import { NATIVE_SIDECAR_CONDITIONS } from "../components/mesh/istioOperator";
+import { SUPPORTED_ISTIO_VERSIONS } from "../components/versions";
 import { requireUpstream } from "../tools/upstream/artifacts";
 import { ChartRenderer, ReleaseRender, podTemplateOf, theObject, requireHelm } from "./chartRender";
 import { runProgram } from "../tools/mock-engine/harness";
@@ -187,13 +189,15 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
         });
     });
 
-    for (const native of [true, false]) {
-        describe(`nativeSidecars ${native} (istiod ENABLE_NATIVE_SIDECARS=${native})`, () => {
+    // Each supported Istio version's control plane, with that version's own sidecar and gateway templates (issue 17).
+    for (const [version, native] of SUPPORTED_ISTIO_VERSIONS.flatMap((v) => [true, false].map((n) => [v, n] as const))) {
+        describe(`Istio ${version}, nativeSidecars ${native} (istiod ENABLE_NATIVE_SIDECARS=${native})`, () => {
             let setup: Setup;
             let result: Record<string, Injection>;
             before(async () => {
-                setup = await setupFor({ trustDomain: "east.example", clusterName: "east", nativeSidecars: String(native) });
+                setup = await setupFor({ trustDomain: "east.example", clusterName: "east", nativeSidecars: String(native), istioChartVersion: version });
                 expect(setup.injector.nativeSidecars).to.equal(native);
+                expect(setup.injector.values.global.tag).to.equal(version);
                 result = await inject(setup, {
                     app: appPod(),
                     appNative: appPod({ [NATIVE_SIDECAR_ANNOTATION]: "true" }),
@@ -219,6 +223,7 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
                 expect(podProblems(pod)).to.deep.equal([]);
                 expect(proxyList(pod)).to.equal(native ? "initContainers" : "containers");
                 expect(proxyOf(pod).restartPolicy).to.equal(native ? "Always" : undefined);
+                expect(proxyOf(pod).image).to.equal(`docker.io/istio/proxyv2:${version}`);
                 expectSpireSocket(result.app);
                 expect(pod.metadata.labels).to.include({ "spiffe.io/spire-managed-identity": "true" });
                 // The spire template chose the list the sidecar template chose.
@@ -255,7 +260,7 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
                     expect(podProblems(pod)).to.deep.equal([]);
                     expect(proxyList(pod)).to.equal("containers");
                     expect(pod.spec.initContainers).to.equal(undefined);
-                    expect(proxyOf(pod).image).to.equal("docker.io/istio/proxyv2:1.30.3");
+                    expect(proxyOf(pod).image).to.equal(`docker.io/istio/proxyv2:${version}`);
                     expect(proxyOf(pod).args.slice(0, 2)).to.deep.equal(["proxy", "router"]);
                     expectSpireSocket(result[id]);
                     // Gateways are registered by their own ClusterSPIFFEID, not the workload label.
@@ -265,13 +270,16 @@ describe("injection: the rendered injector templates evaluated per pod (Helm's G
         });
     }
 
-    it("the spire template's native-sidecar condition is, character for character, the one in the rendered sidecar template", async () => {
-        const setup = await setupFor({ trustDomain: "east.example", clusterName: "east" });
-        const condition = (text: string) => text.split("\n").filter((line) => line.includes("$nativeSidecar :="));
-        const sidecar = condition(setup.injector.config.templates.sidecar);
-        expect(sidecar).to.have.length(1);
-        expect(condition(setup.injector.config.templates.spire).map((l) => l.replace(/^\{\{-? /, ""))).to.deep.equal(
-            sidecar.map((l) => l.replace(/^\{\{-? /, "")),
-        );
-    });
+    for (const version of SUPPORTED_ISTIO_VERSIONS) {
+        it(`Istio ${version}: the spire template's native-sidecar condition is, character for character, the one in that version's rendered sidecar template`, async () => {
+            const setup = await setupFor({ trustDomain: "east.example", clusterName: "east", istioChartVersion: version });
+            const condition = (text: string) => text.split("\n").filter((line) => line.includes("$nativeSidecar :="));
+            const sidecar = condition(setup.injector.config.templates.sidecar);
+            expect(sidecar).to.have.length(1);
+            expect(sidecar.map((l) => l.replace(/^\{\{-? | \}\}$/g, ""))).to.deep.equal([NATIVE_SIDECAR_CONDITIONS[version]]);
+            expect(condition(setup.injector.config.templates.spire).map((l) => l.replace(/^\{\{-? /, ""))).to.deep.equal(
+                sidecar.map((l) => l.replace(/^\{\{-? /, "")),
+            );
+        });
+    }
 });

@@ -3,7 +3,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ISTIO_CHART_REPOSITORY, IstioOperator, baseChartValues, gatewayChartValues, istiodChartValues } from "./istioOperator";
+import { ISTIO_CHART_REPOSITORY, IstioOperator, baseChartValues, gatewayChartValues, istiodChartValues, spireTemplates } from "./istioOperator";
 import { adoptionAnnotations } from "../kubernetes";
 import { Values, canonical, deepMerge } from "../values";
 
@@ -35,6 +35,41 @@ export interface IstioMeshArgs {
      * README, "Adopting a cluster built from the runbooks", migrates their objects to them. @default false
      */
     adoptNamespace?: boolean;
+    /**
+     * Control plane revisions (config istioRevisions), each its own istiod release `istiod-<name>` with `revision`
+     * set and its version's SPIRE templates, and one base release at the newest version in use. Empty: the single
+     * control plane at chartVersion, no revision (today's install). @default []
+     */
+    revisions?: { name: string; version: string }[];
+    /** Revision tags: tag → revision name, rendered by the tagged revision's istiod release (its `revisionTags`). @default {} */
+    revisionTags?: Record<string, string>;
+    /** The revision or tag injecting the gateway (the gateway chart's `revision`); empty: the default. @default "" */
+    gatewayRevision?: string;
+}
+
+/** Compares two Istio versions numerically (1.29.6 < 1.30.3). */
+export function compareIstioVersions(a: string, b: string): number {
+    const pa = a.split(".").map(Number);
+    const pb = b.split(".").map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        if ((pa[i] ?? 0) !== (pb[i] ?? 0)) {
+            return (pa[i] ?? 0) - (pb[i] ?? 0);
+        }
+    }
+    return 0;
+}
+
+/**
+ * The revision a revision name or tag resolves to ("" is the `default` tag); undefined when neither exists (config
+ * refuses that before any resource).
+ */
+export function resolveRevision(
+    value: string,
+    revisions: { name: string; version: string }[],
+    tags: Record<string, string>,
+): { name: string; version: string } | undefined {
+    const name = tags[value === "" ? "default" : value] ?? value;
+    return revisions.find((r) => r.name === name);
 }
 
 /**
@@ -50,7 +85,10 @@ export class IstioMesh extends pulumi.ComponentResource {
     /** The ingress gateway's load balancer IP or host name; undefined until it has one (or without a load balancer). */
     public readonly gatewayAddress: pulumi.Output<string | undefined>;
     public readonly base: k8s.helm.v3.Release;
+    /** The istiod release serving the default (the revision the `default` tag names, else the newest revision). */
     public readonly istiod: k8s.helm.v3.Release;
+    /** Every istiod release by revision name ("" for the single control plane without revisions). */
+    public readonly istiods: Record<string, k8s.helm.v3.Release> = {};
     public readonly gateway: k8s.helm.v3.Release;
 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -68,13 +106,13 @@ export class IstioMesh extends pulumi.ComponentResource {
             { metadata: { name: iop.spec.namespace, ...adoptionAnnotations(args.adoptNamespace === true) } },
             { parent: this, ...(args.adoptNamespace ? { import: iop.spec.namespace } : {}) },
         );
-        const release = (suffix: string, chart: string, releaseName: string, values: Values, dependsOn: pulumi.Resource[]) =>
+        const release = (suffix: string, chart: string, releaseName: string, values: Values, dependsOn: pulumi.Resource[], chartVersion = version) =>
             new k8s.helm.v3.Release(
                 `${name}-${suffix}`,
                 {
                     name: releaseName,
                     chart,
-                    version,
+                    version: chartVersion,
                     repositoryOpts: { repo: repository },
                     namespace: namespace.metadata.name,
                     values: canonical(values),
@@ -83,12 +121,68 @@ export class IstioMesh extends pulumi.ComponentResource {
                 { parent: this, dependsOn },
             );
 
-        this.base = release("base", "base", "istio-base", deepMerge(args.values?.base ?? {}, baseChartValues(iop)), []);
-        this.istiod = release("istiod", "istiod", "istiod", deepMerge(args.values?.istiod ?? {}, istiodChartValues(iop)), [this.base, args.spireRelease]);
-        this.gateway = release("gateway", "gateway", ingress.name, deepMerge(args.values?.gateway ?? {}, gatewayChartValues(iop, args.gatewayServiceAccount)), [
-            this.istiod,
-            args.gatewayRegistration,
-        ]);
+        const revisions = [...(args.revisions ?? [])];
+        const tags = args.revisionTags ?? {};
+        if (revisions.length === 0) {
+            // Today's install, unchanged: one control plane without a revision, all three charts at `version`.
+            this.base = release("base", "base", "istio-base", deepMerge(args.values?.base ?? {}, baseChartValues(iop)), []);
+            this.istiod = release("istiod", "istiod", "istiod", deepMerge(args.values?.istiod ?? {}, istiodChartValues(iop)), [this.base, args.spireRelease]);
+            this.istiods[""] = this.istiod;
+            this.gateway = release(
+                "gateway",
+                "gateway",
+                ingress.name,
+                deepMerge(args.values?.gateway ?? {}, gatewayChartValues(iop, args.gatewayServiceAccount)),
+                [this.istiod, args.gatewayRegistration],
+            );
+        } else {
+            // Canary revisions (https://istio.io/latest/docs/setup/upgrade/helm/#canary-upgrade-recommended): the CRDs
+            // once, at the newest version in use; base's defaultRevision points the default validating webhook at the
+            // revision the `default` tag serves.
+            const newest = revisions.reduce((a, b) => (compareIstioVersions(b.version, a.version) > 0 ? b : a));
+            const defaultRevision = resolveRevision("", revisions, tags) ?? newest;
+            this.base = release(
+                "base",
+                "base",
+                "istio-base",
+                deepMerge(args.values?.base ?? {}, { ...baseChartValues(iop), defaultRevision: defaultRevision.name }),
+                [],
+                newest.version,
+            );
+            for (const revision of revisions) {
+                // The tags pointing at this revision are rendered by its release (istiod chart revision-tags-mwc.yaml).
+                const revisionTags = Object.keys(tags)
+                    .filter((tag) => tags[tag] === revision.name)
+                    .sort();
+                const values = istiodChartValues(iop);
+                const ownValues = {
+                    ...values,
+                    revision: revision.name,
+                    ...(revisionTags.length > 0 ? { revisionTags } : {}),
+                    sidecarInjectorWebhook: { ...(values.sidecarInjectorWebhook as Values), templates: spireTemplates(revision.version) },
+                };
+                this.istiods[revision.name] = release(
+                    `istiod-${revision.name}`,
+                    "istiod",
+                    `istiod-${revision.name}`,
+                    deepMerge(args.values?.istiod ?? {}, ownValues),
+                    [this.base, args.spireRelease],
+                    revision.version,
+                );
+            }
+            this.istiod = this.istiods[defaultRevision.name];
+            // The gateway runs the version of the revision that injects it, and carries that revision's label.
+            const gatewayRevision = resolveRevision(args.gatewayRevision ?? "", revisions, tags) ?? defaultRevision;
+            const gatewayValues = gatewayChartValues(iop, args.gatewayServiceAccount);
+            this.gateway = release(
+                "gateway",
+                "gateway",
+                ingress.name,
+                deepMerge(args.values?.gateway ?? {}, args.gatewayRevision ? { ...gatewayValues, revision: args.gatewayRevision } : gatewayValues),
+                [...Object.values(this.istiods), args.gatewayRegistration],
+                gatewayRevision.version,
+            );
+        }
 
         // Mesh-wide policy in the root namespace: sidecars accept only mTLS with SPIRE-issued certificates.
         new k8s.apiextensions.CustomResource(

@@ -5,6 +5,7 @@
 import { SPIFFE_CSI_DRIVER, WORKLOAD_SOCKET_DIR } from "./spire";
 import { SPIRE_MANAGED_IDENTITY_LABEL } from "./registration";
 import { Values, canonical } from "../values";
+import { SUPPORTED_ISTIO_VERSIONS } from "../versions";
 
 /** The official Helm repository of Istio's charts. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -118,10 +119,10 @@ export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
  * template aliases are configured, so the names are the templates). Without the annotation the pod gets the default
  * templates, `sidecar` and `spire`.
  */
-export function spireSidecarTemplate(): string {
+export function spireSidecarTemplate(version: string = ISTIO_VERSION): string {
     const mount = { name: WORKLOAD_SOCKET_VOLUME, mountPath: WORKLOAD_SOCKET_DIR, readOnly: true };
     return [
-        "{{- $nativeSidecar := ne (index .ObjectMeta.Annotations `" + NATIVE_SIDECAR_ANNOTATION + '` | default (printf "%t" .NativeSidecars)) "false" }}',
+        `{{- ${nativeSidecarCondition(version)} }}`,
         "{{- $templates := list }}",
         '{{- range splitList "," (index .ObjectMeta.Annotations `' +
             INJECT_TEMPLATES_ANNOTATION +
@@ -146,6 +147,31 @@ export function spireSidecarTemplate(): string {
         `    name: ${WORKLOAD_SOCKET_VOLUME}`,
         "",
     ].join("\n");
+}
+
+/**
+ * The native-sidecar condition of each supported Istio version's own `sidecar` template (istiod chart
+ * files/injection-template.yaml, line 29 in both 1.29.6 and 1.30.3), which the `spire` template of that version's
+ * control plane must repeat: the proxy is patched in the list that version's `sidecar` template puts it in. The two
+ * versions' `sidecar` templates differ only in an OTEL_RESOURCE_ATTRIBUTES env entry (1.30), and their `gateway`
+ * templates not at all (the proxy always a container), so both versions' SPIRE templates are the same text today;
+ * test/injection.test.ts compares each entry with the rendered chart's template and injects pods with each version.
+ */
+export const NATIVE_SIDECAR_CONDITIONS: Readonly<Record<string, string>> = Object.fromEntries(
+    SUPPORTED_ISTIO_VERSIONS.map((v) => [
+        v,
+        "$nativeSidecar := ne (index .ObjectMeta.Annotations `" + NATIVE_SIDECAR_ANNOTATION + '` | default (printf "%t" .NativeSidecars)) "false"',
+    ]),
+);
+
+/** The native-sidecar condition of `version`'s sidecar template (an unsupported version, refused by config: the newest's). */
+export function nativeSidecarCondition(version: string): string {
+    return NATIVE_SIDECAR_CONDITIONS[version] ?? NATIVE_SIDECAR_CONDITIONS[SUPPORTED_ISTIO_VERSIONS[SUPPORTED_ISTIO_VERSIONS.length - 1]];
+}
+
+/** The SPIRE injection templates of one control plane (one revision) at `version`: `spire` and its second name. */
+export function spireTemplates(version: string): Record<string, string> {
+    return { [SPIRE_TEMPLATE]: spireSidecarTemplate(version), [SPIRE_GATEWAY_TEMPLATE]: spireSidecarTemplate(version) };
 }
 
 /** Builds the IstioOperator for a SPIRE-backed mesh. Deterministic: the same settings give the same object. */
@@ -175,10 +201,7 @@ export function buildIstioOperator(settings: IstioOperatorSettings): IstioOperat
                 sidecarInjectorWebhook: {
                     // Every injected pod gets the SPIRE socket; no per-Deployment annotation needed.
                     defaultTemplates: ["sidecar", SPIRE_TEMPLATE],
-                    templates: {
-                        [SPIRE_TEMPLATE]: spireSidecarTemplate(),
-                        [SPIRE_GATEWAY_TEMPLATE]: spireSidecarTemplate(),
-                    },
+                    templates: spireTemplates(settings.version),
                 },
             },
             components: {

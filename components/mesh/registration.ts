@@ -19,6 +19,11 @@ export const ENROLLED_NAMESPACE_LABELS: Record<string, string> = {
     [SPIRE_MANAGED_IDENTITY_LABEL]: "true",
 };
 
+/** The labels of an enrolled namespace: on the default tag (no revision), or on a revision or tag. */
+export function enrollmentLabels(revision: string | undefined): Record<string, string> {
+    return revision === undefined ? ENROLLED_NAMESPACE_LABELS : { "istio.io/rev": revision, [SPIRE_MANAGED_IDENTITY_LABEL]: "true" };
+}
+
 /** The SPIFFE ID Istio expects for a service account. */
 export function istioSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
     return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
@@ -75,6 +80,11 @@ export interface WorkloadRegistrationArgs {
     excludedNamespaces: string[];
     /** Existing application namespaces to enroll: injection on and SPIRE label set. @default [] */
     enrolledNamespaces?: string[];
+    /**
+     * Enrolled namespaces on a revision or tag: labelled `istio.io/rev=<value>` and not `istio-injection`, which
+     * would take precedence (istiod chart mutatingwebhook.yaml: the legacy selector wins). @default {}
+     */
+    namespaceRevisions?: Record<string, string>;
     /** Trust domains enrolled workloads and the gateway federate with. @default [] */
     federatesWith?: string[];
     /** The SPIRE release: its controller manager's validating webhook must serve before these objects are created. */
@@ -143,7 +153,7 @@ export class WorkloadRegistration extends pulumi.ComponentResource {
             // A server-side-apply patch: adds our labels to an existing namespace and removes only those on destroy.
             this.enrollments[namespace] = new k8s.core.v1.NamespacePatch(
                 `${name}-enroll-${namespace}`,
-                { metadata: { name: namespace, labels: ENROLLED_NAMESPACE_LABELS } },
+                { metadata: { name: namespace, labels: enrollmentLabels(args.namespaceRevisions?.[namespace]) } },
                 { parent: this },
             );
         }
