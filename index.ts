@@ -16,6 +16,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     BOOKINFO_URI_MATCHES,
+    MANIFEST_DEFAULT_NAMESPACE,
     Bookinfo,
     BundleEndpoint,
     CurlGreeter,
@@ -42,7 +43,6 @@ import {
     loadStackConfig,
     readPeers,
     readPreviousDeployment,
-    MANIFEST_DEFAULT_NAMESPACE,
     stackKubernetesProvider,
 } from "./components";
 

@@ -859,30 +859,46 @@ function parseEnrolledNamespaces(value: unknown, systemNamespaces: string[], pro
     return entries;
 }
 
-/** `istioRevisions`: {name, version} objects, names DNS-1123 labels once each, versions from the supported table. */
-function parseIstioRevisions(value: unknown, problems: string[]): IstioRevision[] {
-    const key = "istioRevisions";
-    const expected = `expected ${EXPECTED[key]}`;
+/**
+ * Walks a list key whose entries are objects of known fields: unset or null is nothing (a JSON problem was already
+ * reported); a value that is no list, an entry that is no object and an entry with an unknown field are reported with
+ * `expected`; `visit` gets every other entry with its key path (`peers[0]`).
+ */
+function forEachObjectEntry(
+    key: string,
+    value: unknown,
+    fields: readonly string[],
+    expected: string,
+    problems: string[],
+    visit: (entry: Record<string, unknown>, at: string) => void,
+): void {
     if (value === undefined || value === null) {
-        return []; // unset, or a JSON problem already reported
+        return;
     }
     if (!Array.isArray(value)) {
         problems.push(describeProblem(key, value, `is not a list; ${expected}`));
-        return [];
+        return;
     }
-    const revisions: IstioRevision[] = [];
     value.forEach((entry, i) => {
         const at = `${key}[${i}]`;
         if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
             problems.push(describeProblem(at, entry, `is not an object; ${expected}`));
             return;
         }
-        const extra = Object.keys(entry).filter((k) => k !== "name" && k !== "version");
+        const extra = Object.keys(entry).filter((k) => !fields.includes(k));
         if (extra.length > 0) {
             problems.push(describeProblem(at, entry, `has unknown field ${quote(extra[0])}; ${expected}`));
             return;
         }
-        const { name, version } = entry as { name?: unknown; version?: unknown };
+        visit(entry as Record<string, unknown>, at);
+    });
+}
+
+/** `istioRevisions`: {name, version} objects, names DNS-1123 labels once each, versions from the supported table. */
+function parseIstioRevisions(value: unknown, problems: string[]): IstioRevision[] {
+    const key = "istioRevisions";
+    const revisions: IstioRevision[] = [];
+    forEachObjectEntry(key, value, ["name", "version"], `expected ${EXPECTED[key]}`, problems, ({ name, version }, at) => {
         const reason = checkDnsLabel(name);
         if (reason !== undefined) {
             problems.push(describeProblem(`${at}.name`, name, reason));
@@ -951,26 +967,8 @@ function parseIstioRevisionTags(value: unknown, revisions: IstioRevision[], prob
 function parsePeers(value: unknown, problems: string[]): PeerStackRef[] {
     const key = "peers";
     const expected = `expected a list like [{"stack": "<org>/${PROJECT_NAME}/cluster2"}]`;
-    if (value === undefined || value === null) {
-        return []; // unset, or a JSON problem already reported
-    }
-    if (!Array.isArray(value)) {
-        problems.push(describeProblem(key, value, `is not a list; ${expected}`));
-        return [];
-    }
     const peers: PeerStackRef[] = [];
-    value.forEach((entry, i) => {
-        const at = `${key}[${i}]`;
-        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-            problems.push(describeProblem(at, entry, `is not an object; ${expected}`));
-            return;
-        }
-        const extra = Object.keys(entry).filter((k) => k !== "stack");
-        if (extra.length > 0) {
-            problems.push(describeProblem(at, entry, `has unknown field ${quote(extra[0])}; ${expected}`));
-            return;
-        }
-        const stack = (entry as { stack?: unknown }).stack;
+    forEachObjectEntry(key, value, ["stack"], expected, problems, ({ stack }, at) => {
         const parts = typeof stack === "string" ? stack.split("/") : [];
         if (parts.length !== 3 || !parts.every((p) => STACK_NAME_PART.test(p))) {
             problems.push(describeProblem(`${at}.stack`, stack, `is not a fully qualified stack name; expected "<org>/${PROJECT_NAME}/<stack>"`));

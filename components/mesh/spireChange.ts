@@ -53,10 +53,11 @@ function rootFingerprint(pem: unknown): string {
 /** The recorded upstream authority as the same one-line description describeUpstreamAuthority gives. */
 function recordedUpstream(record: Record<string, unknown> | undefined): { description: string; root?: string } {
     const type = typeof record?.type === "string" ? record.type : "none";
-    if (type === "certManager") {
-        return { description: `certManager ${String(record?.issuerKind)}/${String(record?.issuerName)} (${String(record?.issuerGroup)})` };
-    }
-    return { description: type, root: record?.rootCertificate === undefined ? undefined : rootFingerprint(record.rootCertificate) };
+    const upstream = { ...record, type } as unknown as SpireUpstreamAuthority;
+    return {
+        description: describeUpstreamAuthority(upstream),
+        root: record?.rootCertificate === undefined ? undefined : rootFingerprint(record.rootCertificate),
+    };
 }
 
 /**

@@ -202,7 +202,7 @@ export function spireUpstreamAuthorityValues(upstream: SpireUpstreamAuthority): 
     }
 }
 
-/** One line naming an upstream authority, as the preview messages and the `spireServer` output show it. */
+/** One line naming an upstream authority, as the identity-plane change messages name it (spireChange.ts). */
 export function describeUpstreamAuthority(upstream: SpireUpstreamAuthority): string {
     switch (upstream.type) {
         case "certManager":
