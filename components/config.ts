@@ -7,7 +7,6 @@ import { SUPPORTED_ISTIO_VERSIONS } from "./versions";
 import { kubernetesConfigProblems } from "./kubernetes";
 import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./addons/observability";
 import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./mesh/spire";
-import { checkHostname } from "./samples/federatedCall";
 import { SpireDataStore, dataStorePasswordProblem, parseSpireDataStore } from "./mesh/spireDataStore";
 import { SpireUpstreamAuthority, parseSpireUpstreamAuthority, upstreamCertificateProblems } from "./mesh/spireUpstream";
 import {
@@ -17,6 +16,7 @@ import {
     checkDnsLabel,
     checkDnsName,
     checkDuration,
+    checkHostname,
     checkOwnedNamespace,
     checkPinnedVersion,
     checkRefreshHint,

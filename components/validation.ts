@@ -198,6 +198,18 @@ export function checkSpiffeId(value: unknown, trustDomain?: string): string | un
     return undefined;
 }
 
+/** Checks a SPIFFE ID that names a workload: a valid SPIFFE ID with a path. */
+export function checkWorkloadSpiffeId(value: unknown): string | undefined {
+    const problem = checkSpiffeId(value);
+    if (problem !== undefined) {
+        return problem;
+    }
+    if (!/^spiffe:\/\/[^/]+\/./.test(value as string)) {
+        return "has no path, so it names a whole trust domain; " + 'expected a workload\'s ID such as "spiffe://cluster1.demo/ns/default/sa/curl-greeter"';
+    }
+    return undefined;
+}
+
 const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Checks a Kubernetes DNS label (RFC 1123): 1 to 63 lowercase letters, digits and "-", alphanumeric at both ends. */
@@ -431,6 +443,34 @@ export function checkPinnedVersion(value: unknown): string | undefined {
     }
     if (!EXACT_SEMVER.test(value)) {
         return `is not pinned; ${expected}`;
+    }
+    return undefined;
+}
+
+/** Checks a TCP port number. */
+export function checkPort(value: unknown): string | undefined {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+        return "is not a port; expected an integer from 1 to 65535";
+    }
+    return undefined;
+}
+
+/** Checks that a container image reference is pinned: a tag other than "latest", or a digest. */
+export function checkPinnedImage(value: unknown): string | undefined {
+    const expected = 'expected an image pinned by tag or digest, e.g. "docker.io/curlimages/curl:8.16.0"';
+    if (typeof value !== "string" || value.length === 0) {
+        return `is not an image reference; ${expected}`;
+    }
+    if (/@sha256:[0-9a-f]{64}$/.test(value)) {
+        return undefined;
+    }
+    const lastSegment = value.slice(value.lastIndexOf("/") + 1);
+    const colon = lastSegment.lastIndexOf(":");
+    if (colon === -1) {
+        return `has no tag, so it floats with "latest"; ${expected}`;
+    }
+    if (lastSegment.slice(colon + 1) === "latest") {
+        return `uses the floating tag "latest"; ${expected}`;
     }
     return undefined;
 }
@@ -723,6 +763,49 @@ export function checkDnsName(value: unknown): string | undefined {
     }
     if (!value.split(".").every((label) => label.length <= 63 && RFC1123_LABEL.test(label))) {
         return `is not a DNS name; ${expected}`;
+    }
+    return undefined;
+}
+
+/**
+ * Checks a host name a client calls and a gateway serves: a lowercase DNS name of at least two labels, each an
+ * RFC 1123 label, no wildcard, port, scheme or path, and a last label that is not all digits (Istio 1.30.3
+ * pkg/config/validation/agent/validation.go ValidateDNS1123Labels, which Gateway, VirtualService and ServiceEntry
+ * hosts go through: "top level domain cannot be all-numeric").
+ */
+export function checkHostname(value: unknown): string | undefined {
+    const example = 'e.g. "bookinfo.cluster2.demo"';
+    if (typeof value !== "string" || value.length === 0) {
+        return `is not a host name; expected a DNS name, ${example}`;
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.includes("/")) {
+        return `is a URL; expected only the host name, ${example}`;
+    }
+    if (value.includes("*")) {
+        return `is a wildcard; expected one exact DNS name, ${example}`;
+    }
+    if (value.includes(":")) {
+        return `contains a port; expected only the host name, ${example}`;
+    }
+    if (/[A-Z]/.test(value)) {
+        return `contains uppercase letters; expected a lowercase DNS name, e.g. ${quote(value.toLowerCase())}`;
+    }
+    if (value.length > 253) {
+        return `is ${value.length} characters long; a DNS name is at most 253 characters`;
+    }
+    const labels = value.split(".");
+    if (labels.length < 2) {
+        return "is a single label, which the pod's DNS search path would resolve inside the cluster; " + `expected a fully qualified name, ${example}`;
+    }
+    const bad = labels.find((label) => checkDnsLabel(label) !== undefined);
+    if (bad !== undefined) {
+        return (
+            `has the label ${quote(bad)}; each label is 1 to 63 lowercase letters, digits and "-", ` + `starting and ending with a letter or digit, ${example}`
+        );
+    }
+    const topLevel = labels[labels.length - 1];
+    if (/^[0-9]+$/.test(topLevel)) {
+        return `ends in the all-numeric label ${quote(topLevel)}, which Istio refuses as a host's top-level domain, ${example}`;
     }
     return undefined;
 }

@@ -25,18 +25,18 @@ import {
     VirtualService,
     VirtualServiceSpec,
 } from "../mesh/istioResources";
-import { checkPort } from "./samples";
 import { isDeployTimePlaceholder } from "../mesh/federation";
 import {
     ValidationError,
     checkDnsLabel,
+    checkHostname,
     checkNetworkAddress,
+    checkPort,
+    checkWorkloadSpiffeId,
     checkedInput,
-    checkSpiffeId,
     describeProblem,
     firstDuplicate,
     knownInputProblem,
-    quote,
     throwIfProblems,
 } from "../validation";
 
@@ -66,67 +66,12 @@ export function istioPrincipal(spiffeId: string): string {
 }
 
 /**
- * Checks a host name a client calls and a gateway serves: a lowercase DNS name of at least two labels, each an
- * RFC 1123 label, no wildcard, port, scheme or path, and a last label that is not all digits (Istio 1.30.3
- * pkg/config/validation/agent/validation.go ValidateDNS1123Labels, which Gateway, VirtualService and ServiceEntry
- * hosts go through: "top level domain cannot be all-numeric").
- */
-export function checkHostname(value: unknown): string | undefined {
-    const example = 'e.g. "bookinfo.cluster2.demo"';
-    if (typeof value !== "string" || value.length === 0) {
-        return `is not a host name; expected a DNS name, ${example}`;
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.includes("/")) {
-        return `is a URL; expected only the host name, ${example}`;
-    }
-    if (value.includes("*")) {
-        return `is a wildcard; expected one exact DNS name, ${example}`;
-    }
-    if (value.includes(":")) {
-        return `contains a port; expected only the host name, ${example}`;
-    }
-    if (/[A-Z]/.test(value)) {
-        return `contains uppercase letters; expected a lowercase DNS name, e.g. ${quote(value.toLowerCase())}`;
-    }
-    if (value.length > 253) {
-        return `is ${value.length} characters long; a DNS name is at most 253 characters`;
-    }
-    const labels = value.split(".");
-    if (labels.length < 2) {
-        return "is a single label, which the pod's DNS search path would resolve inside the cluster; " + `expected a fully qualified name, ${example}`;
-    }
-    const bad = labels.find((label) => checkDnsLabel(label) !== undefined);
-    if (bad !== undefined) {
-        return (
-            `has the label ${quote(bad)}; each label is 1 to 63 lowercase letters, digits and "-", ` + `starting and ending with a letter or digit, ${example}`
-        );
-    }
-    const topLevel = labels[labels.length - 1];
-    if (/^[0-9]+$/.test(topLevel)) {
-        return `ends in the all-numeric label ${quote(topLevel)}, which Istio refuses as a host's top-level domain, ${example}`;
-    }
-    return undefined;
-}
-
-/**
  * Checks the peer gateway's load balancer address: an IPv4 or IPv6 address or a DNS name (checkNetworkAddress), or an
  * offline render's deploy-time placeholder, which is carried through so a render shows where the address goes (peer
  * outputs are validated where they are read, and a deployment refuses placeholders there).
  */
 export function checkGatewayAddress(value: unknown): string | undefined {
     return isDeployTimePlaceholder(value) ? undefined : checkNetworkAddress(value);
-}
-
-/** Checks a SPIFFE ID that names a workload: a valid SPIFFE ID with a path. */
-export function checkWorkloadSpiffeId(value: unknown): string | undefined {
-    const problem = checkSpiffeId(value);
-    if (problem !== undefined) {
-        return problem;
-    }
-    if (!/^spiffe:\/\/[^/]+\/./.test(value as string)) {
-        return "has no path, so it names a whole trust domain; " + 'expected a workload\'s ID such as "spiffe://cluster1.demo/ns/default/sa/curl-greeter"';
-    }
-    return undefined;
 }
 
 /** How the client's sidecar finds the gateway: STATIC for an IP address, DNS for a host name (or a placeholder). */

@@ -3,3 +3,6 @@
 export * from "./federatedCall";
 export * from "./peerSamples";
 export * from "./samples";
+// Checks the samples use, which live with the shared validators (../validation.ts) and are exported here too, as they
+// were before they moved there.
+export { checkHostname, checkPinnedImage, checkPort, checkWorkloadSpiffeId } from "../validation";

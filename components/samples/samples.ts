@@ -9,7 +9,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { Gateway, GatewaySpec, HTTPMatchRequest, VirtualService, VirtualServiceSpec } from "../mesh/istioResources";
 import { ISTIO_VERSION } from "../mesh/istioOperator";
 import { SPIRE_MANAGED_IDENTITY_LABEL, istioSpiffeId } from "../mesh/registration";
-import { checkDnsLabel, checkPinnedVersion, checkTrustDomain, checkedInput, describeProblem, knownInputProblem, throwIfProblems } from "../validation";
+import {
+    checkDnsLabel,
+    checkPinnedImage,
+    checkPinnedVersion,
+    checkPort,
+    checkTrustDomain,
+    checkedInput,
+    describeProblem,
+    knownInputProblem,
+    throwIfProblems,
+} from "../validation";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -41,26 +51,6 @@ export interface ObjectArgs<Spec> {
 
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
 type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
-
-/** Checks that a container image reference is pinned: a tag other than "latest", or a digest. */
-export function checkPinnedImage(value: unknown): string | undefined {
-    const expected = 'expected an image pinned by tag or digest, e.g. "docker.io/curlimages/curl:8.16.0"';
-    if (typeof value !== "string" || value.length === 0) {
-        return `is not an image reference; ${expected}`;
-    }
-    if (/@sha256:[0-9a-f]{64}$/.test(value)) {
-        return undefined;
-    }
-    const lastSegment = value.slice(value.lastIndexOf("/") + 1);
-    const colon = lastSegment.lastIndexOf(":");
-    if (colon === -1) {
-        return `has no tag, so it floats with "latest"; ${expected}`;
-    }
-    if (lastSegment.slice(colon + 1) === "latest") {
-        return `uses the floating tag "latest"; ${expected}`;
-    }
-    return undefined;
-}
 
 /** What every sample takes: where it runs, the trust domain for its SPIFFE IDs, and what must be ready first. */
 export interface SampleArgs {
@@ -94,14 +84,6 @@ function sampleInputs(title: string, args: SampleArgs): { namespace: pulumi.Outp
         namespace: checkedInput(title, "namespace", args.namespace, checkDnsLabel),
         trustDomain: checkedInput(title, "trustDomain", args.trustDomain, checkTrustDomain),
     };
-}
-
-/** Checks a TCP port number. */
-export function checkPort(value: unknown): string | undefined {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
-        return "is not a port; expected an integer from 1 to 65535";
-    }
-    return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
