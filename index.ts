@@ -31,6 +31,7 @@ import {
     Spire,
     ValidationError,
     WorkloadRegistration,
+    PEER_SAMPLES,
     PROJECT_NAME,
     SPIRE_SERVER_OUTPUT,
     VERSIONS_OUTPUT,
@@ -49,7 +50,8 @@ import {
 export = async () => {
     // 1. Configuration and peer stacks' exports, validated before any Kubernetes resource is declared.
     const config = await failOnValidationError(loadStackConfig);
-    const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers));
+    // Each peer's federation is judged by the mesh, its samples export by the samples area's check (PEER_SAMPLES).
+    const peers = await failOnValidationError(() => readPeers(config.trustDomain, config.peers, PEER_SAMPLES));
     const peerTrustDomains = peers.ready.map((p) => p.federation.trustDomain).sort();
     // What this stack exported last time: the bundle and CA lineage its installation id is derived from, and the
     // identity plane (datastore, upstream authority) it ran on.

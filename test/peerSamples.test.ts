@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { checkDnsName, checkNetworkAddress, deployTimePlaceholder, isDeployTimePlaceholder, validatePeerExports, validatePeerSamples } from "../components";
+import {
+    PEER_SAMPLES,
+    checkDnsName,
+    checkNetworkAddress,
+    deployTimePlaceholder,
+    isDeployTimePlaceholder,
+    validatePeerExports,
+    validatePeerSamples,
+} from "../components";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -92,13 +100,24 @@ describe("what peers tell each other about their samples", () => {
             trustBundle: bundle,
         };
         expect(() =>
-            validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { curlGreeter: { spiffeId: "spiffe://cluster1.demo/x" } } }]),
+            validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { curlGreeter: { spiffeId: "spiffe://cluster1.demo/x" } } }], {
+                samples: PEER_SAMPLES,
+            }),
         ).to.throw(
             `Invalid peer data: peer "${STACK}" samples.curlGreeter.spiffeId: "spiffe://cluster1.demo/x" belongs to trust domain "cluster1.demo", not "cluster2.demo"`,
         );
-        const ok = validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { bookinfo: { ...BOOKINFO, gatewayAddress: undefined } } }]);
+        const ok = validatePeerExports("cluster1.demo", [{ stack: STACK, federation, samples: { bookinfo: { ...BOOKINFO, gatewayAddress: undefined } } }], {
+            samples: PEER_SAMPLES,
+        });
         expect(ok.ready.map((p) => [p.stack, p.samples])).to.deep.equal([[STACK, {}]]);
         expect(ok.partial).to.deep.equal([{ stack: STACK, reason: "its Bookinfo ingress gateway has no load balancer address yet" }]);
+        // The mesh alone (no PEER_SAMPLES handed in) judges federation only: the samples export is not read.
+        const meshOnly = validatePeerExports("cluster1.demo", [
+            { stack: STACK, federation, samples: { curlGreeter: { spiffeId: "spiffe://cluster1.demo/x" } } },
+        ]);
+        expect(meshOnly.ready.map((p) => [p.stack, p.samples])).to.deep.equal([[STACK, undefined]]);
+        expect(meshOnly.partial).to.deep.equal([]);
+        expect(PEER_SAMPLES.output).to.equal("samples");
     });
 });
 

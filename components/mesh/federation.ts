@@ -11,7 +11,6 @@ import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./
 import { SPIRE_SERVER_OUTPUT } from "./spireChange";
 import { VERSIONS_OUTPUT } from "../versions";
 import { INSTALLATION_OUTPUT, InstallationRecord, PreviousDeployment, caLineageAfter, caLineageChangedMessage, recordedCaLineage } from "./installation";
-import { SAMPLES_OUTPUT, SamplesExport, validatePeerSamples } from "../samples/peerSamples";
 import { checkSpiffeBundle } from "./spiffeBundle";
 import { BUNDLE_CONFIGMAP, SPIRE_RELEASE_NAME } from "./spire";
 import { checkBundleEndpointUrl, checkInstallationId, checkSpiffeId, checkTrustDomain, describeProblem, quote, throwIfProblems } from "../validation";
@@ -65,17 +64,38 @@ export function isDeployTimePlaceholder(value: unknown): value is string {
 /** The peer fields that may be deploy-time placeholders; the others are known before anything is deployed. */
 const DEPLOY_TIME_FIELDS = ["bundleEndpointUrl", "trustBundle", "installationId"] as const;
 
+/** How a check of what a peer exports treats an offline render's deploy-time placeholders. */
+export interface DeployTimePlaceholders {
+    /** Recognises a placeholder (isDeployTimePlaceholder). */
+    isPlaceholder: (v: unknown) => boolean;
+    /** Whether one is accepted: in a preview only. */
+    accept: boolean;
+    /** The reason a placeholder is refused with. */
+    refusal: string;
+}
+
+/**
+ * What peers tell about their sample applications beside their federation: the stack output it is read from and its
+ * check, which gets the peer's validated trust domain. The samples area's is PEER_SAMPLES (samples/peerSamples.ts),
+ * handed in by the stack program: the mesh judges federation and knows no sample. A problem in it refuses the peer as
+ * a federation problem does; a part not usable yet leaves the peer ready and reported in `partial`.
+ */
+export interface PeerSamplesCheck<S> {
+    output: string;
+    validate(stack: string, trustDomain: string, value: unknown, placeholders: DeployTimePlaceholders): { samples: S; problems: string[]; notReady: string[] };
+}
+
 /** A peer whose export was read and validated. */
-export interface ValidatedPeer {
+export interface ValidatedPeer<S = unknown> {
     stack: string;
     federation: FederationExport & { bundleEndpointProfile: BundleEndpointProfile };
-    /** What it tells about its sample applications (empty when it runs none). */
-    samples: SamplesExport;
+    /** What it tells about its sample applications, as the PeerSamplesCheck read it (undefined without one). */
+    samples: S;
 }
 
 /** What reading the peers found: peers to federate with, and peers not deployed yet. */
-export interface PeerReadResult {
-    ready: ValidatedPeer[];
+export interface PeerReadResult<S = unknown> {
+    ready: ValidatedPeer<S>[];
     pending: { stack: string; reason: string }[];
     /** Ready peers of which a part (a sample) is not usable yet, with the reason. */
     partial: { stack: string; reason: string }[];
@@ -84,15 +104,16 @@ export interface PeerReadResult {
 /**
  * Validates what peer stacks export. Peer data is untrusted input: every problem is reported naming the peer stack,
  * the field and the value. Peers without an export (or, for https_spiffe, without a bundle yet) are pending, not
- * errors. Throws one ValidationError listing every problem.
+ * errors. With `options.samples` (PEER_SAMPLES) each peer's `samples` export is checked with its federation, in the same
+ * error. Throws one ValidationError listing every problem.
  */
-export function validatePeerExports(
+export function validatePeerExports<S = undefined>(
     ownTrustDomain: string,
     peerExports: { stack: string; federation: unknown; samples?: unknown }[],
-    options: { acceptPlaceholders?: boolean } = {},
-): PeerReadResult {
+    options: { acceptPlaceholders?: boolean; samples?: PeerSamplesCheck<S> } = {},
+): PeerReadResult<S> {
     const problems: string[] = [];
-    const result: PeerReadResult = { ready: [], pending: [], partial: [] };
+    const result: PeerReadResult<S> = { ready: [], pending: [], partial: [] };
     const placeholderRefusal = "is a placeholder from an offline render, not a deployed stack's value; deploy the peer stack and export its real value";
     const seen = new Map<string, string>();
 
@@ -169,13 +190,15 @@ export function validatePeerExports(
                 problems.push(describeProblem(at("trustBundle"), f.trustBundle, bundleProblem));
             }
         }
-        const peerSamples = tdUsable
-            ? validatePeerSamples(stack, td as string, samples, {
-                  isPlaceholder: isDeployTimePlaceholder,
-                  accept: options.acceptPlaceholders ?? false,
-                  refusal: placeholderRefusal,
-              })
-            : { samples: {}, problems: [], notReady: [] };
+        // A peer whose trust domain is not usable has a problem already, and is never ready.
+        const peerSamples =
+            tdUsable && options.samples !== undefined
+                ? options.samples.validate(stack, td as string, samples, {
+                      isPlaceholder: isDeployTimePlaceholder,
+                      accept: options.acceptPlaceholders ?? false,
+                      refusal: placeholderRefusal,
+                  })
+                : { samples: undefined as S, problems: [], notReady: [] };
         problems.push(...peerSamples.problems);
         if (problems.length > problemsBefore) {
             continue;
@@ -211,20 +234,28 @@ export function pendingPeerMessage(stack: string, reason: string): string {
 }
 
 /**
- * Reads every peer's `federation` output through a StackReference and validates it. Peers not deployed yet are
- * reported with pulumi.log.warn and left out. Uses getOutputDetails, so the program branches in plain code and
- * every resource it declares shows in previews.
+ * Reads every peer's `federation` output through a StackReference and validates it, and with `samples` (the samples
+ * area's PEER_SAMPLES) the peer's samples output through the same reference. Peers not deployed yet are reported with
+ * pulumi.log.warn and left out. Uses getOutputDetails, so the program branches in plain code and every resource it
+ * declares shows in previews.
  */
-export async function readPeers(ownTrustDomain: string, peers: PeerStackRef[]): Promise<PeerReadResult> {
+export async function readPeers<S = undefined>(ownTrustDomain: string, peers: PeerStackRef[], samples?: PeerSamplesCheck<S>): Promise<PeerReadResult<S>> {
     const peerExports = await Promise.all(
         peers.map(async ({ stack }) => {
             const ref = new pulumi.StackReference(`peer-${stack.replace(/\//g, "-")}`, { name: stack });
-            const [federation, samples] = await Promise.all([ref.getOutputDetails(FEDERATION_OUTPUT), ref.getOutputDetails(SAMPLES_OUTPUT)]);
-            return { stack, federation: federation.value ?? federation.secretValue, samples: samples.value ?? samples.secretValue };
+            const [federation, peerSamples] = await Promise.all([
+                ref.getOutputDetails(FEDERATION_OUTPUT),
+                samples === undefined ? undefined : ref.getOutputDetails(samples.output),
+            ]);
+            return {
+                stack,
+                federation: federation.value ?? federation.secretValue,
+                samples: peerSamples === undefined ? undefined : (peerSamples.value ?? peerSamples.secretValue),
+            };
         }),
     );
     // A preview changes nothing, so it may show federation with a peer that exists only in an offline render.
-    const result = validatePeerExports(ownTrustDomain, peerExports, { acceptPlaceholders: pulumi.runtime.isDryRun() });
+    const result = validatePeerExports(ownTrustDomain, peerExports, { acceptPlaceholders: pulumi.runtime.isDryRun(), samples });
     for (const { stack, reason } of result.pending) {
         pulumi.log.warn(pendingPeerMessage(stack, reason));
     }

@@ -2,6 +2,7 @@
 // cluster calls Bookinfo in another through that cluster's ingress gateway, and Bookinfo's cluster admits exactly
 // that caller by SPIFFE ID. Read through the same stack references as federation; peer data is untrusted input.
 
+import { DeployTimePlaceholders, PeerSamplesCheck } from "../mesh/federation";
 import { checkDnsName, checkNetworkAddress, checkSpiffeId, describeProblem } from "../validation";
 
 /** The stack output a peer reads. */
@@ -39,12 +40,7 @@ export interface PeerSamplesResult {
  * must be inside it. `isPlaceholder` recognises deploy-time placeholders from an offline render, accepted for the
  * gateway address when `acceptPlaceholders` (a preview) and refused otherwise.
  */
-export function validatePeerSamples(
-    stack: string,
-    trustDomain: string,
-    value: unknown,
-    placeholders: { isPlaceholder: (v: unknown) => boolean; accept: boolean; refusal: string },
-): PeerSamplesResult {
+export function validatePeerSamples(stack: string, trustDomain: string, value: unknown, placeholders: DeployTimePlaceholders): PeerSamplesResult {
     const result: PeerSamplesResult = { samples: {}, problems: [], notReady: [] };
     const at = (field: string) => `peer "${stack}" ${SAMPLES_OUTPUT}${field ? `.${field}` : ""}`;
     const problem = (field: string, v: unknown, reason: string) => result.problems.push(describeProblem(at(field), v, reason));
@@ -113,3 +109,9 @@ export function validatePeerSamples(
     }
     return result;
 }
+
+/**
+ * The samples part of reading peers (mesh/federation.ts readPeers and validatePeerExports take it): the `samples`
+ * output, checked with validatePeerSamples.
+ */
+export const PEER_SAMPLES: PeerSamplesCheck<SamplesExport> = { output: SAMPLES_OUTPUT, validate: validatePeerSamples };

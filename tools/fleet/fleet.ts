@@ -22,6 +22,7 @@
 
 import * as path from "path";
 import { validatePeerExports } from "../../components/mesh/federation";
+import { PEER_SAMPLES } from "../../components/samples/peerSamples";
 import { PROJECT, StackPeers, bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
 import { wantsHelp } from "../help";
 import { Progress, TerminalProgress, plainProgress } from "./progress";
@@ -185,7 +186,13 @@ class Fleet {
             return { ready: false, reason: "does not exist yet (fleet up creates it)" };
         }
         try {
-            const result = validatePeerExports(this.trustDomain(stack) ?? "", [{ stack: reference, federation: outputs.federation, samples: outputs.samples }]);
+            const result = validatePeerExports(
+                this.trustDomain(stack) ?? "",
+                [{ stack: reference, federation: outputs.federation, samples: outputs.samples }],
+                {
+                    samples: PEER_SAMPLES,
+                },
+            );
             return result.ready.length === 1
                 ? { ready: true, trustDomain: result.ready[0].federation.trustDomain }
                 : { ready: false, reason: result.pending[0].reason };
