@@ -2,8 +2,7 @@
 // package's main entry point (`import { Spire } from "istio-spire"`, see package.json `exports`), and the stack
 // program's (index.ts).
 
-// The stack's configuration contract, its Kubernetes provider, and the checks and helpers every component shares.
-export * from "./config";
+// The shared base: the stack's Kubernetes provider, and the checks and helpers every component shares.
 export * from "./kubernetes";
 export * from "./validation";
 export * from "./values";
@@ -17,3 +16,6 @@ export * from "./addons";
 
 // The runbooks' samples and the federated call between clusters.
 export * from "./samples";
+
+// The stack's configuration contract, above the areas: it reads the settings of all of them.
+export * from "./stack/config";

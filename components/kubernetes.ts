@@ -18,6 +18,9 @@ export const KUBERNETES_CONTEXT_KEY = "kubernetes:context";
 /** The stack config key of an optional kubeconfig (its contents or a path), read as a secret. */
 export const KUBERNETES_KUBECONFIG_KEY = "kubernetes:kubeconfig";
 
+/** A Kubernetes Service type this program declares. */
+export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
+
 /** Logical name of the stack's Kubernetes provider (its URN ends in `pulumi:providers:kubernetes::<this>`). */
 export const STACK_PROVIDER_NAME = "cluster";
 

@@ -83,7 +83,7 @@ describe("lint and format (npm run lint: ESLint with @pulumi/eslint-plugin, Pret
         for (const file of ["test/fixtures/cluster1.demo.bundle.json", "package-lock.json", "policy/package-lock.json", "README.md", "rendered/x.yaml"]) {
             expect(await ignored(file), file).to.equal(true);
         }
-        for (const file of ["index.ts", "components/config.ts", "package.json", ".github/workflows/preview.yml", "Pulumi.yaml"]) {
+        for (const file of ["index.ts", "components/stack/config.ts", "package.json", ".github/workflows/preview.yml", "Pulumi.yaml"]) {
             expect(await ignored(file), file).to.equal(false);
         }
     });

@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
-import { BundleEndpointProfile, PeerStackRef, ServiceType } from "../config";
+import { ServiceType } from "../kubernetes";
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainSpec } from "./crds";
 import { SPIRE_SERVER_OUTPUT } from "./spireChange";
 import { VERSIONS_OUTPUT } from "../versions";
@@ -17,6 +17,15 @@ import { checkBundleEndpointUrl, checkInstallationId, checkSpiffeId, checkTrustD
 
 /** The stack output a peer reads. */
 export const FEDERATION_OUTPUT = "federation";
+/** How peers authenticate a bundle endpoint: with SPIRE's own SVID (https_spiffe) or a Web PKI certificate (https_web). */
+export type BundleEndpointProfile = "https_spiffe" | "https_web";
+
+/** A peer stack this stack federates with. */
+export interface PeerStackRef {
+    /** Fully qualified stack name, `<org>/istio-spire/<stack>`. */
+    stack: string;
+}
+
 /** The SPIFFE bundle endpoint port of the SPIRE server (the chart's `federation.bundleEndpoint.port`). */
 export const BUNDLE_ENDPOINT_PORT = 8443;
 /** Key of the SPIFFE-format bundle in the bundle ConfigMap. */

@@ -7,7 +7,7 @@
 // `--peer-trust-domain`). The checks are verifyChecks.ts; the cluster is read by verifyCluster.ts.
 // Exit code: 0 all passed (warnings allowed), 1 a check failed, 2 usage or configuration error.
 
-import { parseStackConfig } from "../../components/config";
+import { parseStackConfig } from "../../components/stack/config";
 import { KUBERNETES_CONTEXT_KEY } from "../../components/kubernetes";
 import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
 import { istioSpiffeId } from "../../components/mesh/registration";

@@ -4,7 +4,7 @@
 // recorded data.
 
 import { X509Certificate } from "crypto";
-import { StackConfig } from "../../components/config";
+import { StackConfig } from "../../components/stack/config";
 import { FEDERATION_OUTPUT } from "../../components/mesh/federation";
 import { GATEWAY_CLUSTER_SPIFFE_ID, SPIRE_MANAGED_IDENTITY_LABEL, WORKLOAD_CLUSTER_SPIFFE_ID } from "../../components/mesh/registration";
 import { SpiffeBundle, checkSpiffeBundle, spiffeBundleAuthorities } from "../../components/mesh/spiffeBundle";

@@ -1,14 +1,18 @@
 // The stack's configuration contract: the keys, their defaults (the same as Pulumi.yaml's `config:` block, which a
 // test keeps in step) and the validation that runs before any resource is declared.
+//
+// It stands above the areas (docs/architecture.md): it reads the settings of all of them, with the defaults and checks
+// each area declares (chart pins, datastore, upstream authority, observability access), and no area imports it.
 
 import * as pulumi from "@pulumi/pulumi";
-import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "./mesh/istioOperator";
-import { SUPPORTED_ISTIO_VERSIONS } from "./versions";
-import { kubernetesConfigProblems } from "./kubernetes";
-import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "./addons/observability";
-import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "./mesh/spire";
-import { SpireDataStore, dataStorePasswordProblem, parseSpireDataStore } from "./mesh/spireDataStore";
-import { SpireUpstreamAuthority, parseSpireUpstreamAuthority, upstreamCertificateProblems } from "./mesh/spireUpstream";
+import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "../mesh/istioOperator";
+import { SUPPORTED_ISTIO_VERSIONS } from "../versions";
+import { ServiceType, kubernetesConfigProblems } from "../kubernetes";
+import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "../addons/observability";
+import { BundleEndpointProfile, PeerStackRef } from "../mesh/federation";
+import { SPIRE_CHART_REPOSITORY, SPIRE_CHART_VERSION, SPIRE_CRDS_CHART_VERSION } from "../mesh/spire";
+import { SpireDataStore, dataStorePasswordProblem, parseSpireDataStore } from "../mesh/spireDataStore";
+import { SpireUpstreamAuthority, parseSpireUpstreamAuthority, upstreamCertificateProblems } from "../mesh/spireUpstream";
 import {
     checkBundleEndpointUrl,
     checkChartRepository,
@@ -27,15 +31,13 @@ import {
     parseDuration,
     quote,
     throwIfProblems,
-} from "./validation";
-import { istioVersionProblem, spireChartPairProblem } from "./versions";
+} from "../validation";
+import { istioVersionProblem, spireChartPairProblem } from "../versions";
 
 /** The Pulumi project name; config keys live in its namespace and peer stacks are `<org>/istio-spire/<stack>`. */
 export const PROJECT_NAME = "istio-spire";
 
-export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
 export type MtlsMode = "STRICT" | "PERMISSIVE";
-export type BundleEndpointProfile = "https_spiffe" | "https_web";
 
 /** The sample applications a stack can deploy (the runbooks' demos). */
 export const SAMPLE_NAMES = ["sleep-httpbin", "bookinfo", "curl-greeter"] as const;
@@ -50,12 +52,6 @@ export type SampleName = (typeof SAMPLE_NAMES)[number];
  */
 export const ADOPTABLE = ["spire-namespace", "spire-releases", "istio-namespace", "gateway-registration"] as const;
 export type Adoptable = (typeof ADOPTABLE)[number];
-
-/** A peer stack this stack federates with. */
-export interface PeerStackRef {
-    /** Fully qualified stack name, `<org>/istio-spire/<stack>`. */
-    stack: string;
-}
 
 /** An Istio control plane revision (config `istioRevisions`): its own istiod release at `version`. */
 export interface IstioRevision {
