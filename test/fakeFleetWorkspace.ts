@@ -16,7 +16,7 @@
 // stacks as they were when it started and its own result lands when it ends, as with Pulumi. The mock runtime is one
 // per process, so the program runs themselves take turns; that costs no simulated time.
 
-import { ChangeSummary, FleetWorkspace, StackOutputs } from "../tools/fleet/fleet";
+import { ChangeSummary, FleetWorkspace, StackOutputs } from "../tools/fleet/workspace";
 import { validatePeerExports, spireServerSpiffeId } from "../components/mesh/federation";
 import { Declared, runProgram, unknownStackError } from "../tools/mock-engine/harness";
 import { readStackFile } from "../tools/stack-files/stackFiles";

@@ -5,7 +5,7 @@
 
 import * as path from "path";
 import { CommandError, ConcurrentUpdateError, EngineEvent, LocalWorkspace, OutputMap, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { ChangeSummary, FleetWorkspace, StackOutputs } from "./fleet";
+import { ChangeSummary, FleetWorkspace, StackOutputs } from "./workspace";
 
 /** The policy pack every `up` and `preview` runs with, as in deploy.yml and preview.yml (`policyPacks: policy`). */
 export const POLICY_PACK = "policy";

@@ -2,7 +2,7 @@
 //
 // Federation makes a new fleet a sequence (bootstrapOrder.ts): create every stack, `pulumi up` each, run again the ones
 // that saw a peer pending, then check that a preview of every stack shows no changes. This
-// module is that sequence over a narrow FleetWorkspace; automation.ts implements it with Pulumi's Automation API
+// module is that sequence over a narrow FleetWorkspace (workspace.ts); automation.ts implements it with Pulumi's Automation API
 // (needs the Pulumi CLI and a logged-in backend), and the tests with a fake that runs the real program under the mock
 // engine (test/fakeFleetWorkspace.ts).
 //
@@ -26,31 +26,7 @@ import { PEER_SAMPLES } from "../../components/samples/peerSamples";
 import { PROJECT, StackPeers, bootstrapOrder, loadProjectStacks, peerStackName } from "./bootstrapOrder";
 import { wantsHelp } from "../help";
 import { Progress, TerminalProgress, plainProgress } from "./progress";
-
-/** A stack's outputs, as plain values (`pulumi stack output --json --show-secrets`). */
-export type StackOutputs = Record<string, unknown>;
-
-/**
- * A preview's change summary: how many resources each operation touches (the Automation API's OpMap:
- * `same`, `create`, `update`, `delete`, `replace`, `read`, ...).
- */
-export type ChangeSummary = Record<string, number | undefined>;
-
-/** What the fleet needs of Pulumi, one stack at a time. Every method fails with Pulumi's message. */
-export interface FleetWorkspace {
-    /** The stacks of the project that exist in the backend, by short name (`cluster1`). */
-    listStacks(): Promise<string[]>;
-    /** Creates an empty stack (`pulumi stack init`). */
-    createStack(stack: string): Promise<void>;
-    /** `pulumi up`; resolves to the stack's outputs after it. */
-    up(stack: string): Promise<StackOutputs>;
-    /** `pulumi preview`; resolves to its change summary, undefined when Pulumi gave none (a failure: checkedChanges). */
-    preview(stack: string): Promise<ChangeSummary | undefined>;
-    /** `pulumi destroy` (the stack itself stays, empty). */
-    destroy(stack: string): Promise<void>;
-    /** The outputs of the stack's last deployment (`{}` when it has none). */
-    outputs(stack: string): Promise<StackOutputs>;
-}
+import { ChangeSummary, FleetWorkspace, StackOutputs } from "./workspace";
 
 export const COMMANDS = ["preview", "up", "destroy", "status"] as const;
 export type FleetCommand = (typeof COMMANDS)[number];
