@@ -6,7 +6,6 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_CHART_REPOSITORY, ISTIO_VERSION } from "../mesh/istioOperator";
-import { SUPPORTED_ISTIO_VERSIONS } from "../versions";
 import { ServiceType, kubernetesConfigProblems } from "../kubernetes";
 import { OBSERVABILITY_ACCESS_LEVELS, ObservabilityAccess } from "../addons/observability";
 import { BundleEndpointProfile, PeerStackRef } from "../mesh/federation";
@@ -32,7 +31,7 @@ import {
     quote,
     throwIfProblems,
 } from "../validation";
-import { istioVersionProblem, spireChartPairProblem } from "../versions";
+import { SUPPORTED_ISTIO_VERSIONS, istioVersionProblem, spireChartPairProblem } from "../versions";
 
 /** The Pulumi project name; config keys live in its namespace and peer stacks are `<org>/istio-spire/<stack>`. */
 export const PROJECT_NAME = "istio-spire";
