@@ -26,7 +26,7 @@ export const SUPPORTED_SPIRE_CHARTS: readonly SpireChartPair[] = [
 export function istioVersionProblem(version: string): string | undefined {
     return SUPPORTED_ISTIO_VERSIONS.includes(version)
         ? undefined
-        : `is not a supported Istio version; supported: ${SUPPORTED_ISTIO_VERSIONS.map((v) => JSON.stringify(v)).join(", ")} (README, "Supported versions")`;
+        : `is not a supported Istio version; supported: ${SUPPORTED_ISTIO_VERSIONS.map((v) => JSON.stringify(v)).join(", ")} (docs/upgrades.md#supported-versions)`;
 }
 
 /** The supported pairs as the refusals list them: `spire "0.29.0" with spire-crds "0.5.0"`. */
@@ -47,14 +47,14 @@ export function spireChartPairProblem(
         return {
             key: "spireChartVersion",
             value: spire,
-            reason: `is not a supported spire chart; supported: ${describePairs()} (README, "Supported versions")`,
+            reason: `is not a supported spire chart; supported: ${describePairs()} (docs/upgrades.md#supported-versions)`,
         };
     }
     if (pair.spireCrds !== spireCrds) {
         return {
             key: "spireCrdsChartVersion",
             value: spireCrds,
-            reason: `does not go with spireChartVersion ${JSON.stringify(spire)}, whose CRDs are spire-crds ${JSON.stringify(pair.spireCrds)}; supported: ${describePairs()} (README, "Supported versions")`,
+            reason: `does not go with spireChartVersion ${JSON.stringify(spire)}, whose CRDs are spire-crds ${JSON.stringify(pair.spireCrds)}; supported: ${describePairs()} (docs/upgrades.md#supported-versions)`,
         };
     }
     return undefined;
@@ -108,7 +108,7 @@ export function spireChartUpgradeProblem(previousVersions: unknown, spireChart: 
     const [oldMajor, oldMinor, oldPatch] = before.slice(1).map(Number);
     const [major, minor, patch] = now.slice(1).map(Number);
     const ran = `this stack runs spire ${JSON.stringify(recorded)} (its last deployment's \`versions\` output)`;
-    const path = 'the spire charts are upgraded one minor at a time, spire-crds first (README, "SPIRE chart upgrades")';
+    const path = "the spire charts are upgraded one minor at a time, spire-crds first (docs/upgrades.md#spire-chart-upgrades)";
     const down = major < oldMajor || (major === oldMajor && (minor < oldMinor || (minor === oldMinor && patch < oldPatch)));
     if (down) {
         return `spireChartVersion: ${JSON.stringify(spireChart)} goes down: ${ran}; ${path}, never down`;

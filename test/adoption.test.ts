@@ -1,4 +1,4 @@
-// Adopting a cluster built from the runbooks (README "Adopting a cluster built from the runbooks"): config `adopt`
+// Adopting a cluster built from the runbooks (docs/adoption.md): config `adopt`
 // sets Pulumi's `import` option on exactly the objects runbook seed 003 left behind, with the ids the providers read,
 // and a preview of such a cluster is imports and updates only, never a re-creation of SPIRE. What the engine does with
 // the declared options is modelled by `plan` below, after pulumi/pulumi's step generator and pulumi-kubernetes' diffs.
@@ -68,7 +68,7 @@ function seed003Cluster(): Record<string, Record<string, unknown>> {
             spiffeIDTemplate: template,
             podSelector: { matchLabels: { "spiffe.io/spire-managed-identity": "true" } },
         }),
-        // istioctl's objects: no Helm release owns them (they are migrated by hand, see the README).
+        // istioctl's objects: no Helm release owns them (they are migrated by hand, see docs/adoption.md).
         [objectKey("Deployment", "istio-system", "istiod")]: { metadata: { name: "istiod", namespace: "istio-system" } },
         [objectKey("Deployment", "istio-system", "istio-ingressgateway")]: { metadata: { name: "istio-ingressgateway", namespace: "istio-system" } },
     };
@@ -408,7 +408,7 @@ describe("adopting a cluster built from the runbooks", () => {
                 { name: "federation-bundle-configmap", op: "create", changed: [] },
                 { name: "federation-service", op: "create", changed: [] },
                 // Istio's releases are new Helm releases: istioctl made none. Helm takes the istioctl objects over
-                // once they carry its ownership label and annotations (README: the migration before `pulumi up`).
+                // once they carry its ownership label and annotations (docs/adoption.md: the migration before `pulumi up`).
                 { name: "istio-base", op: "create", changed: [] },
                 { name: "istio-gateway", op: "create", changed: [] },
                 { name: "istio-gateway-service", op: "read", changed: [] },

@@ -247,9 +247,7 @@ const CASES: Case[] = [
     {
         what: "an unknown key in a misspelt namespace",
         config: { ...CLUSTER1, "istiospire:meshId": "mesh1" },
-        message: config(
-            'istiospire:meshId: is in namespace "istiospire", not this project\'s "istio-spire", so nothing reads it (see README, "Configuration")',
-        ),
+        message: config('istiospire:meshId: is in namespace "istiospire", not this project\'s "istio-spire", so nothing reads it (see docs/configuration.md)'),
     },
     {
         what: "a misspelt namespace in a stack file",

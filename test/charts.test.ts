@@ -730,7 +730,7 @@ describe("charts: what the pinned charts render from the program's values", func
                     const ini: string = theObject(grafana, "ConfigMap", GRAFANA_SERVICE, e.istioNamespace).data["grafana.ini"];
                     expect(ini).to.include("[paths]");
                     expect(ini).not.to.match(/\[auth/);
-                    // The admin password the README points to: the chart's Secret grafana, key admin-password.
+                    // The admin password docs/observability.md points to: the chart's Secret grafana, key admin-password.
                     expect(Object.keys(theObject(grafana, "Secret", GRAFANA_SERVICE, e.istioNamespace).data)).to.include.members([
                         "admin-user",
                         "admin-password",

@@ -179,7 +179,7 @@ describe("stack configuration", () => {
             [
                 "a missing trust domain",
                 { clusterName: "cluster1" },
-                'Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+                "Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see docs/configuration.md)",
             ],
             [
                 "a cluster name that is not an RFC 1123 label",
@@ -374,7 +374,7 @@ describe("stack configuration", () => {
                 [
                     "Invalid configuration (2 problems):",
                     '  - trustdomain: "cluster1.demo" is not a setting of this program; did you mean "trustDomain"?',
-                    '  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+                    "  - trustDomain: is not set; run `pulumi config set trustDomain <value>` (see docs/configuration.md)",
                 ].join("\n"),
             );
         });
@@ -436,7 +436,7 @@ describe("stack configuration", () => {
 
         it("refuses an unknown key set on the stack", async () => {
             const { error, declared } = await runProgramExpectingError(program, { ...CLUSTER1, meshId: "mesh1" });
-            expect(error.message).to.equal('Invalid configuration: meshId: "mesh1" is not a setting of this program (see README, "Configuration")');
+            expect(error.message).to.equal('Invalid configuration: meshId: "mesh1" is not a setting of this program (see docs/configuration.md)');
             expect(declared).to.deep.equal([]);
         });
 
@@ -453,7 +453,7 @@ describe("stack configuration", () => {
 describe("the Pulumi CLI the project needs", () => {
     /** The CLI version each feature in use first supports. */
     const FEATURES: Record<string, string> = {
-        // pulumi/pulumi pkg/resource/deploy/step_generator.go continueStepsFromImport (README "Adopting a cluster ...").
+        // pulumi/pulumi pkg/resource/deploy/step_generator.go continueStepsFromImport (docs/adoption.md).
         "adopt: an import followed by an update of what differs": "3.174.0",
         // A remote component's transforms run on the children its provider registers (Bookinfo's ConfigFile v2).
         "transforms on the objects of a ConfigFile v2": "3.115.0",

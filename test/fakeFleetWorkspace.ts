@@ -6,7 +6,7 @@
 //   - every stack reference sees the outputs of the other stacks' last `up` ({} for a stack created but never
 //     deployed; a stack not created does not exist, and the program fails with the engine's "unknown stack");
 //   - SPIRE publishes the trust bundle (test/fixtures/<trustDomain>.bundle.json) by the stack's first `up`, or by a
-//     later one (`bundlePublishedFrom`), as the README's first deployment describes;
+//     later one (`bundlePublishedFrom`), as docs/federation.md's first deployment describes;
 //   - a preview is what the next `up` would declare now compared with what the last `up` declared, counted per
 //     resource as the engine's change summary counts steps: same, update, create, delete, and read for reads.
 // Failures can be scripted per operation and stack (`failures`), with the message Pulumi would give.

@@ -568,21 +568,21 @@ describe("SPIFFE bundles and federated trust domain names", () => {
     });
 });
 
-describe("the README's federation procedure", () => {
+describe("the federation procedure of docs/federation.md", () => {
     it("documents the three-step sequence and the bundle recovery command", () => {
-        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-        expect(readme).to.contain("pulumi up -s cluster1");
-        expect(readme).to.contain("pulumi up -s cluster2");
-        expect(readme).to.contain("spire-server federation refresh");
+        const page = fs.readFileSync(path.join(__dirname, "..", "docs", "federation.md"), "utf8");
+        expect(page).to.contain("pulumi up -s cluster1");
+        expect(page).to.contain("pulumi up -s cluster2");
+        expect(page).to.contain("spire-server federation refresh");
     });
 
     it("creates every stack before the first pulumi up, and says what the first run does without SPIRE's bundle", () => {
-        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-        const create = readme.indexOf("pulumi stack select --create cluster1 && pulumi stack select --create cluster2");
+        const page = fs.readFileSync(path.join(__dirname, "..", "docs", "federation.md"), "utf8");
+        const create = page.indexOf("pulumi stack select --create cluster1 && pulumi stack select --create cluster2");
         expect(create).to.be.at.least(0);
-        expect(create).to.be.below(readme.indexOf("pulumi up -s cluster1    # 1."));
-        expect(readme).to.contain('unknown stack "<org>/istio-spire/<stack>"');
+        expect(create).to.be.below(page.indexOf("pulumi up -s cluster1    # 1."));
+        expect(page).to.contain('unknown stack "<org>/istio-spire/<stack>"');
         // The warning is quoted as the program prints it.
-        expect(readme.replace(/\n/g, " ")).to.contain(bundleNotPublishedMessage("spire-server/spire-bundle"));
+        expect(page.replace(/\n/g, " ")).to.contain(bundleNotPublishedMessage("spire-server/spire-bundle"));
     });
 });

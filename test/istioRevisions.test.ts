@@ -1,6 +1,6 @@
 // Istio canary upgrades by revision (issue 17): istioRevisions, istioRevisionTags, enrolledNamespaces on a revision,
 // ingressGatewayRevision. The refusals, the revisions' releases and namespace labels, real renders of the revision-tag
-// webhooks, and the README's canary procedure (1.29.6 -> 1.30.3) as a sequence of stack configs, step by step.
+// webhooks, and the canary procedure of docs/upgrades.md (1.29.6 -> 1.30.3) as a sequence of stack configs, step by step.
 
 import { expect } from "chai";
 import { parse } from "yaml";
@@ -201,7 +201,7 @@ describe("Istio revisions (istioRevisions, istioRevisionTags, enrolledNamespaces
         });
     });
 
-    describe('the canary procedure (README, "Istio canary upgrades"), 1.29.6 -> 1.30.3, one stack change per step', () => {
+    describe("the canary procedure (docs/upgrades.md), 1.29.6 -> 1.30.3, one stack change per step", () => {
         const canary = { name: "shop", revision: "1-30-3" };
         const STEPS: [string, Record<string, unknown>, Record<string, "create" | "update" | "delete">][] = [
             ["on 1.29.6", { istioRevisions: [REV_OLD], istioRevisionTags: { default: "1-29-6" }, enrolledNamespaces: ["default", "shop"] }, {}],

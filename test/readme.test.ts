@@ -1,40 +1,21 @@
-// The README tells the truth about what the pinned charts install: each claim below is read from README.md and
-// compared with what the charts render from the program's own values (a real Helm 3, `helm template`), so a chart
-// bump or a README edit that makes them disagree fails here. Pending (via requireUpstream) without the artifacts.
+// The README and the docs tell the truth about what the pinned charts install: each claim below is read from the page
+// that holds it (README.md, docs/<topic>.md) and compared with what the charts render from the program's own values
+// (a real Helm 3, `helm template`), so a chart bump or an edit that makes them disagree fails here. Pending (via
+// requireUpstream) without the artifacts.
 
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { ChartRenderer, ReleaseRender, theObject, requireHelm } from "./chartRender";
+import { markdownPages, readPage, section } from "./docs";
 import { requireUpstream } from "../tools/upstream/artifacts";
 import { ProgramRun, runProgram } from "../tools/mock-engine/harness";
 import { RenderedObject } from "../tools/upstream/helm";
 
 const program: () => Promise<unknown> = require("../index");
-const README = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-
-/** The text of a README section: from its `## <title>` (or `###`) heading to the next heading of the same or a higher level. */
-export function readmeSection(readme: string, title: string): string {
-    const lines = readme.split("\n");
-    const start = lines.findIndex((l) => /^#{2,4} /.test(l) && l.replace(/^#+ /, "") === title);
-    if (start < 0) {
-        throw new Error(`README has no section "${title}"`);
-    }
-    const level = /^#+/.exec(lines[start])![0].length;
-    let end = lines.length;
-    let fenced = false;
-    for (let i = start + 1; i < lines.length; i++) {
-        if (lines[i].startsWith("```")) {
-            fenced = !fenced;
-        }
-        const heading = !fenced && /^(#+) /.exec(lines[i]);
-        if (heading && heading[1].length <= level) {
-            end = i;
-            break;
-        }
-    }
-    return lines.slice(start + 1, end).join("\n");
-}
+const README = readPage("README.md");
+/** A section of a page: `sectionOf("docs/clean-up.md", "Clean-up")` (a page's title: the whole page). */
+const sectionOf = (page: string, title: string) => section(readPage(page), title, page);
 
 /** The arguments of every `kubectl delete crd` command in a text (continuation lines joined). */
 function crdsDeletedIn(text: string): string[] {
@@ -50,7 +31,7 @@ const tagOf = (image: string) => image.slice(image.lastIndexOf(":") + 1);
 
 const NUMBER_WORDS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six"];
 
-describe("README: what it says the charts install", function () {
+describe("README and docs: what they say the charts install", function () {
     // A stack of this file's own, without peers (the stack files are never read).
     const config = { "kubernetes:context": "readme", trustDomain: "readme.demo", clusterName: "readme" };
     let run: ProgramRun<Record<string, unknown>>;
@@ -73,25 +54,25 @@ describe("README: what it says the charts install", function () {
         renders = await new ChartRenderer(helm).renderAll(run.declared);
     });
 
-    it("Clean-up: lists exactly the CRDs of spire-crds and istio-base, which both mark helm.sh/resource-policy: keep", () => {
+    it("docs/clean-up.md: lists exactly the CRDs of spire-crds and istio-base, which both mark helm.sh/resource-policy: keep", () => {
         const crds = [...objectsOfRelease("spire-crds"), ...objectsOfRelease("istio-base")].filter((o) => o.kind === "CustomResourceDefinition");
         expect(crds.length).to.equal(18);
         // Helm skips deleting a resource annotated helm.sh/resource-policy: keep on uninstall (helm/helm
         // pkg/action/resource_policy.go filterManifestsToKeep), so `pulumi destroy` of the Releases leaves them.
         expect(crds.filter((o) => o.metadata.annotations?.["helm.sh/resource-policy"] !== "keep").map((o) => o.metadata.name)).to.deep.equal([]);
-        const cleanUp = readmeSection(README, "Clean-up");
+        const cleanUp = sectionOf("docs/clean-up.md", "Clean-up");
         expect(cleanUp).to.include("**The CRDs stay.** Both CRD charts mark every CRD `helm.sh/resource-policy: keep`");
         expect(cleanUp).to.not.include("removed with the `spire-crds` release");
         expect(crdsDeletedIn(cleanUp).sort()).to.deep.equal(crds.map((o) => o.metadata.name as string).sort());
     });
 
-    it("Prerequisites: the SPIRE server claims the volume size it states from the default StorageClass, and the release waits the timeout it states", () => {
+    it("README, Prerequisites: the SPIRE server claims the volume size it states from the default StorageClass, and the release waits the timeout it states", () => {
         const server = theObject(objectsOfRelease("spire"), "StatefulSet", "spire-server", "spire-server");
         const claims = server.spec.volumeClaimTemplates;
         expect(claims.map((c: any) => c.metadata.name)).to.deep.equal(["spire-data"]);
         // No storageClassName: the cluster's default StorageClass provisions it.
         expect(claims[0].spec.storageClassName).to.equal(undefined);
-        const prerequisites = readmeSection(README, "Prerequisites");
+        const prerequisites = sectionOf("README.md", "Prerequisites");
         const size = /claims a (\d+) GiB\s+`(\w+)` volume/.exec(prerequisites);
         expect(size, "Prerequisites states the claim's size and access mode").to.not.equal(null);
         expect([`${size![1]}Gi`, size![2]]).to.deep.equal([claims[0].spec.resources.requests.storage, claims[0].spec.accessModes.join()]);
@@ -102,8 +83,8 @@ describe("README: what it says the charts install", function () {
         expect(release.inputs.timeout).to.equal(Number(timeout![1]));
     });
 
-    it("Prerequisites: the SPIFFE CSI driver container it names runs privileged", () => {
-        const prerequisites = readmeSection(README, "Prerequisites");
+    it("README, Prerequisites: the SPIFFE CSI driver container it names runs privileged", () => {
+        const prerequisites = sectionOf("README.md", "Prerequisites");
         const named = /the SPIFFE CSI driver DaemonSet \(`([\w-]+)`\) runs\s+its `([\w-]+)` container privileged/.exec(prerequisites);
         expect(named, "Prerequisites names the DaemonSet and the container").to.not.equal(null);
         const csi = theObject(objectsOfRelease("spire"), "DaemonSet", named![1], "spire-server");
@@ -114,22 +95,25 @@ describe("README: what it says the charts install", function () {
         expect(prerequisites).to.include("`--allow-privileged=false` rejects the DaemonSet");
     });
 
-    it("states the SPIRE and controller manager versions the spire chart's images run, everywhere", () => {
+    it("states the SPIRE and controller manager versions the spire chart's images run, everywhere: README and every docs page", () => {
         const spire = objectsOfRelease("spire");
         const server = theObject(spire, "StatefulSet", "spire-server", "spire-server").spec.template.spec.containers;
         const agent = theObject(spire, "DaemonSet", "spire-agent", "spire-server").spec.template.spec.containers;
         const image = (containers: any[], name: string) => containers.find((c) => c.name === name).image as string;
         const spireVersion = tagOf(image(server, "spire-server"));
         expect(tagOf(image(agent, "spire-agent"))).to.equal(spireVersion);
-        const mentions = [...README.matchAll(/SPIRE (\d+\.\d+\.\d+)/g)].map((m) => m[1]);
-        expect(mentions.length, "the README names the SPIRE version").to.be.at.least(2);
+        expect([...README.matchAll(/SPIRE (\d+\.\d+\.\d+)/g)].length, "the README names the SPIRE version").to.be.at.least(2);
+        const everywhere = markdownPages()
+            .map((page) => readPage(page))
+            .join("\n");
+        const mentions = [...everywhere.matchAll(/SPIRE (\d+\.\d+\.\d+)/g)].map((m) => m[1]);
         expect([...new Set(mentions)]).to.deep.equal([spireVersion]);
-        const managers = [...README.matchAll(/spire-controller-manager (\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+        const managers = [...everywhere.matchAll(/spire-controller-manager (\d+\.\d+\.\d+)/g)].map((m) => m[1]);
         expect([...new Set(managers)]).to.deep.equal([tagOf(image(server, "spire-controller-manager"))]);
         expect(spireVersion).to.equal("1.15.2");
     });
 
-    it("What gets deployed: names every ClusterSPIFFEID, the program's and the spire chart's", () => {
+    it("README, What gets deployed, and docs/runbook-checks.md: name every ClusterSPIFFEID, the program's and the spire chart's", () => {
         const names = [
             ...run.declared.filter((d) => d.type === "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").map((d) => d.inputs.metadata.name as string),
             ...objectsOfRelease("spire")
@@ -137,13 +121,13 @@ describe("README: what it says the charts install", function () {
                 .map((o) => o.metadata.name as string),
         ].sort();
         expect(names).to.deep.equal(["istio-ingressgateway-reg", "istio-workloads", "spire-server-spire-test-keys"]);
-        const deployed = readmeSection(README, "What gets deployed");
+        const deployed = sectionOf("README.md", "What gets deployed");
         expect(deployed).to.include(`${NUMBER_WORDS[names.length]} ClusterSPIFFEIDs: `);
         for (const name of names) {
             expect(deployed, name).to.include(`\`${name}\``);
             expect(deployed.split("```")[1], `the diagram names ${name}`).to.include(name);
         }
-        const listed = /kubectl get clusterspiffeid +# (.*)/.exec(readmeSection(README, "Verifying a deployment (the runbooks' checks)"));
+        const listed = /kubectl get clusterspiffeid +# (.*)/.exec(sectionOf("docs/runbook-checks.md", "Verifying a deployment (the runbooks' checks)"));
         expect(
             listed![1]
                 .replace(/ \(chart's\)$/, "")
@@ -153,18 +137,20 @@ describe("README: what it says the charts install", function () {
     });
 });
 
-describe("README: the tools", () => {
-    it("says the verify sample comes from constructed fixtures", () => {
-        const section = readmeSection(README, "Checking a deployed stack: `npm run verify`");
-        expect(section).to.include("The fixtures are constructed, not captured from a live cluster");
-        expect(section).to.not.include("recorded");
+describe("docs: the tools", () => {
+    it("docs/verify.md says the verify sample comes from constructed fixtures", () => {
+        const verify = sectionOf("docs/verify.md", "Checking a deployed stack: `npm run verify`");
+        expect(verify).to.include("The fixtures are constructed, not captured from a live cluster");
+        expect(verify).to.not.include("recorded");
         // ...as the fixtures' own README says.
         expect(fs.readFileSync(path.join(__dirname, "fixtures", "verify", "README.md"), "utf8")).to.include("they are constructed, not captured");
     });
 
-    it("documents deploy.yml's convergence check and the named render", () => {
-        expect(README).to.include("last, a preview of every stack must show no changes, which fails the run unless the bootstrap converged");
-        expect(readmeSection(README, "Without a cluster: `npm run render`")).to.include(
+    it("docs/pull-requests.md documents deploy.yml's convergence check, docs/render.md the named render", () => {
+        expect(readPage("docs/pull-requests.md")).to.include(
+            "last, a preview of every stack must show no changes, which fails the run unless the bootstrap converged",
+        );
+        expect(sectionOf("docs/render.md", "Without a cluster: `npm run render`")).to.include(
             "Naming stacks (`npm run render -- cluster2`)\nrenders each named stack with its peers, so its federation resolves the same way, and writes only the named stacks",
         );
     });

@@ -1,4 +1,4 @@
-// The production identity plane (README, "Production SPIRE"): several SPIRE servers on an SQL datastore, an upstream
+// The production identity plane (docs/production-spire.md): several SPIRE servers on an SQL datastore, an upstream
 // authority that keeps the root through a rebuild, and the refusals, all judged on real Helm renders of the pinned
 // spire chart where the chart decides. The configurations are this file's own.
 

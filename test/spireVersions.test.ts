@@ -14,7 +14,7 @@ const program: () => Promise<Record<string, any>> = require("../index");
 const CLUSTER1 = { trustDomain: "cluster1.demo", clusterName: "cluster1" };
 const AT_0_29 = { ...CLUSTER1, spireChartVersion: "0.29.0", spireCrdsChartVersion: "0.5.0" };
 const AT_0_30 = { ...CLUSTER1, spireChartVersion: "0.30.0", spireCrdsChartVersion: "0.6.0" };
-const SUPPORTED_PAIRS = 'supported: spire "0.29.0" with spire-crds "0.5.0", spire "0.30.0" with spire-crds "0.6.0" (README, "Supported versions")';
+const SUPPORTED_PAIRS = 'supported: spire "0.29.0" with spire-crds "0.5.0", spire "0.30.0" with spire-crds "0.6.0" (docs/upgrades.md#supported-versions)';
 
 /** A world where this stack (cluster1) was deployed before and exported `outputs`. */
 function deployedWith(outputs: Record<string, unknown>): World {
@@ -26,7 +26,7 @@ describe("supported versions", () => {
         [
             "an Istio version the program has not seen",
             { ...CLUSTER1, istioChartVersion: "1.28.0" },
-            'Invalid configuration: istioChartVersion: "1.28.0" is not a supported Istio version; supported: "1.29.6", "1.30.3" (README, "Supported versions")',
+            'Invalid configuration: istioChartVersion: "1.28.0" is not a supported Istio version; supported: "1.29.6", "1.30.3" (docs/upgrades.md#supported-versions)',
         ],
         [
             "a spire chart outside the table",
@@ -86,7 +86,7 @@ describe("the versions output and the SPIRE chart upgrade path", () => {
             deployedWith({ versions: { spireChart: "0.28.1", spireCrdsChart: "0.5.0", istio: { default: "1.30.3" } } }),
         );
         expect(error.message).to.equal(
-            'Refused SPIRE chart upgrade: spireChartVersion: "0.30.0" skips a chart minor: this stack runs spire "0.28.1" (its last deployment\'s `versions` output); the spire charts are upgraded one minor at a time, spire-crds first (README, "SPIRE chart upgrades"): deploy spire "0.29.0" with spire-crds "0.5.0" first',
+            'Refused SPIRE chart upgrade: spireChartVersion: "0.30.0" skips a chart minor: this stack runs spire "0.28.1" (its last deployment\'s `versions` output); the spire charts are upgraded one minor at a time, spire-crds first (docs/upgrades.md#spire-chart-upgrades): deploy spire "0.29.0" with spire-crds "0.5.0" first',
         );
         // Only the read of the stack's own last outputs, no Kubernetes resource.
         expect(declared.map((d) => d.type)).to.deep.equal(["pulumi:pulumi:StackReference"]);
@@ -99,7 +99,7 @@ describe("the versions output and the SPIRE chart upgrade path", () => {
             deployedWith({ versions: { spireChart: "0.30.0", spireCrdsChart: "0.6.0", istio: { default: "1.30.3" } } }),
         );
         expect(error.message).to.equal(
-            'Refused SPIRE chart upgrade: spireChartVersion: "0.29.0" goes down: this stack runs spire "0.30.0" (its last deployment\'s `versions` output); the spire charts are upgraded one minor at a time, spire-crds first (README, "SPIRE chart upgrades"), never down',
+            'Refused SPIRE chart upgrade: spireChartVersion: "0.29.0" goes down: this stack runs spire "0.30.0" (its last deployment\'s `versions` output); the spire charts are upgraded one minor at a time, spire-crds first (docs/upgrades.md#spire-chart-upgrades), never down',
         );
         expect(declared.map((d) => d.type)).to.deep.equal(["pulumi:pulumi:StackReference"]);
     });

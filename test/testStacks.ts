@@ -1,6 +1,6 @@
 // The tests' own stacks. Tests assert the program against these, never against the project's Pulumi.<stack>.yaml
-// files: users add stacks, change trust domains and peers there (see the README), and the suite must not care.
-// They are the README's federation example: cluster1 runs sleep-httpbin and curl-greeter, cluster2 runs Bookinfo,
+// files: users add stacks, change trust domains and peers there (see docs/configuration.md), and the suite must not care.
+// They are the federation example of docs/federation.md: cluster1 runs sleep-httpbin and curl-greeter, cluster2 runs Bookinfo,
 // each names the other as peer, both with observability.
 
 import { spawnSync } from "child_process";

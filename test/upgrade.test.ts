@@ -141,7 +141,7 @@ describe("a stack deployed with the previous release, upgraded to this one", () 
 
 /**
  * What this release updates in place in configuration "everything" (observability and Grafana on): SPIRE's
- * telemetry in the spire release (a rolling restart of the server and agents, README "Observability"), the scrape
+ * telemetry in the spire release (a rolling restart of the server and agents, docs/observability.md), the scrape
  * jobs and alert rules in Prometheus' values, the SPIRE dashboard in Grafana's, and the provider's default namespace
  * (Bookinfo is deployed: MANIFEST_DEFAULT_NAMESPACE), which renames none of Bookinfo's objects (test below).
  */

@@ -205,7 +205,7 @@ const notPassing = (stdout: string) =>
         .map((l) => l.trim())
         .filter((l) => l.startsWith("✘") || l.startsWith("!"));
 
-// The full report of the recorded cluster, which is also the README's sample.
+// The full report of the recorded cluster, which is also the sample of docs/verify.md.
 const ALL_PASS = `Stack cluster1: kube context cluster1, trust domain cluster1.demo, peers cluster2.demo (organization/istio-spire/cluster2)
 
 SPIRE is up
@@ -396,7 +396,7 @@ describe("npm run verify", () => {
             );
             const dir = projectWith("bad", { "kubernetes:context": "bad", "istio-spire:clusterName": "bad" });
             expect(usageErrorOf(() => loadExpectations(dir, "bad"))).to.equal(
-                'Pulumi.bad.yaml: Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see README, "Configuration")',
+                "Pulumi.bad.yaml: Invalid configuration: trustDomain: is not set; run `pulumi config set trustDomain <value>` (see docs/configuration.md)",
             );
         });
     });
@@ -779,13 +779,13 @@ describe("npm run verify", () => {
             expect(cluster.execs).to.deep.equal([GATEWAY_POD, SLEEP_POD]);
         });
 
-        it("is the sample the README shows, which says it comes from these constructed fixtures", () => {
-            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        it("is the sample docs/verify.md shows, which says it comes from these constructed fixtures", () => {
+            const page = fs.readFileSync(path.join(__dirname, "..", "docs", "verify.md"), "utf8");
             const intro =
                 "Its output on the tests' fixture cluster (`test/verify.test.ts`, which checks that this sample is what the command\nprints). The fixtures are constructed, not captured from a live cluster";
-            const at = readme.indexOf(intro);
-            expect(at, "the README introduces its sample").to.be.at.least(0);
-            const block = /```\n([\s\S]*?)```/.exec(readme.slice(at))!;
+            const at = page.indexOf(intro);
+            expect(at, "docs/verify.md introduces its sample").to.be.at.least(0);
+            const block = /```\n([\s\S]*?)```/.exec(page.slice(at))!;
             expect(block[1]).to.equal(ALL_PASS);
         });
 

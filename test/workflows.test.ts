@@ -826,10 +826,10 @@ describe("GitHub workflows", () => {
         });
     });
 
-    describe("who can reach what (README's table)", () => {
+    describe("who can reach what (the table of docs/pull-requests.md)", () => {
         const FILES = ["render-diff.yml", "render-diff-comment.yml", "preview.yml", "deploy.yml"];
-        const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const section = README.slice(README.indexOf("## Pull requests: what will change, and who may deploy it"));
+        const page = fs.readFileSync(path.join(ROOT, "docs", "pull-requests.md"), "utf8");
+        const section = page.slice(page.indexOf("## Credentials: which job can reach what"));
         const header = "| workflow | job | trigger | environment | secrets it reads |";
         const table = section
             .slice(section.indexOf(header))

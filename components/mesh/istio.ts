@@ -32,7 +32,7 @@ export interface IstioMeshArgs {
     /**
      * Import the existing Istio namespace (an istioctl install's, id: its name) instead of creating it, applied with
      * force (adoptionAnnotations). The Istio releases themselves cannot be imported (istioctl makes no Helm release):
-     * README, "Adopting a cluster built from the runbooks", migrates their objects to them. @default false
+     * docs/adoption.md, step 2, migrates their objects to them. @default false
      */
     adoptNamespace?: boolean;
     /**

@@ -45,9 +45,9 @@ export type SampleName = (typeof SAMPLE_NAMES)[number];
 /**
  * What a stack can take over from a cluster built from the runbooks instead of creating it (config `adopt`), each
  * with Pulumi's `import` resource option: the engine reads the existing object into the stack, then diffs it against
- * the program like any other resource (an update, never a re-creation; README "Adopting a cluster built from the
- * runbooks"). Runbook seed 003 (Helm releases spire-crds and spire in spire-server, an istioctl Istio in istio-system,
- * ClusterSPIFFEID istio-ingressgateway-reg) needs all four.
+ * the program like any other resource (an update, never a re-creation; docs/adoption.md). Runbook seed 003 (Helm
+ * releases spire-crds and spire in spire-server, an istioctl Istio in istio-system, ClusterSPIFFEID
+ * istio-ingressgateway-reg) needs all four.
  */
 export const ADOPTABLE = ["spire-namespace", "spire-releases", "istio-namespace", "gateway-registration"] as const;
 export type Adoptable = (typeof ADOPTABLE)[number];
@@ -242,7 +242,7 @@ const EXPECTED: Record<string, string> = {
     spireChangeAcknowledged: "the change text a refused preview names (empty: none)",
 };
 
-/** Keys whose empty value is their default and means something (see the table in README, "Configuration"). */
+/** Keys whose empty value is their default and means something (see the table in docs/configuration.md). */
 const EMPTY_IS_DEFAULT = ["caSubjectCommonName", "bundleEndpointUrl", "bundleEndpointTlsSecret", "spireChangeAcknowledged", "ingressGatewayRevision"];
 
 /**
@@ -315,14 +315,14 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
         const reason = checkConfigNamespace(key.slice(0, colon), PROJECT_NAME);
         if (colon > 0 && reason !== undefined) {
             const name = key.slice(colon + 1);
-            const known = CONFIG_KEYS.includes(name) ? `; did you mean ${quote(`${PROJECT_NAME}:${name}`)}?` : ` (see README, "Configuration")`;
+            const known = CONFIG_KEYS.includes(name) ? `; did you mean ${quote(`${PROJECT_NAME}:${name}`)}?` : ` (see docs/configuration.md)`;
             problems.push(`${key}: ${reason}${known}`);
         }
     }
     for (const key of [...setKeys].sort()) {
         if (!CONFIG_KEYS.includes(key)) {
             const hint = CONFIG_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
-            report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : ' (see README, "Configuration")'}`);
+            report(key, read(key), `is not a setting of this program${hint ? `; did you mean ${quote(hint)}?` : " (see docs/configuration.md)"}`);
         }
     }
     /** The raw text of a key, or undefined when unset or of the wrong kind (then reported). */
@@ -338,7 +338,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
 
     const requiredString = (key: string, check: (v: unknown) => string | undefined): string => {
         if (read(key) === undefined) {
-            problems.push(`${key}: is not set; run \`pulumi config set ${key} <value>\` (see README, "Configuration")`);
+            problems.push(`${key}: is not set; run \`pulumi config set ${key} <value>\` (see docs/configuration.md)`);
             return "";
         }
         const value = text(key);
@@ -565,7 +565,7 @@ export function parseStackConfig(read: RawConfigReader, setKeys: string[] = [], 
     const samples = parseSamples(json("samples"), problems);
     const adopt = parseAdopt(json("adopt"), problems);
 
-    // The production identity plane (README, "Production SPIRE"): servers, datastore, upstream authority.
+    // The production identity plane (docs/production-spire.md): servers, datastore, upstream authority.
     const replicasText = text("spireServerReplicas");
     let spireServerReplicas = CONFIG_DEFAULTS.spireServerReplicas;
     if (replicasText !== undefined) {

@@ -3,7 +3,7 @@
 // Each stack reads its peers' `federation` output through a stack reference, so a stack federates with a peer only
 // on a run after that peer's first run. Deploying every stack once, in order, then running again every stack that
 // has a peer deployed after it, federates everything: for cluster1 <-> cluster2 that is cluster1, cluster2, cluster1
-// (the README's three-run procedure). A stack's own `federation` output never depends on its peers, so no further
+// (the three-run procedure of docs/federation.md). A stack's own `federation` output never depends on its peers, so no further
 // runs are needed.
 //
 //   ts-node tools/fleet/bootstrapOrder.ts [projectDir]    prints the order, one stack per line

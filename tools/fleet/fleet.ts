@@ -509,7 +509,7 @@ async function status(fleet: Fleet, workspace: FleetWorkspace, print: (line: str
 export const FLEET_HELP = [
     `usage: npm run fleet -- <${COMMANDS.join("|")}> [--concurrency N] [--max-rounds N] [--cwd <projectDir>] [--org <organization>]`,
     "",
-    'Runs every stack of the project in the federation bootstrap order (README, "The whole fleet in one command").',
+    "Runs every stack of the project in the federation bootstrap order (docs/fleet.md).",
     "",
     "  preview | up | destroy | status   what to do with every stack",
     `  --concurrency N                   stacks run at once in a round of up (default ${DEFAULT_CONCURRENCY}; 1: one at a time)`,

@@ -1,5 +1,5 @@
 // `npm run verify -- --stack <name>`: checks a deployed stack through the Kubernetes API, the way the runbooks check
-// by hand (README, "Verifying a deployment"), and prints a checklist with a verdict per line.
+// by hand (docs/runbook-checks.md), and prints a checklist with a verdict per line.
 //
 // Expectations come from `Pulumi.<stack>.yaml` (validated by the program's own config parser) and the stack's own
 // `spireServer` output (replicas, datastore, upstream root; absent in stacks deployed before it existed), the peers'
@@ -71,7 +71,7 @@ export const USAGE = "usage: npm run verify -- --stack <name> [--context <kube c
 export const HELP = [
     USAGE,
     "",
-    'Checks a deployed stack through the Kubernetes API and prints one line per check (README, "Checking a deployed stack").',
+    "Checks a deployed stack through the Kubernetes API and prints one line per check (docs/verify.md).",
     "",
     "  --stack <name>                      the stack to check; its expectations come from Pulumi.<name>.yaml",
     "  --context <kube context>            the kube context to use instead of the stack file's kubernetes:context",
