@@ -9,20 +9,29 @@ import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
 import { NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
 import {
+    ChartObjects,
+    FLEET_FILE,
+    NO_CHARTS_LINE,
     StackRender,
+    declaredReleases,
     failedStacks,
+    fleetStacks,
     objectFileName,
     parseArguments,
     renderCommandLine,
     renderFiles,
     renderStacks,
     renderedPeers,
+    unrenderedLines,
     withPlaceholders,
     writeStack,
 } from "../tools/render/render";
+import { fleetFile } from "../tools/render/graphs";
+import { FETCH_FIX, HELM_FIX, ReleaseRenderer, chartFix, helmReleaseRenderer } from "../tools/render/releaseObjects";
+import { ISTIO_VERSION } from "../components/mesh/istioOperator";
 import { StackSource, loadStackSources, readStackFile } from "../tools/stack-files/stackFiles";
 import { crdSpecValidator, isObject, validationProblems } from "../tools/upstream/upstream";
-import { requireUpstream } from "../tools/upstream/artifacts";
+import { CHART_PINS, chartDirName, requireUpstream } from "../tools/upstream/artifacts";
 import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";
 
 /** The real project: only what holds for any stack file users write is asserted on it (it renders). */
@@ -37,21 +46,32 @@ function okRender(r: StackRender): Rendered {
     return r;
 }
 
-/** Every rendered file of a project's stacks, by `<stack>/<path>`. */
-async function renderProject(projectDir: string): Promise<Map<string, string>> {
+/** Every rendered file of a project's stacks, by `<stack>/<path>`, and the fleet (`fleet.md`), as the command writes them. */
+async function renderProject(projectDir: string): Promise<{ results: Rendered[]; files: Map<string, string> }> {
     const all = new Map<string, string>();
-    for (const r of await renderStacks(program, loadStackSources(projectDir))) {
-        for (const [file, content] of renderFiles(okRender(r))) {
+    const results = (await renderStacks(program, loadStackSources(projectDir))).map(okRender);
+    for (const r of results) {
+        for (const [file, content] of renderFiles(r)) {
             all.set(`${r.stack}/${file}`, content);
         }
     }
-    return all;
+    all.set(FLEET_FILE, fleetFile(fleetStacks(results)));
+    return { results, files: all };
 }
 
 /** `npm run render -- <argv>` in this process (tools/render/render.ts main is this function): exit code and output. */
-async function renderInProcess(projectDir: string, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+async function renderInProcess(
+    projectDir: string,
+    argv: string[],
+    options: { renderer?: ReleaseRenderer } = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
     const run = { status: -1, stdout: "", stderr: "" };
-    run.status = await renderCommandLine(projectDir, argv, { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) });
+    run.status = await renderCommandLine(
+        projectDir,
+        argv,
+        { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) },
+        options,
+    );
     return run;
 }
 
@@ -88,11 +108,14 @@ function objectIn(files: Map<string, string>, file: string): any {
 // The tests' own project: the stack files of test/testStacks.ts, in a temporary directory next to the real program.
 const project = testProject();
 after(() => removeTestProject(project));
+/** Its render (cluster1, cluster2), made once and shared by the suites that read it. */
+let shared: ReturnType<typeof renderProject> | undefined;
+const projectRender = () => (shared ??= renderProject(project));
 
 describe("npm run render", () => {
     let files: Map<string, string>;
     before(async () => {
-        files = await renderProject(project);
+        ({ files } = await projectRender());
     });
 
     it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys apart from the others", () => {
@@ -399,7 +422,8 @@ describe("npm run render", () => {
     });
 
     it("renders byte-identical files from the same inputs", async () => {
-        expect([...(await renderProject(project))]).to.deep.equal([...files]);
+        // Every file, the fleet's and each summary's Mermaid graphs included.
+        expect([...(await renderProject(project)).files]).to.deep.equal([...files]);
     });
 });
 
@@ -413,14 +437,15 @@ describe("the render command", () => {
         expect(run1.status, run1.stderr).to.equal(0);
         // Both stacks federate without an upstream authority: the pack's advisory is printed under each, without failing the render.
         expect(run1.stdout).to.match(
-            /^cluster1: 43 resources, 31 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\ncluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 2 of 2 stacks in \d+\.\d s/,
+            /^cluster1: 43 resources, 31 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\ncluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nChart objects skipped \(--no-charts\): helm\/<release>\.yaml holds each release's values only\.\nFleet: 2 stacks, 2 federated and 0 pending peer links, in .*\/fleet\.md\.\nRendered 2 of 2 stacks in \d+\.\d s/,
         );
-        // The command is renderStacks + writeStack: the same files from this process, byte for byte.
+        // The command is renderStacks + writeStack + the fleet: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
         expect(results.map((r) => writeStack(second, r))).to.deep.equal([31, 27]);
+        fs.writeFileSync(path.join(second, FLEET_FILE), fleetFile(fleetStacks(results)));
         const tree = readTree(first);
-        expect(tree.size).to.equal(58);
+        expect(tree.size).to.equal(59);
         expect([...readTree(second)]).to.deep.equal([...tree]);
     });
 
@@ -432,7 +457,7 @@ describe("the render command", () => {
         expect(run.status, run.stderr).to.equal(0);
         expect(run.stderr).to.equal("");
         expect(run.stdout).to.include(`Rendered ${stacks.length} of ${stacks.length} stacks in `);
-        expect(fs.readdirSync(out).sort()).to.deep.equal(stacks);
+        expect(fs.readdirSync(out).sort()).to.deep.equal([...stacks, FLEET_FILE].sort());
         for (const stack of stacks) {
             expect(run.stdout).to.match(new RegExp(`^${stack}: \\d+ resources, \\d+ files in `, "m"));
             expect(fs.readFileSync(path.join(out, stack, "summary.md"), "utf8")).to.include("policies, no violations.\n");
@@ -454,7 +479,9 @@ describe("the render command", () => {
             expect(run.stderr).to.equal(
                 'bad: error: Invalid configuration: trustDomain: "Not_A_Domain" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "not_a_domain"\n',
             );
-            expect(run.stdout).to.match(/^Rendered 0 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/);
+            expect(run.stdout).to.match(
+                /^Fleet: 1 stack, 0 federated and 0 pending peer links, in rendered\/fleet\.md\.\nRendered 0 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+            );
         } finally {
             removeTestProject(badProject);
         }
@@ -549,7 +576,7 @@ describe("rendering named stacks: `npm run render -- cluster2`", () => {
         const run = await renderInProcess(project, ["--no-charts", "--out", out, "cluster2"]);
         expect([run.status, run.stderr]).to.deep.equal([0, ""]);
         expect(run.stdout).to.match(
-            /^cluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+            /^cluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nChart objects skipped \(--no-charts\): .*\nFleet: 2 stacks, 1 federated and 0 pending peer links, in .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
         );
         expect([...readTree(path.join(out, "cluster2"))]).to.deep.equal([...readTree(path.join(full, "cluster2"))]);
         expect([...readTree(path.join(out, "cluster1"))]).to.deep.equal([["outputs.json", "an earlier render\n"]]);
@@ -616,9 +643,9 @@ describe("malformed stack files", () => {
                 "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
             );
             expect(run.stdout).to.match(
-                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\n {2}policy advisory: .*\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\n {2}policy advisory: .*\nRendered 2 of 3 stacks in /,
+                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\n {2}policy advisory: .*\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\n {2}policy advisory: .*\nChart objects skipped \(--no-charts\): .*\nFleet: 3 stacks, 2 federated and 0 pending peer links, in rendered\/fleet\.md\.\nRendered 2 of 3 stacks in /,
             );
-            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2", FLEET_FILE]);
         } finally {
             removeTestProject(dir);
         }
@@ -635,7 +662,7 @@ describe("malformed stack files", () => {
             expect(run.stderr).to.match(/^cluster1: error \(rendered as a peer of cluster2\): Pulumi\.cluster1\.yaml: not valid YAML: /);
             expect(run.stdout).to.include('  warning: Peer stack "organization/istio-spire/cluster1" has no "federation" output yet');
             expect(run.stdout).to.match(/Rendered 1 of 2 stacks in /);
-            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2"]);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2", FLEET_FILE]);
             expect(JSON.parse(fs.readFileSync(path.join(out, "cluster2", "outputs.json"), "utf8")).pendingPeers).to.deep.equal([
                 "organization/istio-spire/cluster1",
             ]);
@@ -746,5 +773,92 @@ describe("render helpers", () => {
             "kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly",
         );
         expect(objectFileName({ ...unnamed, inputs: { kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } } })).to.equal("objects/ns/ConfigMap-x.yaml");
+    });
+});
+
+describe("the console when chart objects are not rendered", () => {
+    let rendered: Rendered[];
+    before(async () => {
+        ({ results: rendered } = await projectRender());
+    });
+
+    /** A chart renderer that looks for charts only where nothing is: no $ISTIO_SPIRE_UPSTREAM, empty cache and ../shared. */
+    const nowhere = (dir: string) =>
+        helmReleaseRenderer({ cache: undefined, env: { ISTIO_SPIRE_CACHE: path.join(dir, "cache") }, projectDir: path.join(dir, "project") });
+    const chartOf: Record<string, string> = {
+        "istio-base": "base",
+        "istio-ingressgateway": "gateway",
+        istiod: "istiod",
+        kiali: "kiali-server",
+        prometheus: "prometheus",
+        spire: "spire",
+        "spire-crds": "spire-crds",
+    };
+    /** The pinned chart directory of a release of the test stacks (`base-1.30.3`). */
+    const pinned = (release: string) => chartDirName(CHART_PINS.find((pin) => pin.chart === chartOf[release])!);
+
+    it("names each release it could not render, with the reason, and once the command that fixes it", async () => {
+        const dir = tempDir();
+        const out = path.join(dir, "rendered");
+        const run = await renderInProcess(project, ["--out", out, "cluster1"], { renderer: nowhere(dir) });
+        const [cluster1] = rendered;
+        const releases = Object.keys(chartOf).sort();
+        expect(run.stderr).to.equal("");
+        expect(run.status).to.equal(0);
+        expect(run.stdout.replace(/ in \d+\.\d s /, " in N s ")).to.equal(
+            [
+                `cluster1: 43 resources, 31 files in ${path.relative(project, out)}/cluster1/`,
+                ...cluster1.policy.advisories.map((v) => `  policy advisory: ${v.policy}: ${v.message}`),
+                "  chart objects not rendered for 7 of 7 Helm releases:",
+                ...releases.map((release) => `    ${release}: chart ${pinned(release)} is not in ../shared/upstream, the cache`),
+                "To render the chart objects: run `npm run fetch-upstream` (it puts Helm and the pinned charts in the cache); then `npm run render` again (`--no-charts` skips them).",
+                `Fleet: 2 stacks, 1 federated and 0 pending peer links, in ${path.relative(project, out)}/fleet.md.`,
+                "Rendered 1 of 1 stacks in N s (mock runtime; no cluster contacted).",
+                "",
+            ].join("\n"),
+        );
+        expect(fs.readFileSync(path.join(out, "cluster1", "summary.md"), "utf8")).to.include(
+            [
+                "## Chart objects (helm/<release>/)",
+                "",
+                ...releases.map((release) => `- ${release}: not rendered: chart ${pinned(release)} is not in ../shared/upstream, the cache`),
+                "",
+                "To render them: run `npm run fetch-upstream` (it puts Helm and the pinned charts in the cache); then `npm run render` again.",
+                "",
+                "## Policy pack",
+            ].join("\n"),
+        );
+    });
+
+    it("prints nothing about charts when every release rendered, and a reason without a fix for a chart Helm refused", () => {
+        const [cluster1] = rendered;
+        const all: ChartObjects = new Map(declaredReleases(cluster1).map((d) => [d.name, { rendered: true, objects: [], by: "helm template" }]));
+        expect(unrenderedLines(cluster1, all)).to.deep.equal([]);
+        expect(renderFiles(cluster1, all).get("summary.md")).to.not.include("To render them");
+        const some: ChartObjects = new Map([
+            ...all,
+            ["spire", { rendered: false, reason: "helm template failed: boom" }],
+            ["istiod", { rendered: false, reason: "no Helm 3: no helm on PATH", fix: HELM_FIX }],
+        ]);
+        expect(unrenderedLines(cluster1, some)).to.deep.equal([
+            "  chart objects not rendered for 2 of 7 Helm releases:",
+            "    istiod: no Helm 3: no helm on PATH",
+            "    spire: helm template failed: boom",
+        ]);
+        expect(renderFiles(cluster1, some).get("summary.md")).to.include(
+            "- spire: not rendered: helm template failed: boom\n- spire-crds: 0 objects, by helm template\n\nTo render them: put a Helm 3 on PATH or name one in $ISTIO_SPIRE_HELM; then `npm run render` again.\n",
+        );
+    });
+
+    it("says how to get a supported chart version that `npm run fetch-upstream` does not fetch", () => {
+        expect(chartFix({ chart: "base", version: ISTIO_VERSION })).to.equal(FETCH_FIX);
+        expect(chartFix({ chart: "base", version: "1.29.6", repository: "https://istio-release.storage.googleapis.com/charts" })).to.equal(
+            "put the sources of chart base-1.29.6 (`helm pull base --repo https://istio-release.storage.googleapis.com/charts --version 1.29.6 --untar`) in charts/base-1.29.6/ under $ISTIO_SPIRE_UPSTREAM or the cache's upstream/ (`npm run fetch-upstream` fetches only the program's default versions)",
+        );
+    });
+
+    it("says once, without naming releases, that --no-charts skipped the chart objects", () => {
+        expect(NO_CHARTS_LINE).to.equal("Chart objects skipped (--no-charts): helm/<release>.yaml holds each release's values only.");
+        // The command's whole output with --no-charts is asserted by the tests of `npm run render -- --no-charts` above.
     });
 });
