@@ -26,7 +26,9 @@ import {
     withPlaceholders,
     writeStack,
 } from "../tools/render/render";
-import { fleetFile } from "../tools/render/graphs";
+import { FleetStack, dependencySection, fleetFile, fleetGraph, mermaidId } from "../tools/render/graphs";
+import { ParsedFlowchart, mermaidBlocks, parseFlowchart } from "./mermaid";
+import { FLEET_FILE as COMMENT_FLEET_FILE } from "../tools/pr-diff/renderDiff";
 import { FETCH_FIX, HELM_FIX, ReleaseRenderer, chartFix, helmReleaseRenderer } from "../tools/render/releaseObjects";
 import { ISTIO_VERSION } from "../components/mesh/istioOperator";
 import { StackSource, loadStackSources, readStackFile } from "../tools/stack-files/stackFiles";
@@ -860,5 +862,288 @@ describe("the console when chart objects are not rendered", () => {
     it("says once, without naming releases, that --no-charts skipped the chart objects", () => {
         expect(NO_CHARTS_LINE).to.equal("Chart objects skipped (--no-charts): helm/<release>.yaml holds each release's values only.");
         // The command's whole output with --no-charts is asserted by the tests of `npm run render -- --no-charts` above.
+    });
+});
+
+describe("the fleet graph (rendered/fleet.md), read back by Mermaid", () => {
+    let rendered: Rendered[];
+    let files: Map<string, string>;
+    before(async () => {
+        ({ results: rendered, files } = await projectRender());
+    });
+
+    /** The one Mermaid graph of a fleet.md, parsed by Mermaid. */
+    async function parsedFleet(markdown: string): Promise<ParsedFlowchart> {
+        const blocks = mermaidBlocks(markdown);
+        expect(blocks.length).to.equal(1);
+        return parseFlowchart(blocks[0]);
+    }
+    const node = (id: string, lines: string[], classes: string[] = []) => ({ id, lines, type: "square", classes });
+    const edge = (start: string, end: string, kind: "federated" | "pending") => ({
+        start,
+        end,
+        stroke: kind === "federated" ? "normal" : "dotted",
+        text: kind,
+    });
+
+    /**
+     * Checks a parsed fleet graph against the run: each rendered stack is a node labelled with its name and its
+     * trustDomain output; its federated edges lead to the stacks whose trust domains are its federatedWith output, its
+     * pending edges to the stacks of its pendingPeers output.
+     */
+    function expectMatchesRun(graph: ParsedFlowchart, run: StackRender[]) {
+        const label = new Map(graph.vertices.map((v) => [v.id, v.lines]));
+        for (const r of run) {
+            const id = mermaidId("s", r.stack);
+            if (!r.ok) {
+                expect(label.get(id), r.stack).to.deep.equal([r.stack, "render failed"]);
+                continue;
+            }
+            expect(label.get(id), r.stack).to.deep.equal([r.stack, r.outputs.trustDomain]);
+            const out = graph.edges.filter((e) => e.start === id);
+            const targets = (stroke: string) =>
+                out
+                    .filter((e) => e.stroke === stroke)
+                    .map((e) => label.get(e.end)!)
+                    .sort();
+            const trustDomainOf = (stack: string) => {
+                const peer = run.find((p) => p.stack === stack);
+                return peer?.ok ? peer.outputs.trustDomain : undefined;
+            };
+            expect(
+                targets("normal")
+                    .map(([stack]) => trustDomainOf(stack))
+                    .sort(),
+                r.stack,
+            ).to.deep.equal(r.outputs.federatedWith);
+            expect(
+                targets("dotted").map(([stack]) => stack),
+                r.stack,
+            ).to.deep.equal((r.outputs.pendingPeers as string[]).map((p) => p.split("/")[2]).sort());
+        }
+    }
+
+    it("draws two stacks federated with each other: their nodes, trust domains and one federated edge each way", async () => {
+        const graph = await parsedFleet(files.get(FLEET_FILE)!);
+        expect(graph.vertices).to.deep.equal([node("s_cluster1", ["cluster1", "cluster1.demo"]), node("s_cluster2", ["cluster2", "cluster2.demo"])]);
+        expect(graph.edges).to.deep.equal([edge("s_cluster1", "s_cluster2", "federated"), edge("s_cluster2", "s_cluster1", "federated")]);
+        expectMatchesRun(graph, rendered);
+        expect(files.get(FLEET_FILE)).to.include(
+            "| stack | trust domain | federated with | pending peers |\n|---|---|---|---|\n| cluster1 | cluster1.demo | cluster2.demo | none |\n| cluster2 | cluster2.demo | cluster1.demo | none |\n",
+        );
+    });
+
+    it("marks pending peers with dotted edges, a failed stack as failed and a peer the render did not write as absent", async () => {
+        // cluster1 names cluster2, which exists but is not rendered (pending); east-1.prod names cluster1 (federated,
+        // one way) and west.v2, whose render fails (pending).
+        const east: StackSource = {
+            stack: "east-1.prod",
+            config: {
+                trustDomain: "east.example",
+                clusterName: "east-1",
+                peers: [{ stack: "organization/istio-spire/cluster1" }, { stack: "organization/istio-spire/west.v2" }],
+            },
+        };
+        const west: StackSource = { stack: "west.v2", config: {}, error: "Pulumi.west.v2.yaml: not valid YAML" };
+        const sources = [...loadStackSources(project, ["cluster1"]), east, west];
+        const run = await renderStacks(program, sources, [...sources.map((s) => s.stack), "cluster2"]);
+        expect(run.map((r) => [r.stack, r.ok])).to.deep.equal([
+            ["cluster1", true],
+            ["east-1.prod", true],
+            ["west.v2", false],
+        ]);
+        const text = fleetFile(fleetStacks(run));
+        const graph = await parsedFleet(text);
+        const [c1, c2, e1, w2] = ["cluster1", "cluster2", "east-1.prod", "west.v2"].map((s) => mermaidId("s", s));
+        expect([c1, c2, e1, w2]).to.deep.equal(["s_cluster1", "s_cluster2", "s_east_h1_dprod", "s_west_dv2"]);
+        expect(graph.vertices).to.deep.equal([
+            node(c1, ["cluster1", "cluster1.demo"]),
+            node(c2, ["cluster2", "not in this render"], ["absent"]),
+            node(e1, ["east-1.prod", "east.example"]),
+            node(w2, ["west.v2", "render failed"], ["failed"]),
+        ]);
+        expect(graph.edges).to.deep.equal([edge(c1, c2, "pending"), edge(e1, c1, "federated"), edge(e1, w2, "pending")]);
+        expect([...graph.classes.keys()]).to.deep.equal(["failed", "absent"]);
+        expectMatchesRun(graph, run);
+        // The same whatever order the stacks come in.
+        expect(fleetFile(fleetStacks([...run].reverse()))).to.equal(text);
+    });
+
+    it("marks a stack with a policy violation as failed, with the count", async () => {
+        const graph = await parsedFleet(
+            fleetFile([{ stack: "a", ok: true, outputs: { trustDomain: "a.demo", federatedWith: [], pendingPeers: [] }, peers: [], violations: 2 }]),
+        );
+        expect(graph.vertices).to.deep.equal([node("s_a", ["a", "a.demo", "2 policy violations"], ["failed"])]);
+    });
+
+    it("gives every stack name a distinct id Mermaid accepts, and shows labels exactly, whatever characters they hold", async () => {
+        const names = ["a-b", "a_b", "a.b", "a__b", "end", "o", "x", "subgraph", 'q"uo#te<&>`'];
+        const stacks: FleetStack[] = names.map((stack) => ({
+            stack,
+            ok: true,
+            outputs: { trustDomain: `${stack}.example`, federatedWith: [], pendingPeers: [] },
+            peers: [],
+            violations: 0,
+        }));
+        const graph = await parsedFleet(fleetFile(stacks));
+        expect(new Set(graph.vertices.map((v) => v.id)).size).to.equal(names.length);
+        expect(graph.vertices.map((v) => v.lines)).to.deep.equal([...names].sort().map((name) => [name, `${name}.example`]));
+        expect(graph.edges).to.deep.equal([]);
+    });
+
+    it("is the file the pull-request comment takes the graph from", () => {
+        expect(FLEET_FILE).to.equal(COMMENT_FLEET_FILE);
+    });
+
+    it("refuses outputs that contradict the peers the stack read", () => {
+        const a = (outputs: Record<string, unknown>): FleetStack => ({ stack: "a", ok: true, outputs, peers: ["organization/istio-spire/b"], violations: 0 });
+        const b: FleetStack = { stack: "b", ok: true, outputs: { trustDomain: "b.demo" }, peers: [], violations: 0 };
+        expect(() => fleetGraph([a({ trustDomain: "a.demo", federatedWith: [], pendingPeers: [] }), b])).to.throw(
+            "a read peer organization/istio-spire/b (trust domain b.demo), which is neither in its federatedWith nor its pendingPeers",
+        );
+        expect(() => fleetGraph([a({ trustDomain: "a.demo", federatedWith: ["b.demo", "c.demo"], pendingPeers: [] }), b])).to.throw(
+            "a federates with 2 trust domains (b.demo, c.demo) but read 1 ready peers",
+        );
+    });
+});
+
+describe("each stack's dependency chain (summary.md), read back by Mermaid", () => {
+    let rendered: Rendered[];
+    let files: Map<string, string>;
+    before(async () => {
+        ({ results: rendered, files } = await projectRender());
+    });
+
+    /** The summary's graph, parsed by Mermaid, with its node ids read back as the Pulumi names they were made from. */
+    async function chain(r: Rendered) {
+        const blocks = mermaidBlocks(files.get(`${r.stack}/summary.md`)!);
+        expect(blocks.length).to.equal(1);
+        const graph = await parseFlowchart(blocks[0]);
+        const nameOf = new Map(r.declared.flatMap((d) => ["r", "c", "g"].map((prefix): [string, string] => [mermaidId(prefix, d.name), d.name])));
+        const name = (id: string) => nameOf.get(id) ?? `unknown id ${id}`;
+        return {
+            graph,
+            nodes: graph.vertices.map((v) => name(v.id)),
+            edges: graph.edges.map((e) => `${name(e.start)} -> ${name(e.end)}`),
+            groups: graph.subgraphs.map((s) => [name(s.id), s.title, s.nodes.map(name).sort()]),
+            label: (pulumiName: string) => graph.vertices.find((v) => name(v.id) === pulumiName)?.lines,
+        };
+    }
+
+    it("draws cluster1's chain: namespaces, SPIRE CRDs, SPIRE, the federation, registrations, Istio, the gateway and what runs on it", async () => {
+        const { nodes, edges, groups, label, graph } = await chain(rendered[0]);
+        // In the order the graph lists them: each subgraph's (by name), then the others, each by name.
+        expect(nodes).to.deep.equal([
+            "istio-base",
+            "istio-gateway",
+            "istio-istiod",
+            "istio-namespace",
+            "observability-kiali",
+            "observability-prometheus",
+            "peer-cluster2.demo-cftd",
+            "registration-gateway",
+            "registration-workloads",
+            "spire-crds",
+            "spire-namespace",
+            "spire-release",
+            "bookinfo-cluster2.demo",
+            "curl-greeter",
+            "federation",
+            "sleep-httpbin",
+        ]);
+        expect(edges).to.deep.equal([
+            "federation -> peer-cluster2.demo-cftd",
+            "istio-base -> istio-istiod",
+            "istio-istiod -> bookinfo-cluster2.demo",
+            "istio-istiod -> curl-greeter",
+            "istio-istiod -> istio-gateway",
+            "istio-istiod -> observability-prometheus",
+            "istio-istiod -> sleep-httpbin",
+            "istio-namespace -> istio-base",
+            "observability-prometheus -> observability-kiali",
+            "peer-cluster2.demo-cftd -> registration-gateway",
+            "peer-cluster2.demo-cftd -> registration-workloads",
+            "registration-gateway -> istio-gateway",
+            "registration-workloads -> curl-greeter",
+            "registration-workloads -> sleep-httpbin",
+            "spire-crds -> spire-release",
+            "spire-namespace -> spire-crds",
+            "spire-release -> federation",
+            "spire-release -> istio-istiod",
+        ]);
+        expect(graph.edges.every((e) => e.stroke === "normal" && e.text === "")).to.equal(true);
+        expect(groups).to.deep.equal([
+            ["istio", "istio (IstioMesh)", ["istio-base", "istio-gateway", "istio-istiod", "istio-namespace"]],
+            ["observability", "observability (Observability)", ["observability-kiali", "observability-prometheus"]],
+            ["peer-cluster2.demo", "peer-cluster2.demo (FederatedTrustDomain)", ["peer-cluster2.demo-cftd"]],
+            ["registration", "registration (WorkloadRegistration)", ["registration-gateway", "registration-workloads"]],
+            ["spire", "spire (Spire)", ["spire-crds", "spire-namespace", "spire-release"]],
+        ]);
+        expect(label("spire-release")).to.deep.equal(["Helm release spire"]);
+        expect(label("spire-namespace")).to.deep.equal(["Namespace spire-server"]);
+        expect(label("peer-cluster2.demo-cftd")).to.deep.equal(["ClusterFederatedTrustDomain cluster2.demo"]);
+        expect(label("registration-workloads")).to.deep.equal(["ClusterSPIFFEID istio-workloads"]);
+        expect(label("sleep-httpbin")).to.deep.equal(["sleep-httpbin", "SleepHttpbin: 6 resources"]);
+    });
+
+    it("draws each stack's edges from the declared dependsOn: every edge is one, every dependency is a path, no edge a shortcut", async () => {
+        for (const r of rendered) {
+            const { nodes, edges } = await chain(r);
+            const declared = new Map(r.declared.map((d) => [d.name, d]));
+            // What a node stands for: itself, or every resource a component holds.
+            const holds = (name: string): string[] => [name, ...r.declared.filter((d) => d.parent === name).flatMap((d) => holds(d.name))];
+            const dependsOnPath = (from: string, to: string[]): boolean => {
+                const seen = new Set<string>();
+                const queue = [...declared.get(from)!.dependsOn];
+                while (queue.length > 0) {
+                    const next = queue.shift()!;
+                    if (to.includes(next)) {
+                        return true;
+                    }
+                    if (!seen.has(next)) {
+                        seen.add(next);
+                        queue.push(...(declared.get(next)?.dependsOn ?? []));
+                    }
+                }
+                return false;
+            };
+            /** `later` waits for `earlier` in the declarations. */
+            const waits = (later: string, earlier: string) => holds(later).some((resource) => dependsOnPath(resource, holds(earlier)));
+            const pairs = edges.map((e) => e.split(" -> "));
+            for (const [from, to] of pairs) {
+                expect(waits(to, from), `${r.stack}: ${from} -> ${to}`).to.equal(true);
+            }
+            const drawnPath = (from: string, to: string, without?: string[]): boolean => {
+                const queue = pairs.filter(([a, b]) => a === from && [a, b].join() !== without?.join()).map(([, b]) => b);
+                const seen = new Set<string>();
+                while (queue.length > 0) {
+                    const next = queue.shift()!;
+                    if (next === to) {
+                        return true;
+                    }
+                    if (!seen.has(next)) {
+                        seen.add(next);
+                        queue.push(...pairs.filter(([a]) => a === next).map(([, b]) => b));
+                    }
+                }
+                return false;
+            };
+            for (const later of nodes) {
+                for (const earlier of nodes) {
+                    if (later !== earlier && waits(later, earlier)) {
+                        expect(drawnPath(earlier, later), `${r.stack}: ${later} waits for ${earlier}`).to.equal(true);
+                    }
+                }
+            }
+            for (const pair of pairs) {
+                expect(drawnPath(pair[0], pair[1], pair), `${r.stack}: ${pair.join(" -> ")} is implied by other edges`).to.equal(false);
+            }
+        }
+    });
+
+    it("is the same whatever order the resources were declared in", () => {
+        for (const r of rendered) {
+            expect(dependencySection([...r.declared].reverse())).to.deep.equal(dependencySection(r.declared));
+        }
     });
 });
