@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
-import { NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
+import { Declared, NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
 import {
     ChartObjects,
     FLEET_FILE,
@@ -1139,6 +1139,60 @@ describe("each stack's dependency chain (summary.md), read back by Mermaid", () 
                 expect(drawnPath(pair[0], pair[1], pair), `${r.stack}: ${pair.join(" -> ")} is implied by other edges`).to.equal(false);
             }
         }
+    });
+
+    it("follows dependencies through resources it does not draw, takes a component as all its resources, and nests groups", async () => {
+        const declare = (type: string, name: string, parent: string, dependsOn: string[], inputs: any = {}): Declared => ({
+            type,
+            name,
+            urn: "",
+            inputs,
+            parent,
+            dependsOn,
+            ...NO_OPTIONS,
+            read: false,
+            id: "",
+        });
+        const release = "kubernetes:helm.sh/v3:Release";
+        const declared = [
+            declare("istio-spire:x:App", "app", "", []),
+            declare("kubernetes:core/v1:Namespace", "app-ns", "app", [], { metadata: { name: "app" } }),
+            declare("kubernetes:core/v1:ConfigMap", "app-config", "app", ["app-ns"], { metadata: { name: "c" } }),
+            declare(release, "app-release", "app", ["app-config", "crd"], { name: "app" }),
+            declare(release, "crd", "", [], { name: "crds" }),
+            declare("istio-spire:x:Demo", "demo", "", []),
+            declare("kubernetes:core/v1:ServiceAccount", "demo-sa", "demo", ["app"], { metadata: { name: "sa" } }),
+            declare("kubernetes:apps/v1:Deployment", "demo-deploy", "demo", ["demo-sa"], { metadata: { name: "d" } }),
+            declare("istio-spire:x:Outer", "outer", "", []),
+            declare("istio-spire:x:Inner", "inner", "outer", []),
+            declare(release, "inner-release", "inner", ["demo"], { name: "inner" }),
+        ];
+        const graph = await parseFlowchart(
+            dependencySection(declared)
+                .slice(dependencySection(declared).indexOf("```mermaid") + 1, -1)
+                .join("\n"),
+        );
+        const nameOf = new Map(declared.flatMap((d) => ["r", "c", "g"].map((prefix): [string, string] => [mermaidId(prefix, d.name), d.name])));
+        expect(graph.vertices.map((v) => [nameOf.get(v.id), v.lines, v.type])).to.deep.equal([
+            ["app-ns", ["Namespace app"], "stadium"],
+            ["app-release", ["Helm release app"], "square"],
+            ["inner-release", ["Helm release inner"], "square"],
+            ["crd", ["Helm release crds"], "square"],
+            ["demo", ["demo", "Demo: 2 resources"], "square"],
+        ]);
+        expect(graph.edges.map((e) => `${nameOf.get(e.start)} -> ${nameOf.get(e.end)}`)).to.deep.equal([
+            // Through app-config, a ConfigMap inside app (not drawn: app has drawn resources).
+            "app-ns -> app-release",
+            // demo-sa waits for the component app, so for each of its resources: app-release last.
+            "app-release -> demo",
+            "crd -> app-release",
+            "demo -> inner-release",
+        ]);
+        expect(graph.subgraphs.map((g) => [nameOf.get(g.id), g.title, g.nodes.map((n) => nameOf.get(n))])).to.deep.equal([
+            ["app", "app (App)", ["app-ns", "app-release"]],
+            ["inner", "inner (Inner)", ["inner-release"]],
+            ["outer", "outer (Outer)", ["inner"]],
+        ]);
     });
 
     it("is the same whatever order the resources were declared in", () => {
