@@ -3,7 +3,9 @@
 // Runs the real program (index.ts) for each `Pulumi.<stack>.yaml` under Pulumi's mock runtime, as `pulumi preview`
 // would run it, and writes `rendered/<stack>/`: one YAML file per Kubernetes object, one per Helm release (repository,
 // chart, version, namespace, full values), the IstioOperator, the stack outputs, and a summary, which also reports
-// the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
+// the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack. The
+// summary draws the stack's dependency chain, and `rendered/fleet.md` the fleet, as Mermaid graphs (graphs.ts). The
+// console names each release whose chart objects could not be rendered (no chart, no Helm), why, and what fixes it.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
 // a first pass renders every stack alone (its peers created, with no outputs), a second feeds each stack its peers'
@@ -495,7 +497,8 @@ export const RENDER_HELP = [
     "usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]",
     "",
     "Renders each stack's plan under Pulumi's mock runtime, without a cluster, the Pulumi CLI or the network",
-    '(README, "Without a cluster").',
+    '(README, "Without a cluster"). Writes <dir>/<stack>/ for each stack (its summary.md draws its dependency chain)',
+    "and <dir>/fleet.md, the fleet as a Mermaid graph.",
     "",
     "  stack ...      the stacks to write (default: every Pulumi.<stack>.yaml); their peers are rendered with them",
     "  --out <dir>    where to write (default: rendered/)",
