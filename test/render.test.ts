@@ -7,22 +7,33 @@ import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { ClusterSPIFFEID, deployTimePlaceholder } from "../components";
-import { NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
+import { Declared, NO_OPTIONS, runProgramExpectingError } from "../tools/mock-engine/harness";
 import {
+    ChartObjects,
+    FLEET_FILE,
+    NO_CHARTS_LINE,
     StackRender,
+    declaredReleases,
     failedStacks,
+    fleetStacks,
     objectFileName,
     parseArguments,
     renderCommandLine,
     renderFiles,
     renderStacks,
     renderedPeers,
+    unrenderedLines,
     withPlaceholders,
     writeStack,
 } from "../tools/render/render";
+import { FleetStack, dependencySection, fleetFile, fleetGraph, mermaidId } from "../tools/render/graphs";
+import { ParsedFlowchart, mermaidBlocks, parseFlowchart } from "./mermaid";
+import { FLEET_FILE as COMMENT_FLEET_FILE } from "../tools/pr-diff/renderDiff";
+import { FETCH_FIX, HELM_FIX, ReleaseRenderer, chartFix, helmReleaseRenderer } from "../tools/render/releaseObjects";
+import { ISTIO_VERSION } from "../components/mesh/istioOperator";
 import { StackSource, loadStackSources, readStackFile } from "../tools/stack-files/stackFiles";
 import { crdSpecValidator, isObject, validationProblems } from "../tools/upstream/upstream";
-import { requireUpstream } from "../tools/upstream/artifacts";
+import { CHART_PINS, chartDirName, requireUpstream } from "../tools/upstream/artifacts";
 import { TEST_STACK_FILES, removeTestProject, renderCommand, testProject } from "./testStacks";
 
 /** The real project: only what holds for any stack file users write is asserted on it (it renders). */
@@ -37,21 +48,32 @@ function okRender(r: StackRender): Rendered {
     return r;
 }
 
-/** Every rendered file of a project's stacks, by `<stack>/<path>`. */
-async function renderProject(projectDir: string): Promise<Map<string, string>> {
+/** Every rendered file of a project's stacks, by `<stack>/<path>`, and the fleet (`fleet.md`), as the command writes them. */
+async function renderProject(projectDir: string): Promise<{ results: Rendered[]; files: Map<string, string> }> {
     const all = new Map<string, string>();
-    for (const r of await renderStacks(program, loadStackSources(projectDir))) {
-        for (const [file, content] of renderFiles(okRender(r))) {
+    const results = (await renderStacks(program, loadStackSources(projectDir))).map(okRender);
+    for (const r of results) {
+        for (const [file, content] of renderFiles(r)) {
             all.set(`${r.stack}/${file}`, content);
         }
     }
-    return all;
+    all.set(FLEET_FILE, fleetFile(fleetStacks(results)));
+    return { results, files: all };
 }
 
 /** `npm run render -- <argv>` in this process (tools/render/render.ts main is this function): exit code and output. */
-async function renderInProcess(projectDir: string, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+async function renderInProcess(
+    projectDir: string,
+    argv: string[],
+    options: { renderer?: ReleaseRenderer } = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
     const run = { status: -1, stdout: "", stderr: "" };
-    run.status = await renderCommandLine(projectDir, argv, { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) });
+    run.status = await renderCommandLine(
+        projectDir,
+        argv,
+        { stdout: (line) => (run.stdout += `${line}\n`), stderr: (line) => (run.stderr += `${line}\n`) },
+        options,
+    );
     return run;
 }
 
@@ -88,11 +110,14 @@ function objectIn(files: Map<string, string>, file: string): any {
 // The tests' own project: the stack files of test/testStacks.ts, in a temporary directory next to the real program.
 const project = testProject();
 after(() => removeTestProject(project));
+/** Its render (cluster1, cluster2), made once and shared by the suites that read it. */
+let shared: ReturnType<typeof renderProject> | undefined;
+const projectRender = () => (shared ??= renderProject(project));
 
 describe("npm run render", () => {
     let files: Map<string, string>;
     before(async () => {
-        files = await renderProject(project);
+        ({ files } = await projectRender());
     });
 
     it("renders every Pulumi.<stack>.yaml of the project, in stack order, with the project's config keys apart from the others", () => {
@@ -399,7 +424,8 @@ describe("npm run render", () => {
     });
 
     it("renders byte-identical files from the same inputs", async () => {
-        expect([...(await renderProject(project))]).to.deep.equal([...files]);
+        // Every file, the fleet's and each summary's Mermaid graphs included.
+        expect([...(await renderProject(project)).files]).to.deep.equal([...files]);
     });
 });
 
@@ -413,14 +439,15 @@ describe("the render command", () => {
         expect(run1.status, run1.stderr).to.equal(0);
         // Both stacks federate without an upstream authority: the pack's advisory is printed under each, without failing the render.
         expect(run1.stdout).to.match(
-            /^cluster1: 43 resources, 31 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\ncluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 2 of 2 stacks in \d+\.\d s/,
+            /^cluster1: 43 resources, 31 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\ncluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nChart objects skipped \(--no-charts\): helm\/<release>\.yaml holds each release's values only\.\nFleet: 2 stacks, 2 federated and 0 pending peer links, in .*\/fleet\.md\.\nRendered 2 of 2 stacks in \d+\.\d s/,
         );
-        // The command is renderStacks + writeStack: the same files from this process, byte for byte.
+        // The command is renderStacks + writeStack + the fleet: the same files from this process, byte for byte.
         const sources = loadStackSources(project);
         const results = await renderStacks(program, sources);
         expect(results.map((r) => writeStack(second, r))).to.deep.equal([31, 27]);
+        fs.writeFileSync(path.join(second, FLEET_FILE), fleetFile(fleetStacks(results)));
         const tree = readTree(first);
-        expect(tree.size).to.equal(58);
+        expect(tree.size).to.equal(59);
         expect([...readTree(second)]).to.deep.equal([...tree]);
     });
 
@@ -432,7 +459,7 @@ describe("the render command", () => {
         expect(run.status, run.stderr).to.equal(0);
         expect(run.stderr).to.equal("");
         expect(run.stdout).to.include(`Rendered ${stacks.length} of ${stacks.length} stacks in `);
-        expect(fs.readdirSync(out).sort()).to.deep.equal(stacks);
+        expect(fs.readdirSync(out).sort()).to.deep.equal([...stacks, FLEET_FILE].sort());
         for (const stack of stacks) {
             expect(run.stdout).to.match(new RegExp(`^${stack}: \\d+ resources, \\d+ files in `, "m"));
             expect(fs.readFileSync(path.join(out, stack, "summary.md"), "utf8")).to.include("policies, no violations.\n");
@@ -454,7 +481,9 @@ describe("the render command", () => {
             expect(run.stderr).to.equal(
                 'bad: error: Invalid configuration: trustDomain: "Not_A_Domain" contains uppercase letters; a SPIFFE trust domain is lowercase, e.g. "not_a_domain"\n',
             );
-            expect(run.stdout).to.match(/^Rendered 0 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/);
+            expect(run.stdout).to.match(
+                /^Fleet: 1 stack, 0 federated and 0 pending peer links, in rendered\/fleet\.md\.\nRendered 0 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+            );
         } finally {
             removeTestProject(badProject);
         }
@@ -549,7 +578,7 @@ describe("rendering named stacks: `npm run render -- cluster2`", () => {
         const run = await renderInProcess(project, ["--no-charts", "--out", out, "cluster2"]);
         expect([run.status, run.stderr]).to.deep.equal([0, ""]);
         expect(run.stdout).to.match(
-            /^cluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+            /^cluster2: 38 resources, 27 files in .*\n {2}policy advisory: federation-has-upstream-authority: .*\nChart objects skipped \(--no-charts\): .*\nFleet: 2 stacks, 1 federated and 0 pending peer links, in .*\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
         );
         expect([...readTree(path.join(out, "cluster2"))]).to.deep.equal([...readTree(path.join(full, "cluster2"))]);
         expect([...readTree(path.join(out, "cluster1"))]).to.deep.equal([["outputs.json", "an earlier render\n"]]);
@@ -616,9 +645,9 @@ describe("malformed stack files", () => {
                 "broken: error: Pulumi.broken.yaml: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1\n",
             );
             expect(run.stdout).to.match(
-                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\n {2}policy advisory: .*\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\n {2}policy advisory: .*\nRendered 2 of 3 stacks in /,
+                /^cluster1: 43 resources, 31 files in rendered\/cluster1\/\n {2}policy advisory: .*\ncluster2: 38 resources, 27 files in rendered\/cluster2\/\n {2}policy advisory: .*\nChart objects skipped \(--no-charts\): .*\nFleet: 3 stacks, 2 federated and 0 pending peer links, in rendered\/fleet\.md\.\nRendered 2 of 3 stacks in /,
             );
-            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2"]);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster1", "cluster2", FLEET_FILE]);
         } finally {
             removeTestProject(dir);
         }
@@ -635,7 +664,7 @@ describe("malformed stack files", () => {
             expect(run.stderr).to.match(/^cluster1: error \(rendered as a peer of cluster2\): Pulumi\.cluster1\.yaml: not valid YAML: /);
             expect(run.stdout).to.include('  warning: Peer stack "organization/istio-spire/cluster1" has no "federation" output yet');
             expect(run.stdout).to.match(/Rendered 1 of 2 stacks in /);
-            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2"]);
+            expect(fs.readdirSync(out).sort()).to.deep.equal(["cluster2", FLEET_FILE]);
             expect(JSON.parse(fs.readFileSync(path.join(out, "cluster2", "outputs.json"), "utf8")).pendingPeers).to.deep.equal([
                 "organization/istio-spire/cluster1",
             ]);
@@ -746,5 +775,429 @@ describe("render helpers", () => {
             "kubernetes:core/v1:ConfigMap cm has no metadata.name; every object this program declares is named explicitly",
         );
         expect(objectFileName({ ...unnamed, inputs: { kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } } })).to.equal("objects/ns/ConfigMap-x.yaml");
+    });
+});
+
+describe("the console when chart objects are not rendered", () => {
+    let rendered: Rendered[];
+    before(async () => {
+        ({ results: rendered } = await projectRender());
+    });
+
+    /** A chart renderer that looks for charts only where nothing is: no $ISTIO_SPIRE_UPSTREAM, empty cache and ../shared. */
+    const nowhere = (dir: string) =>
+        helmReleaseRenderer({ cache: undefined, env: { ISTIO_SPIRE_CACHE: path.join(dir, "cache") }, projectDir: path.join(dir, "project") });
+    const chartOf: Record<string, string> = {
+        "istio-base": "base",
+        "istio-ingressgateway": "gateway",
+        istiod: "istiod",
+        kiali: "kiali-server",
+        prometheus: "prometheus",
+        spire: "spire",
+        "spire-crds": "spire-crds",
+    };
+    /** The pinned chart directory of a release of the test stacks (`base-1.30.3`). */
+    const pinned = (release: string) => chartDirName(CHART_PINS.find((pin) => pin.chart === chartOf[release])!);
+
+    it("names each release it could not render, with the reason, and once the command that fixes it", async () => {
+        const dir = tempDir();
+        const out = path.join(dir, "rendered");
+        const run = await renderInProcess(project, ["--out", out, "cluster1"], { renderer: nowhere(dir) });
+        const [cluster1] = rendered;
+        const releases = Object.keys(chartOf).sort();
+        expect(run.stderr).to.equal("");
+        expect(run.status).to.equal(0);
+        expect(run.stdout.replace(/ in \d+\.\d s /, " in N s ")).to.equal(
+            [
+                `cluster1: 43 resources, 31 files in ${path.relative(project, out)}/cluster1/`,
+                ...cluster1.policy.advisories.map((v) => `  policy advisory: ${v.policy}: ${v.message}`),
+                "  chart objects not rendered for 7 of 7 Helm releases:",
+                ...releases.map((release) => `    ${release}: chart ${pinned(release)} is not in ../shared/upstream, the cache`),
+                "To render the chart objects: run `npm run fetch-upstream` (it puts Helm and the pinned charts in the cache); then `npm run render` again (`--no-charts` skips them).",
+                `Fleet: 2 stacks, 1 federated and 0 pending peer links, in ${path.relative(project, out)}/fleet.md.`,
+                "Rendered 1 of 1 stacks in N s (mock runtime; no cluster contacted).",
+                "",
+            ].join("\n"),
+        );
+        expect(fs.readFileSync(path.join(out, "cluster1", "summary.md"), "utf8")).to.include(
+            [
+                "## Chart objects (helm/<release>/)",
+                "",
+                ...releases.map((release) => `- ${release}: not rendered: chart ${pinned(release)} is not in ../shared/upstream, the cache`),
+                "",
+                "To render them: run `npm run fetch-upstream` (it puts Helm and the pinned charts in the cache); then `npm run render` again.",
+                "",
+                "## Policy pack",
+            ].join("\n"),
+        );
+    });
+
+    it("prints nothing about charts when every release rendered, and a reason without a fix for a chart Helm refused", () => {
+        const [cluster1] = rendered;
+        const all: ChartObjects = new Map(declaredReleases(cluster1).map((d) => [d.name, { rendered: true, objects: [], by: "helm template" }]));
+        expect(unrenderedLines(cluster1, all)).to.deep.equal([]);
+        expect(renderFiles(cluster1, all).get("summary.md")).to.not.include("To render them");
+        const some: ChartObjects = new Map([
+            ...all,
+            ["spire", { rendered: false, reason: "helm template failed: boom" }],
+            ["istiod", { rendered: false, reason: "no Helm 3: no helm on PATH", fix: HELM_FIX }],
+        ]);
+        expect(unrenderedLines(cluster1, some)).to.deep.equal([
+            "  chart objects not rendered for 2 of 7 Helm releases:",
+            "    istiod: no Helm 3: no helm on PATH",
+            "    spire: helm template failed: boom",
+        ]);
+        expect(renderFiles(cluster1, some).get("summary.md")).to.include(
+            "- spire: not rendered: helm template failed: boom\n- spire-crds: 0 objects, by helm template\n\nTo render them: put a Helm 3 on PATH or name one in $ISTIO_SPIRE_HELM; then `npm run render` again.\n",
+        );
+    });
+
+    it("says how to get a supported chart version that `npm run fetch-upstream` does not fetch", () => {
+        expect(chartFix({ chart: "base", version: ISTIO_VERSION })).to.equal(FETCH_FIX);
+        expect(chartFix({ chart: "base", version: "1.29.6", repository: "https://istio-release.storage.googleapis.com/charts" })).to.equal(
+            "put the sources of chart base-1.29.6 (`helm pull base --repo https://istio-release.storage.googleapis.com/charts --version 1.29.6 --untar`) in charts/base-1.29.6/ under $ISTIO_SPIRE_UPSTREAM or the cache's upstream/ (`npm run fetch-upstream` fetches only the program's default versions)",
+        );
+    });
+
+    it("says once, without naming releases, that --no-charts skipped the chart objects", () => {
+        expect(NO_CHARTS_LINE).to.equal("Chart objects skipped (--no-charts): helm/<release>.yaml holds each release's values only.");
+        // The command's whole output with --no-charts is asserted by the tests of `npm run render -- --no-charts` above.
+    });
+});
+
+describe("the fleet graph (rendered/fleet.md), read back by Mermaid", () => {
+    let rendered: Rendered[];
+    let files: Map<string, string>;
+    before(async () => {
+        ({ results: rendered, files } = await projectRender());
+    });
+
+    /** The one Mermaid graph of a fleet.md, parsed by Mermaid. */
+    async function parsedFleet(markdown: string): Promise<ParsedFlowchart> {
+        const blocks = mermaidBlocks(markdown);
+        expect(blocks.length).to.equal(1);
+        return parseFlowchart(blocks[0]);
+    }
+    const node = (id: string, lines: string[], classes: string[] = []) => ({ id, lines, type: "square", classes });
+    const edge = (start: string, end: string, kind: "federated" | "pending") => ({
+        start,
+        end,
+        stroke: kind === "federated" ? "normal" : "dotted",
+        text: kind,
+    });
+
+    /**
+     * Checks a parsed fleet graph against the run: each rendered stack is a node labelled with its name and its
+     * trustDomain output; its federated edges lead to the stacks whose trust domains are its federatedWith output, its
+     * pending edges to the stacks of its pendingPeers output.
+     */
+    function expectMatchesRun(graph: ParsedFlowchart, run: StackRender[]) {
+        const label = new Map(graph.vertices.map((v) => [v.id, v.lines]));
+        for (const r of run) {
+            const id = mermaidId("s", r.stack);
+            if (!r.ok) {
+                expect(label.get(id), r.stack).to.deep.equal([r.stack, "render failed"]);
+                continue;
+            }
+            expect(label.get(id), r.stack).to.deep.equal([r.stack, r.outputs.trustDomain]);
+            const out = graph.edges.filter((e) => e.start === id);
+            const targets = (stroke: string) =>
+                out
+                    .filter((e) => e.stroke === stroke)
+                    .map((e) => label.get(e.end)!)
+                    .sort();
+            const trustDomainOf = (stack: string) => {
+                const peer = run.find((p) => p.stack === stack);
+                return peer?.ok ? peer.outputs.trustDomain : undefined;
+            };
+            expect(
+                targets("normal")
+                    .map(([stack]) => trustDomainOf(stack))
+                    .sort(),
+                r.stack,
+            ).to.deep.equal(r.outputs.federatedWith);
+            expect(
+                targets("dotted").map(([stack]) => stack),
+                r.stack,
+            ).to.deep.equal((r.outputs.pendingPeers as string[]).map((p) => p.split("/")[2]).sort());
+        }
+    }
+
+    it("draws two stacks federated with each other: their nodes, trust domains and one federated edge each way", async () => {
+        const graph = await parsedFleet(files.get(FLEET_FILE)!);
+        expect(graph.vertices).to.deep.equal([node("s_cluster1", ["cluster1", "cluster1.demo"]), node("s_cluster2", ["cluster2", "cluster2.demo"])]);
+        expect(graph.edges).to.deep.equal([edge("s_cluster1", "s_cluster2", "federated"), edge("s_cluster2", "s_cluster1", "federated")]);
+        expectMatchesRun(graph, rendered);
+        expect(files.get(FLEET_FILE)).to.include(
+            "| stack | trust domain | federated with | pending peers |\n|---|---|---|---|\n| cluster1 | cluster1.demo | cluster2.demo | none |\n| cluster2 | cluster2.demo | cluster1.demo | none |\n",
+        );
+    });
+
+    it("marks pending peers with dotted edges, a failed stack as failed and a peer the render did not write as absent", async () => {
+        // cluster1 names cluster2, which exists but is not rendered (pending); east-1.prod names cluster1 (federated,
+        // one way) and west.v2, whose render fails (pending).
+        const east: StackSource = {
+            stack: "east-1.prod",
+            config: {
+                trustDomain: "east.example",
+                clusterName: "east-1",
+                peers: [{ stack: "organization/istio-spire/cluster1" }, { stack: "organization/istio-spire/west.v2" }],
+            },
+        };
+        const west: StackSource = { stack: "west.v2", config: {}, error: "Pulumi.west.v2.yaml: not valid YAML" };
+        const sources = [...loadStackSources(project, ["cluster1"]), east, west];
+        const run = await renderStacks(program, sources, [...sources.map((s) => s.stack), "cluster2"]);
+        expect(run.map((r) => [r.stack, r.ok])).to.deep.equal([
+            ["cluster1", true],
+            ["east-1.prod", true],
+            ["west.v2", false],
+        ]);
+        const text = fleetFile(fleetStacks(run));
+        const graph = await parsedFleet(text);
+        const [c1, c2, e1, w2] = ["cluster1", "cluster2", "east-1.prod", "west.v2"].map((s) => mermaidId("s", s));
+        expect([c1, c2, e1, w2]).to.deep.equal(["s_cluster1", "s_cluster2", "s_east_h1_dprod", "s_west_dv2"]);
+        expect(graph.vertices).to.deep.equal([
+            node(c1, ["cluster1", "cluster1.demo"]),
+            node(c2, ["cluster2", "not in this render"], ["absent"]),
+            node(e1, ["east-1.prod", "east.example"]),
+            node(w2, ["west.v2", "render failed"], ["failed"]),
+        ]);
+        expect(graph.edges).to.deep.equal([edge(c1, c2, "pending"), edge(e1, c1, "federated"), edge(e1, w2, "pending")]);
+        expect([...graph.classes.keys()]).to.deep.equal(["failed", "absent"]);
+        expectMatchesRun(graph, run);
+        // The same whatever order the stacks come in.
+        expect(fleetFile(fleetStacks([...run].reverse()))).to.equal(text);
+    });
+
+    it("marks a stack with a policy violation as failed, with the count", async () => {
+        const graph = await parsedFleet(
+            fleetFile([{ stack: "a", ok: true, outputs: { trustDomain: "a.demo", federatedWith: [], pendingPeers: [] }, peers: [], violations: 2 }]),
+        );
+        expect(graph.vertices).to.deep.equal([node("s_a", ["a", "a.demo", "2 policy violations"], ["failed"])]);
+    });
+
+    it("gives every stack name a distinct id Mermaid accepts, and shows labels exactly, whatever characters they hold", async () => {
+        const names = ["a-b", "a_b", "a.b", "a__b", "end", "o", "x", "subgraph", 'q"uo#te<&>`'];
+        const stacks: FleetStack[] = names.map((stack) => ({
+            stack,
+            ok: true,
+            outputs: { trustDomain: `${stack}.example`, federatedWith: [], pendingPeers: [] },
+            peers: [],
+            violations: 0,
+        }));
+        const graph = await parsedFleet(fleetFile(stacks));
+        expect(new Set(graph.vertices.map((v) => v.id)).size).to.equal(names.length);
+        expect(graph.vertices.map((v) => v.lines)).to.deep.equal([...names].sort().map((name) => [name, `${name}.example`]));
+        expect(graph.edges).to.deep.equal([]);
+    });
+
+    it("is the file the pull-request comment takes the graph from", () => {
+        expect(FLEET_FILE).to.equal(COMMENT_FLEET_FILE);
+    });
+
+    it("refuses outputs that contradict the peers the stack read", () => {
+        const a = (outputs: Record<string, unknown>): FleetStack => ({ stack: "a", ok: true, outputs, peers: ["organization/istio-spire/b"], violations: 0 });
+        const b: FleetStack = { stack: "b", ok: true, outputs: { trustDomain: "b.demo" }, peers: [], violations: 0 };
+        expect(() => fleetGraph([a({ trustDomain: "a.demo", federatedWith: [], pendingPeers: [] }), b])).to.throw(
+            "a read peer organization/istio-spire/b (trust domain b.demo), which is neither in its federatedWith nor its pendingPeers",
+        );
+        expect(() => fleetGraph([a({ trustDomain: "a.demo", federatedWith: ["b.demo", "c.demo"], pendingPeers: [] }), b])).to.throw(
+            "a federates with 2 trust domains (b.demo, c.demo) but read 1 ready peers",
+        );
+    });
+});
+
+describe("each stack's dependency chain (summary.md), read back by Mermaid", () => {
+    let rendered: Rendered[];
+    let files: Map<string, string>;
+    before(async () => {
+        ({ results: rendered, files } = await projectRender());
+    });
+
+    /** The summary's graph, parsed by Mermaid, with its node ids read back as the Pulumi names they were made from. */
+    async function chain(r: Rendered) {
+        const blocks = mermaidBlocks(files.get(`${r.stack}/summary.md`)!);
+        expect(blocks.length).to.equal(1);
+        const graph = await parseFlowchart(blocks[0]);
+        const nameOf = new Map(r.declared.flatMap((d) => ["r", "c", "g"].map((prefix): [string, string] => [mermaidId(prefix, d.name), d.name])));
+        const name = (id: string) => nameOf.get(id) ?? `unknown id ${id}`;
+        return {
+            graph,
+            nodes: graph.vertices.map((v) => name(v.id)),
+            edges: graph.edges.map((e) => `${name(e.start)} -> ${name(e.end)}`),
+            groups: graph.subgraphs.map((s) => [name(s.id), s.title, s.nodes.map(name).sort()]),
+            label: (pulumiName: string) => graph.vertices.find((v) => name(v.id) === pulumiName)?.lines,
+        };
+    }
+
+    it("draws cluster1's chain: namespaces, SPIRE CRDs, SPIRE, the federation, registrations, Istio, the gateway and what runs on it", async () => {
+        const { nodes, edges, groups, label, graph } = await chain(rendered[0]);
+        // In the order the graph lists them: each subgraph's (by name), then the others, each by name.
+        expect(nodes).to.deep.equal([
+            "istio-base",
+            "istio-gateway",
+            "istio-istiod",
+            "istio-namespace",
+            "observability-kiali",
+            "observability-prometheus",
+            "peer-cluster2.demo-cftd",
+            "registration-gateway",
+            "registration-workloads",
+            "spire-crds",
+            "spire-namespace",
+            "spire-release",
+            "bookinfo-cluster2.demo",
+            "curl-greeter",
+            "federation",
+            "sleep-httpbin",
+        ]);
+        expect(edges).to.deep.equal([
+            "federation -> peer-cluster2.demo-cftd",
+            "istio-base -> istio-istiod",
+            "istio-istiod -> bookinfo-cluster2.demo",
+            "istio-istiod -> curl-greeter",
+            "istio-istiod -> istio-gateway",
+            "istio-istiod -> observability-prometheus",
+            "istio-istiod -> sleep-httpbin",
+            "istio-namespace -> istio-base",
+            "observability-prometheus -> observability-kiali",
+            "peer-cluster2.demo-cftd -> registration-gateway",
+            "peer-cluster2.demo-cftd -> registration-workloads",
+            "registration-gateway -> istio-gateway",
+            "registration-workloads -> curl-greeter",
+            "registration-workloads -> sleep-httpbin",
+            "spire-crds -> spire-release",
+            "spire-namespace -> spire-crds",
+            "spire-release -> federation",
+            "spire-release -> istio-istiod",
+        ]);
+        expect(graph.edges.every((e) => e.stroke === "normal" && e.text === "")).to.equal(true);
+        expect(groups).to.deep.equal([
+            ["istio", "istio (IstioMesh)", ["istio-base", "istio-gateway", "istio-istiod", "istio-namespace"]],
+            ["observability", "observability (Observability)", ["observability-kiali", "observability-prometheus"]],
+            ["peer-cluster2.demo", "peer-cluster2.demo (FederatedTrustDomain)", ["peer-cluster2.demo-cftd"]],
+            ["registration", "registration (WorkloadRegistration)", ["registration-gateway", "registration-workloads"]],
+            ["spire", "spire (Spire)", ["spire-crds", "spire-namespace", "spire-release"]],
+        ]);
+        expect(label("spire-release")).to.deep.equal(["Helm release spire"]);
+        expect(label("spire-namespace")).to.deep.equal(["Namespace spire-server"]);
+        expect(label("peer-cluster2.demo-cftd")).to.deep.equal(["ClusterFederatedTrustDomain cluster2.demo"]);
+        expect(label("registration-workloads")).to.deep.equal(["ClusterSPIFFEID istio-workloads"]);
+        expect(label("sleep-httpbin")).to.deep.equal(["sleep-httpbin", "SleepHttpbin: 6 resources"]);
+    });
+
+    it("draws each stack's edges from the declared dependsOn: every edge is one, every dependency is a path, no edge a shortcut", async () => {
+        for (const r of rendered) {
+            const { nodes, edges } = await chain(r);
+            const declared = new Map(r.declared.map((d) => [d.name, d]));
+            // What a node stands for: itself, or every resource a component holds.
+            const holds = (name: string): string[] => [name, ...r.declared.filter((d) => d.parent === name).flatMap((d) => holds(d.name))];
+            const dependsOnPath = (from: string, to: string[]): boolean => {
+                const seen = new Set<string>();
+                const queue = [...declared.get(from)!.dependsOn];
+                while (queue.length > 0) {
+                    const next = queue.shift()!;
+                    if (to.includes(next)) {
+                        return true;
+                    }
+                    if (!seen.has(next)) {
+                        seen.add(next);
+                        queue.push(...(declared.get(next)?.dependsOn ?? []));
+                    }
+                }
+                return false;
+            };
+            /** `later` waits for `earlier` in the declarations. */
+            const waits = (later: string, earlier: string) => holds(later).some((resource) => dependsOnPath(resource, holds(earlier)));
+            const pairs = edges.map((e) => e.split(" -> "));
+            for (const [from, to] of pairs) {
+                expect(waits(to, from), `${r.stack}: ${from} -> ${to}`).to.equal(true);
+            }
+            const drawnPath = (from: string, to: string, without?: string[]): boolean => {
+                const queue = pairs.filter(([a, b]) => a === from && [a, b].join() !== without?.join()).map(([, b]) => b);
+                const seen = new Set<string>();
+                while (queue.length > 0) {
+                    const next = queue.shift()!;
+                    if (next === to) {
+                        return true;
+                    }
+                    if (!seen.has(next)) {
+                        seen.add(next);
+                        queue.push(...pairs.filter(([a]) => a === next).map(([, b]) => b));
+                    }
+                }
+                return false;
+            };
+            for (const later of nodes) {
+                for (const earlier of nodes) {
+                    if (later !== earlier && waits(later, earlier)) {
+                        expect(drawnPath(earlier, later), `${r.stack}: ${later} waits for ${earlier}`).to.equal(true);
+                    }
+                }
+            }
+            for (const pair of pairs) {
+                expect(drawnPath(pair[0], pair[1], pair), `${r.stack}: ${pair.join(" -> ")} is implied by other edges`).to.equal(false);
+            }
+        }
+    });
+
+    it("follows dependencies through resources it does not draw, takes a component as all its resources, and nests groups", async () => {
+        const declare = (type: string, name: string, parent: string, dependsOn: string[], inputs: any = {}): Declared => ({
+            type,
+            name,
+            urn: "",
+            inputs,
+            parent,
+            dependsOn,
+            ...NO_OPTIONS,
+            read: false,
+            id: "",
+        });
+        const release = "kubernetes:helm.sh/v3:Release";
+        const declared = [
+            declare("istio-spire:x:App", "app", "", []),
+            declare("kubernetes:core/v1:Namespace", "app-ns", "app", [], { metadata: { name: "app" } }),
+            declare("kubernetes:core/v1:ConfigMap", "app-config", "app", ["app-ns"], { metadata: { name: "c" } }),
+            declare(release, "app-release", "app", ["app-config", "crd"], { name: "app" }),
+            declare(release, "crd", "", [], { name: "crds" }),
+            declare("istio-spire:x:Demo", "demo", "", []),
+            declare("kubernetes:core/v1:ServiceAccount", "demo-sa", "demo", ["app"], { metadata: { name: "sa" } }),
+            declare("kubernetes:apps/v1:Deployment", "demo-deploy", "demo", ["demo-sa"], { metadata: { name: "d" } }),
+            declare("istio-spire:x:Outer", "outer", "", []),
+            declare("istio-spire:x:Inner", "inner", "outer", []),
+            declare(release, "inner-release", "inner", ["demo"], { name: "inner" }),
+        ];
+        const graph = await parseFlowchart(
+            dependencySection(declared)
+                .slice(dependencySection(declared).indexOf("```mermaid") + 1, -1)
+                .join("\n"),
+        );
+        const nameOf = new Map(declared.flatMap((d) => ["r", "c", "g"].map((prefix): [string, string] => [mermaidId(prefix, d.name), d.name])));
+        expect(graph.vertices.map((v) => [nameOf.get(v.id), v.lines, v.type])).to.deep.equal([
+            ["app-ns", ["Namespace app"], "stadium"],
+            ["app-release", ["Helm release app"], "square"],
+            ["inner-release", ["Helm release inner"], "square"],
+            ["crd", ["Helm release crds"], "square"],
+            ["demo", ["demo", "Demo: 2 resources"], "square"],
+        ]);
+        expect(graph.edges.map((e) => `${nameOf.get(e.start)} -> ${nameOf.get(e.end)}`)).to.deep.equal([
+            // Through app-config, a ConfigMap inside app (not drawn: app has drawn resources).
+            "app-ns -> app-release",
+            // demo-sa waits for the component app, so for each of its resources: app-release last.
+            "app-release -> demo",
+            "crd -> app-release",
+            "demo -> inner-release",
+        ]);
+        expect(graph.subgraphs.map((g) => [nameOf.get(g.id), g.title, g.nodes.map((n) => nameOf.get(n))])).to.deep.equal([
+            ["app", "app (App)", ["app-ns", "app-release"]],
+            ["inner", "inner (Inner)", ["inner-release"]],
+            ["outer", "outer (Outer)", ["inner"]],
+        ]);
+    });
+
+    it("is the same whatever order the resources were declared in", () => {
+        for (const r of rendered) {
+            expect(dependencySection([...r.declared].reverse())).to.deep.equal(dependencySection(r.declared));
+        }
     });
 });

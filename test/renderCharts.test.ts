@@ -264,6 +264,10 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         expect(spire.reason).to.match(
             /^chart spire-0\.0\.1 is not in \$ISTIO_SPIRE_UPSTREAM, \.\.\/shared\/upstream, the cache|^chart spire-0\.0\.1 is not in \.\.\/shared\/upstream, the cache/,
         );
+        // `npm run fetch-upstream` does not fetch it: the fix names the chart's repository, from the release.
+        expect(spire.fix).to.equal(
+            "put the sources of chart spire-0.0.1 (`helm pull spire --repo https://spiffe.github.io/helm-charts-hardened/ --version 0.0.1 --untar`) in charts/spire-0.0.1/ under $ISTIO_SPIRE_UPSTREAM or the cache's upstream/ (`npm run fetch-upstream` fetches only the program's default versions)",
+        );
         expect(charts.get("spire-crds")?.rendered).to.equal(true);
     });
 
@@ -273,6 +277,10 @@ describe("chart objects in a render, with Helm and the pinned charts", () => {
         try {
             const run = renderCommand(project, []);
             expect(run.status, run.stderr).to.equal(0);
+            // Every release rendered: the console says nothing about charts.
+            expect(run.stdout).to.match(
+                /^east: \d+ resources, \d+ files in rendered\/east\/\nFleet: 1 stack, 0 federated and 0 pending peer links, in rendered\/fleet\.md\.\nRendered 1 of 1 stacks in \d+\.\d s \(mock runtime; no cluster contacted\)\.\n$/,
+            );
             const out = path.join(project, "rendered", "east");
             expect(fs.existsSync(path.join(out, "helm", "spire", "spire-server", "StatefulSet-spire-server.yaml"))).to.equal(true);
             expect(fs.readFileSync(path.join(out, "summary.md"), "utf8")).to.match(/^- spire: \d+ objects, by helm template/m);

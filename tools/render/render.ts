@@ -3,7 +3,9 @@
 // Runs the real program (index.ts) for each `Pulumi.<stack>.yaml` under Pulumi's mock runtime, as `pulumi preview`
 // would run it, and writes `rendered/<stack>/`: one YAML file per Kubernetes object, one per Helm release (repository,
 // chart, version, namespace, full values), the IstioOperator, the stack outputs, and a summary, which also reports
-// the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack.
+// the policy pack (policy/) run on the stack; a violation fails the render as it fails a preview with the pack. The
+// summary draws the stack's dependency chain, and `rendered/fleet.md` the fleet, as Mermaid graphs (graphs.ts). The
+// console names each release whose chart objects could not be rendered (no chart, no Helm), why, and what fixes it.
 //
 // Federation is resolved between the rendered stacks as stack references resolve it after the three-step bootstrap:
 // a first pass renders every stack alone (its peers created, with no outputs), a second feeds each stack its peers'
@@ -21,7 +23,8 @@ import { policies } from "../../policy/policies";
 import { Declared, runProgram, secretConfig } from "../mock-engine/harness";
 import { PolicyReport, checkRun } from "../mock-engine/policyHarness";
 import { PROJECT, SecureValue, StackSource, loadStackSources, selectStacks } from "../stack-files/stackFiles";
-import { ReleaseInputs, ReleaseObjects, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
+import { ReleaseInputs, ReleaseObjects, ReleaseRenderer, helmReleaseRenderer, releaseObjectFiles, renderReleases } from "./releaseObjects";
+import { FleetStack, dependencySection, fleetFile, fleetGraph } from "./graphs";
 import { wantsHelp } from "../help";
 
 /** The organization of every stack on Pulumi's local (self-managed) backend. */
@@ -286,10 +289,33 @@ export function declaredReleases(r: Extract<StackRender, { ok: true }>): Release
         .map(
             (d) =>
                 withPlaceholders(
-                    { name: d.inputs.name, namespace: d.inputs.namespace, chart: d.inputs.chart, version: d.inputs.version, values: d.inputs.values ?? {} },
+                    {
+                        name: d.inputs.name,
+                        namespace: d.inputs.namespace,
+                        chart: d.inputs.chart,
+                        version: d.inputs.version,
+                        values: d.inputs.values ?? {},
+                        ...(typeof d.inputs.repositoryOpts?.repo === "string" ? { repository: d.inputs.repositoryOpts.repo } : {}),
+                    },
                     `${r.stack} ${d.name}`,
                 ) as ReleaseInputs,
         );
+}
+
+/** The releases of a stack whose chart objects were not rendered, by release name, with why and what renders them. */
+export function unrenderedReleases(r: Extract<StackRender, { ok: true }>, charts: ChartObjects): { release: string; reason: string; fix?: string }[] {
+    return declaredReleases(r)
+        .map((d) => d.name)
+        .sort()
+        .flatMap((release) => {
+            const objects: ReleaseObjects = charts.get(release) ?? { rendered: false, reason: "no render" };
+            return objects.rendered ? [] : [{ release, reason: objects.reason, ...(objects.fix === undefined ? {} : { fix: objects.fix }) }];
+        });
+}
+
+/** Each distinct fix, in the order of the releases that need it. */
+function distinctFixes(missing: { fix?: string }[]): string[] {
+    return [...new Set(missing.flatMap((m) => (m.fix === undefined ? [] : [m.fix])))];
 }
 
 function chartObjectsSection(r: Extract<StackRender, { ok: true }>, charts: ChartObjects | undefined): string[] {
@@ -305,6 +331,10 @@ function chartObjectsSection(r: Extract<StackRender, { ok: true }>, charts: Char
         lines.push(
             objects?.rendered ? `- ${name}: ${objects.objects.length} objects, by ${objects.by}` : `- ${name}: not rendered: ${objects?.reason ?? "no render"}`,
         );
+    }
+    const fixes = distinctFixes(unrenderedReleases(r, charts));
+    if (fixes.length > 0) {
+        lines.push("", `To render them: ${fixes.join("; ")}; then \`npm run render\` again.`);
     }
     return lines;
 }
@@ -326,6 +356,8 @@ function summaryFile(r: Extract<StackRender, { ok: true }>, files: string[], cha
         `- Federated with: ${outputs.federatedWith?.length ? outputs.federatedWith.join(", ") : "none"}`,
         `- Peer stacks read: ${r.peers.length ? r.peers.join(", ") : "none"}`,
         `- Pending peers: ${outputs.pendingPeers?.length ? outputs.pendingPeers.join(", ") : "none"}`,
+        "",
+        ...dependencySection(r.declared),
         "",
         "## Resources by type",
         "",
@@ -407,6 +439,16 @@ export function renderFiles(r: Extract<StackRender, { ok: true }>, charts?: Char
     return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** What the fleet graph (tools/render/graphs.ts) reads of each stack's render. */
+export function fleetStacks(results: StackRender[]): FleetStack[] {
+    return results.map((r) =>
+        r.ok ? { stack: r.stack, ok: true, outputs: r.outputs, peers: r.peers, violations: r.policy.violations.length } : { stack: r.stack, ok: false },
+    );
+}
+
+/** The file a render writes beside the stacks' directories: `fleet.md`, the fleet as this render resolved it. */
+export const FLEET_FILE = "fleet.md";
+
 /** Replaces `<outDir>/<stack>/` with the stack's files; a failed stack's directory is removed, never left stale. */
 export function writeStack(outDir: string, r: StackRender, charts?: ChartObjects): number {
     const dir = path.join(outDir, r.stack);
@@ -433,8 +475,11 @@ export interface RenderArguments {
 }
 
 /** Renders the chart objects of every release of every rendered stack, keyed by stack, then release name. */
-export async function renderChartObjects(results: StackRender[], options?: { cache?: string }): Promise<Map<string, ChartObjects>> {
-    const renderer = helmReleaseRenderer(options);
+export async function renderChartObjects(
+    results: StackRender[],
+    options?: { cache?: string },
+    renderer = helmReleaseRenderer(options),
+): Promise<Map<string, ChartObjects>> {
     const releases: [string, ReleaseInputs][] = results.flatMap((r) =>
         r.ok ? declaredReleases(r).map((d): [string, ReleaseInputs] => [`${r.stack}\n${d.name}`, d]) : [],
     );
@@ -452,7 +497,8 @@ export const RENDER_HELP = [
     "usage: npm run render -- [--out <dir>] [--no-charts] [stack ...]",
     "",
     "Renders each stack's plan under Pulumi's mock runtime, without a cluster, the Pulumi CLI or the network",
-    '(README, "Without a cluster").',
+    '(README, "Without a cluster"). Writes <dir>/<stack>/ for each stack (its summary.md draws its dependency chain)',
+    "and <dir>/fleet.md, the fleet as a Mermaid graph.",
     "",
     "  stack ...      the stacks to write (default: every Pulumi.<stack>.yaml); their peers are rendered with them",
     "  --out <dir>    where to write (default: rendered/)",
@@ -493,8 +539,30 @@ export interface RenderOutput {
     stderr: (line: string) => void;
 }
 
+/** The console lines under a stack's line naming the releases whose chart objects were not rendered, and why. */
+export function unrenderedLines(r: Extract<StackRender, { ok: true }>, charts: ChartObjects): string[] {
+    const missing = unrenderedReleases(r, charts);
+    if (missing.length === 0) {
+        return [];
+    }
+    const releases = declaredReleases(r).length;
+    return [
+        `  chart objects not rendered for ${missing.length} of ${releases} Helm release${releases === 1 ? "" : "s"}:`,
+        ...missing.map((m) => `    ${m.release}: ${m.reason}`),
+    ];
+}
+
+/** What `--no-charts` prints, once: the chart objects were skipped on purpose. */
+export const NO_CHARTS_LINE = "Chart objects skipped (--no-charts): helm/<release>.yaml holds each release's values only.";
+
 /** `npm run render -- <argv>` in a project directory: renders, writes, reports; returns the exit code. */
-export async function renderCommandLine(projectDir: string, argv: string[], output: RenderOutput): Promise<number> {
+export async function renderCommandLine(
+    projectDir: string,
+    argv: string[],
+    output: RenderOutput,
+    /** What renders the charts (default: Helm and the pinned charts, tools/render/releaseObjects.ts). */
+    options: { renderer?: ReleaseRenderer } = {},
+): Promise<number> {
     if (wantsHelp(argv)) {
         output.stdout(RENDER_HELP);
         return 0;
@@ -512,7 +580,8 @@ export async function renderCommandLine(projectDir: string, argv: string[], outp
         sources.map((s) => s.stack),
         named,
     );
-    const charts = args.charts ? await renderChartObjects(results) : new Map<string, ChartObjects>();
+    const charts = args.charts ? await renderChartObjects(results, undefined, options.renderer) : new Map<string, ChartObjects>();
+    const fixes: string[] = [];
     for (const r of results) {
         // Only the named stacks are written; a peer rendered for them is written only when it failed (its old render,
         // no longer what its file says, is removed). Other stacks' renders are left as they are.
@@ -531,11 +600,32 @@ export async function renderCommandLine(projectDir: string, argv: string[], outp
             for (const v of r.policy.advisories) {
                 output.stdout(`  policy advisory: ${v.policy}: ${v.message}`);
             }
+            // Without the pinned charts (or Helm), the render still succeeds; each release it could not render is named.
+            if (args.charts) {
+                const stackCharts = charts.get(r.stack) ?? new Map();
+                unrenderedLines(r, stackCharts).forEach((line) => output.stdout(line));
+                fixes.push(...distinctFixes(unrenderedReleases(r, stackCharts)));
+            }
         } else {
             const peerOf = named.includes(r.stack) ? "" : ` (rendered as a peer of ${named.join(", ")})`;
             output.stderr(`${r.stack}: error${peerOf}: ${r.error}`);
         }
     }
+    if (!args.charts) {
+        output.stdout(NO_CHARTS_LINE);
+    } else if (fixes.length > 0) {
+        output.stdout(`To render the chart objects: ${[...new Set(fixes)].join("; ")}; then \`npm run render\` again (\`--no-charts\` skips them).`);
+    }
+    // The fleet as this render resolved it: every stack it wrote (and the failed peers of named stacks).
+    const fleet = fleetStacks(results);
+    fs.mkdirSync(args.outDir, { recursive: true });
+    fs.writeFileSync(path.join(args.outDir, FLEET_FILE), fleetFile(fleet));
+    const { nodes, edges: links } = fleetGraph(fleet);
+    const pending = links.filter((e) => e.kind === "pending").length;
+    const stacks = `${nodes.length} stack${nodes.length === 1 ? "" : "s"}`;
+    output.stdout(
+        `Fleet: ${stacks}, ${links.length - pending} federated and ${pending} pending peer links, in ${path.relative(projectDir, path.join(args.outDir, FLEET_FILE))}.`,
+    );
     const rendered = results.filter((r) => r.ok).length;
     output.stdout(`Rendered ${rendered} of ${results.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s (mock runtime; no cluster contacted).`);
     return failedStacks(results).length > 0 ? 1 : 0;

@@ -198,10 +198,11 @@ export function findChart(chart: string, version: string, env: NodeJS.ProcessEnv
             return { found: true, dir, origin: candidate.origin };
         }
     }
+    // What fetches it is the caller's to say (tools/render/releaseObjects.ts chartFix): FETCH_COMMAND only fetches CHART_PINS.
     return {
         found: false,
         reason: `chart ${name} is not in ${upstreamCandidates(env, projectDir)
             .map((c) => c.origin)
-            .join(", ")} (\`${FETCH_COMMAND}\` fetches the pinned versions)`,
+            .join(", ")}`,
     };
 }
