@@ -197,8 +197,9 @@ async function timeProgram(runs: number): Promise<{ base: ProgramTimes; scaled: 
 }
 
 function line(what: string, figure: string, target?: { text: string; met: boolean }, note = ""): string {
-    const verdict = target ? `target ${target.text.padEnd(7)} ${(target.met ? "met" : "NOT MET").padEnd(8)}` : "";
-    return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}${verdict && note ? "  " : ""}${note}`.trimEnd();
+    // The verdict's column is kept without a target, so that the notes line up.
+    const verdict = target ? `target ${target.text.padEnd(7)} ${(target.met ? "met" : "NOT MET").padEnd(8)}` : "".padEnd(23);
+    return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}  ${note}`.trimEnd();
 }
 
 /** Empty directories for every cache `npm test` keeps (see the top of this file), and what removes them. */
