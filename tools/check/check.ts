@@ -12,9 +12,9 @@
 //
 // They run at the same time: the tests from the start, the type check and the lint beside them, one after the other
 // (the lint needs the program), and the format check beside both. Before, `tsc --noEmit -p . && npm run lint &&
-// mocha` type-checked the tree twice (tsc, then ESLint's own program) and ran the four one after the other. The outputs
-// of the type check, the lint and the format check are printed once the tests are done, each under its command, then
-// one line per check; the exit code is 1 when any check failed, whichever.
+// mocha` type-checked the tree twice (tsc, then ESLint's own program) and ran the four one after the other. Once the
+// tests are done, the output of each other check that failed (and the lint's warnings) is printed under its command,
+// then one line per check; the exit code is 1 when any check failed, whichever.
 //
 // Caches: ESLint's and Prettier's under node_modules/.cache (ESLint's apart from `npm run lint`'s, whose config has no
 // program in it; Prettier's shared with `npm run lint` and `npm run format`), or under $ISTIO_SPIRE_CHECK_CACHE when
@@ -192,7 +192,7 @@ export const CHECK_HELP = [
     "eslint.config.mjs, reading the type check's program), the format check (`prettier --check --cache .`) and the tests",
     "(mocha with .mocharc.json, printing as they run). Then prints what the other checks reported and one line per check.",
     "",
-    "  <mocha arguments>   passed to mocha (a spec file, --grep ...); the other checks still cover the whole tree",
+    "  <mocha arguments>   passed to mocha, with .mocharc.json (e.g. --grep <pattern>); the other checks cover the whole tree",
     "  -h, --help          print this help and exit",
     "",
     `Caches: node_modules/.cache, or $${CHECK_CACHE_ENV} when set. Exit code: 0 when every check passed, else 1.`,
