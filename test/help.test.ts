@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { BENCH_HELP } from "../tools/bench/bench";
+import { CHECK_HELP } from "../tools/check/check";
 import { KUBECONFIGS_HELP } from "../tools/ci/kubeconfigs";
 import { BOOTSTRAP_ORDER_HELP } from "../tools/fleet/bootstrapOrder";
 import { FLEET_HELP } from "../tools/fleet/fleet";
@@ -29,6 +30,7 @@ const TOOLS: Record<string, { script: string; help: string }> = {
     prComment: { script: "pr-diff/prComment.ts", help: PR_COMMENT_HELP },
     renderDiff: { script: "pr-diff/renderDiff.ts", help: RENDER_DIFF_HELP },
     kubeconfigs: { script: "ci/kubeconfigs.ts", help: KUBECONFIGS_HELP },
+    test: { script: "check/check.ts", help: CHECK_HELP },
 };
 
 /** Runs a tool's script as its npm script does (ts-node), in a directory with nothing to read. */

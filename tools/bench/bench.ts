@@ -1,23 +1,40 @@
 // `npm run bench`: how long the suite, the render and the program take, beside their targets. It reports; it does
 // not assert (wall time depends on the machine and its load), so it exits 0 unless something fails to run.
 //
-//   npm test          wall time of one `npm test` (type check + lint + mocha), spawned as a child
+//   npm test          wall time of `npm test` (tools/check/check.ts: type check, lint, format check and mocha side by
+//                     side), spawned as a child, twice: cold, then warm. Cold is a fresh clone right after `npm ci`:
+//                     every cache the suite keeps starts empty, each pointed to a new temporary directory, so the
+//                     user's own caches are neither used nor touched:
+//                       - ESLint's and Prettier's ($ISTIO_SPIRE_CHECK_CACHE; else node_modules/.cache),
+//                       - the render cache of Helm's output ($ISTIO_SPIRE_RENDER_CACHE; else ~/.cache/istio-spire/renders),
+//                       - ts-node's V8 code cache of the TypeScript compiler (v8-compile-cache-lib,
+//                         $V8_COMPILE_CACHE_CACHE_DIR; else $TMPDIR/v8-compile-cache-<uid>).
+//                     Kept, as `npm run fetch-upstream` leaves them: the pinned charts and Helm (without them those
+//                     tests are pending, which is faster, not slower); and the operating system's file cache.
+//                     Warm is the same command again right after, with those caches as the cold run left them.
 //   npm run render    wall time of one `npm run render` of the project's stacks into a temporary directory,
 //                     start-up (ts-node) included
 //   program scaling   the program alone, in process under the mock runtime (tools/mock-engine/harness.ts runProgram): a stack with
 //                     10 federated peers and 50 enrolled namespaces against the default stack (trustDomain and
 //                     clusterName only); each the median of several runs after a warm-up
+//   --files           instead of the above: each test file's share of the parallel mocha run (tools/bench/fileTimes.ts),
+//                     wall and CPU, its own and its child processes', heaviest first, with cold caches
 //
-// Options: --skip-test (skip the npm test run), --runs <n> (program runs per figure, default 7).
+// Options: --skip-test (skip the npm test runs), --runs <n> (program runs per figure, default 7), --files.
 
 import { spawnSync } from "child_process";
 import { generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runProgram } from "../mock-engine/harness";
+import { CHECK_CACHE_ENV } from "../check/check";
 import { wantsHelp } from "../help";
-import { RENDER_CACHE_ENV } from "../render/releaseObjects";
+import { FILE_TIMES_ENV, FileTime } from "./fileTimes";
+// The program, its harness and the render are loaded where they are measured: `--help` answers without them.
+import type { runProgram as RunProgram } from "../mock-engine/harness";
+
+/** Where v8-compile-cache-lib, through which ts-node loads the TypeScript compiler, keeps its cache. */
+export const V8_COMPILE_CACHE_ENV = "V8_COMPILE_CACHE_CACHE_DIR";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");
 const ORG = "organization/istio-spire";
@@ -99,8 +116,8 @@ function childrenCpuSeconds(): number | undefined {
     }
 }
 
-/** Wall (and CPU, where known) seconds of a command; throws (with its output) if it fails. */
-function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): { wall: number; cpu?: number } {
+/** Wall (and CPU, where known) seconds of a command, and its output; throws (with its output) if it fails. */
+function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): { wall: number; cpu?: number; stdout: string } {
     const cpuBefore = childrenCpuSeconds();
     const started = process.hrtime.bigint();
     const result = spawnSync(command, args, { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
@@ -109,7 +126,7 @@ function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {
         throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
     }
     const cpuAfter = childrenCpuSeconds();
-    return { wall, cpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
+    return { wall, cpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore, stdout: result.stdout };
 }
 
 /** The scaled stack: 10 peers, each with a valid federation export, and 50 enrolled namespaces. */
@@ -145,6 +162,7 @@ interface ProgramTimes {
 }
 
 async function timeProgram(runs: number): Promise<{ base: ProgramTimes; scaled: ProgramTimes }> {
+    const { runProgram }: { runProgram: typeof RunProgram } = require("../mock-engine/harness");
     const program: () => Promise<Record<string, unknown>> = require("../../index");
     const ownBundle = spiffeBundle("bench.demo");
     const base = { trustDomain: "bench.demo", clusterName: "bench" };
@@ -179,19 +197,59 @@ async function timeProgram(runs: number): Promise<{ base: ProgramTimes; scaled: 
 }
 
 function line(what: string, figure: string, target?: { text: string; met: boolean }, note = ""): string {
-    const verdict = target ? `target ${target.text.padEnd(7)} ${(target.met ? "met" : "NOT MET").padEnd(8)}` : "";
-    return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}${verdict && note ? "  " : ""}${note}`.trimEnd();
+    // The verdict's column is kept without a target, so that the notes line up.
+    const verdict = target ? `target ${target.text.padEnd(7)} ${(target.met ? "met" : "NOT MET").padEnd(8)}` : "".padEnd(23);
+    return `${what.padEnd(52)} ${figure.padStart(9)}   ${verdict}  ${note}`.trimEnd();
+}
+
+/** Empty directories for every cache `npm test` keeps (see the top of this file), and what removes them. */
+function coldCaches(): { env: Record<string, string>; remove: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bench-cold-"));
+    const { RENDER_CACHE_ENV }: typeof import("../render/releaseObjects") = require("../render/releaseObjects");
+    return {
+        env: {
+            [CHECK_CACHE_ENV]: path.join(dir, "check"),
+            [RENDER_CACHE_ENV]: path.join(dir, "renders"),
+            [V8_COMPILE_CACHE_ENV]: path.join(dir, "v8-compile-cache"),
+        },
+        remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+}
+
+/** When each check of `npm test` was done, from its report (tools/check/check.ts `report`). */
+export function checkTimes(stdout: string): string {
+    const done = [...stdout.matchAll(/^(type check|lint|format|tests): +ok +done at ([\d.]+) s /gm)];
+    return done.map((m) => `${m[1]} ${Number(m[2]).toFixed(0)} s`).join(", ");
+}
+
+/** Each test file's share of a parallel mocha run (tools/bench/fileTimes.ts), heaviest (CPU) first. */
+function fileTable(times: FileTime[]): string[] {
+    const t0 = Math.min(...times.map((t) => t.start));
+    const workers = [...new Set(times.map((t) => t.worker))];
+    const total = (t: FileTime) => t.cpu + (t.children ?? 0);
+    const rows = [...times].sort((a, b) => total(b) - total(a) || a.file.localeCompare(b.file));
+    const s = (seconds: number) => seconds.toFixed(1).padStart(5);
+    return [
+        `${"test file".padEnd(36)} worker   from     to   wall    CPU  (own + children)`,
+        ...rows.map(
+            (t) =>
+                `${(path.relative(PROJECT_DIR, t.file) + (t.first ? " *" : "")).padEnd(36)} ${String(workers.indexOf(t.worker) + 1).padStart(6)} ${s((t.start - t0) / 1000)}  ${s((t.end - t0) / 1000)}  ${s((t.end - t.start) / 1000)}  ${s(total(t))}  (${s(t.cpu)} + ${t.children === undefined ? "    ?" : s(t.children)})`,
+        ),
+        `${"all files".padEnd(36)} ${" ".repeat(6)} ${" ".repeat(5)}  ${s((Math.max(...times.map((t) => t.end)) - t0) / 1000)}  ${" ".repeat(5)}  ${s(times.reduce((n, t) => n + total(t), 0))}`,
+        "* the worker's first file: its share includes starting the worker (ts-node, and the modules every file loads)",
+    ];
 }
 
 /** What `npm run bench -- --help` (or `-h`) prints, on stdout, with exit code 0. */
 export const BENCH_HELP = [
-    "usage: npm run bench -- [--skip-test] [--runs <n>]",
+    "usage: npm run bench -- [--skip-test] [--runs <n>] [--files]",
     "",
-    "Measures `npm test`, `npm run render` and the program under the mock runtime beside their targets; it reports,",
-    "it does not assert.",
+    "Measures `npm test` (cold: every cache it keeps empty, as in a fresh clone after `npm ci`; then warm), `npm run",
+    "render` and the program under the mock runtime beside their targets; it reports, it does not assert.",
     "",
-    "  --skip-test    skip the `npm test` run",
+    "  --skip-test    skip the `npm test` runs",
     "  --runs <n>     program runs per figure (default 7)",
+    "  --files        only each test file's share of the parallel mocha run (wall, CPU), heaviest first",
     "  -h, --help     print this help and exit",
 ].join("\n");
 
@@ -213,14 +271,37 @@ async function main(): Promise<void> {
             .map((l) => l.toFixed(2))
             .join(" ")}`,
     );
+    const cpu = (seconds: number | undefined) => (seconds === undefined ? "" : `CPU ${seconds.toFixed(1)} s`);
+
+    if (argv.includes("--files")) {
+        const cold = coldCaches();
+        const out = path.join(cold.env[CHECK_CACHE_ENV], "..", "file-times.jsonl");
+        try {
+            // The project's mocha config, with the hook plugin required after ts-node/register.
+            const config = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, ".mocharc.json"), "utf8"));
+            const configFile = path.join(cold.env[CHECK_CACHE_ENV], "..", "mocharc.json");
+            fs.writeFileSync(configFile, JSON.stringify({ ...config, require: [...config.require, path.join(__dirname, "fileTimes.ts")], reporter: "dot" }));
+            const mocha = path.join(path.dirname(require.resolve("mocha/package.json")), "bin", "mocha.js");
+            const run = timeCommand(process.execPath, [mocha, "--config", configFile], { ...cold.env, [FILE_TIMES_ENV]: out });
+            const times: FileTime[] = fs
+                .readFileSync(out, "utf8")
+                .split("\n")
+                .filter((l) => l !== "")
+                .map((l) => JSON.parse(l));
+            console.log([...fileTable(times), line("mocha (wall)", `${run.wall.toFixed(1)} s`, undefined, cpu(run.cpu))].join("\n"));
+        } finally {
+            cold.remove();
+        }
+        return;
+    }
     const lines: string[] = [];
 
     // (c) first, in this process, before the children compete for the cores.
     const p = await timeProgram(runs);
-    const cpu = (seconds: number | undefined) => (seconds === undefined ? "" : `CPU ${seconds.toFixed(1)} s`);
 
     // The render twice: every chart rendered by Helm (render cache off), then with Helm's output cached, as a second
     // `npm run render` or a pull request's unchanged releases find it.
+    const { RENDER_CACHE_ENV }: typeof import("../render/releaseObjects") = require("../render/releaseObjects");
     const stacks = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).length;
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-bench-cache-"));
     try {
@@ -251,8 +332,22 @@ async function main(): Promise<void> {
     }
 
     if (!argv.includes("--skip-test")) {
-        const test = timeCommand(npm, ["test", "--silent"], { BENCH_INNER: "1" });
-        lines.unshift(line("npm test (wall)", `${test.wall.toFixed(1)} s`, { text: `< ${TARGETS.test} s`, met: test.wall < TARGETS.test }, cpu(test.cpu)));
+        // Cold, then warm with the caches the cold run filled.
+        const cold = coldCaches();
+        try {
+            const tests: string[] = [];
+            for (const [label, target] of [
+                ["cold", { text: `< ${TARGETS.test} s` }],
+                ["warm", undefined],
+            ] as const) {
+                const test = timeCommand(npm, ["test", "--silent"], { BENCH_INNER: "1", ...cold.env });
+                const note = [cpu(test.cpu), checkTimes(test.stdout) && `done at: ${checkTimes(test.stdout)}`].filter((n) => n !== "").join("; ");
+                tests.push(line(`npm test, ${label} (wall)`, `${test.wall.toFixed(1)} s`, target && { ...target, met: test.wall < TARGETS.test }, note));
+            }
+            lines.unshift(...tests);
+        } finally {
+            cold.remove();
+        }
     }
     const ratio = p.scaled.wall / p.base.wall;
     const ms = (t: ProgramTimes) => `${t.resources} resources, CPU ${t.cpu.toFixed(0)} ms`;
