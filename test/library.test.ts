@@ -1,13 +1,16 @@
 // The components as a library: `npm pack` builds a package another Pulumi TypeScript program can depend on, and the
 // example program (examples/mesh-platform) runs from that package under the mock runtime, not from the source tree.
 //
-// One `npm pack` of this project (its prepack runs `npm run build`: tsconfig.build.json, components/ to dist/) into a
-// temporary directory; the tarball is unpacked as the example's node_modules/istio-spire, as npm would install it,
-// with the peer dependencies linked to this project's own node_modules (offline, and the one copy of @pulumi/pulumi
-// the mock runtime is set on).
+// `npm pack` runs the package's prepack, `npm run build`, which deletes dist/ and compiles components/ into it: run in
+// the checkout, it would write into the working tree, under any other suite running there at the same time. So the
+// package is packed from a private copy of its sources in a temporary directory (PACKAGE_SOURCES, node_modules linked),
+// and a second pack, of a copy of the whole checkout, shows the tarball is the one `npm pack` in the root produces.
+// The tarball is unpacked as the example's node_modules/istio-spire, as npm would install it, with the peer
+// dependencies linked to this project's own node_modules (offline, and the one copy of @pulumi/pulumi the mock runtime
+// is set on).
 
 import { expect } from "chai";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import { createRequire } from "module";
 import * as os from "os";
@@ -28,7 +31,57 @@ interface PackReport {
     name: string;
     version: string;
     filename: string;
-    files: { path: string }[];
+    integrity: string;
+    files: { path: string; size: number }[];
+}
+
+/**
+ * What `npm pack` reads: the package's files (package.json, README.md, dist/ from the build) and the build's inputs
+ * (tsconfig.build.json extends tsconfig.json; it compiles components/). A file the package gains (a LICENSE, a new
+ * entry of `files`) makes the tarballs differ in "is the tarball `npm pack` in the root produces" until it is listed.
+ */
+const PACKAGE_SOURCES = ["package.json", "README.md", "tsconfig.json", "tsconfig.build.json", "components"];
+
+/**
+ * Copies `entries` of this project (all of it when undefined, but node_modules/ and .git/ at any depth) into `dir`,
+ * with node_modules linked to this project's, as a checkout with its dependencies installed.
+ */
+function copyProject(dir: string, entries?: string[]): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const entry of entries ?? fs.readdirSync(ROOT).filter((e) => e !== "node_modules" && e !== ".git")) {
+        fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), {
+            recursive: true,
+            filter: (source) => !["node_modules", ".git"].includes(path.basename(source)),
+        });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+}
+
+/** `npm pack` in `dir` (its prepack builds dist/ there), the tarball written into `destination`; npm's JSON report. */
+async function npmPack(dir: string, destination: string): Promise<PackReport> {
+    fs.mkdirSync(destination, { recursive: true });
+    // The build's output (prepack) goes to stderr; stdout is the JSON report.
+    const { code, stdout, stderr } = await runAsync(
+        "npm",
+        ["pack", "--json", "--pack-destination", destination, "--offline", "--no-audit", "--no-fund", "--loglevel=error"],
+        dir,
+        {
+            ...process.env,
+            npm_config_update_notifier: "false",
+        },
+    );
+    if (code !== 0) {
+        throw new Error(`npm pack in ${dir} exited with ${code}:\n${stderr}`);
+    }
+    return (JSON.parse(stdout) as PackReport[])[0];
+}
+
+/** Every file under `dir` (relative, sorted) with its mode and content, to compare two unpacked tarballs. */
+function treeContent(dir: string): { path: string; mode: number; content: string }[] {
+    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort()
+        .map((f) => ({ path: f, mode: fs.statSync(path.join(dir, f)).mode, content: fs.readFileSync(path.join(dir, f), "base64") }));
 }
 
 /** Every `components/**\/*.ts` file, relative to components/ and without the extension (`mesh/spire`). */
@@ -61,14 +114,19 @@ function pulumiProgramPath(projectDir: string, project: { main?: string }, pkg: 
     return entry !== undefined && fs.existsSync(path.join(projectDir, entry)) ? path.join(projectDir, entry) : projectDir;
 }
 
-/** Runs a command and resolves with its exit code and output (for the example's type check, run beside the mocks). */
-function runAsync(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+/** Runs a command and resolves with its exit code and output (`output`: both streams as they came). */
+function runAsync(
+    command: string,
+    args: string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; output: string; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child: ChildProcess = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        child.stdout!.on("data", (d) => (output += d));
-        child.stderr!.on("data", (d) => (output += d));
-        child.on("close", (code) => resolve({ code, output }));
+        const child: ChildProcess = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+        let [output, stdout, stderr] = ["", "", ""];
+        child.stdout!.on("data", (d) => ((output += d), (stdout += d)));
+        child.stderr!.on("data", (d) => ((output += d), (stderr += d)));
+        child.on("close", (code) => resolve({ code, output, stdout, stderr }));
     });
 }
 
@@ -78,6 +136,8 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
 
     let tmp: string;
     let report: PackReport;
+    /** The pack of a copy of the whole checkout: what `npm pack` in the root produces. */
+    let checkoutReport: PackReport;
     let packageDir: string;
     let exampleDir: string;
     let packed: {
@@ -94,14 +154,13 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
 
     before(async function () {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-library-"));
-        // The build's output (prepack) goes to stderr; stdout is the JSON report.
-        const stdout = execFileSync("npm", ["pack", "--json", "--pack-destination", tmp, "--offline", "--no-audit", "--no-fund", "--loglevel=error"], {
-            cwd: ROOT,
-            encoding: "utf8",
-            env: { ...process.env, npm_config_update_notifier: "false" },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        [report] = JSON.parse(stdout) as PackReport[];
+        // The package's sources alone, and the whole checkout, each packed in its own copy (at the same time).
+        copyProject(path.join(tmp, "package-sources"), PACKAGE_SOURCES);
+        copyProject(path.join(tmp, "checkout"));
+        [report, checkoutReport] = await Promise.all([
+            npmPack(path.join(tmp, "package-sources"), tmp),
+            npmPack(path.join(tmp, "checkout"), path.join(tmp, "from-checkout")),
+        ]);
 
         // The example as a user has it, with the tarball installed: node_modules/istio-spire is the unpacked package.
         exampleDir = path.join(tmp, "mesh-platform");
@@ -139,6 +198,18 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
                 "dist/samples/samples.d.ts",
                 "dist/addons/observability.d.ts",
             ]);
+        });
+
+        it("is the tarball `npm pack` in the root produces, file for file and byte for byte, packed without writing into the checkout", async () => {
+            expect(report.files.map((f) => [f.path, f.size])).to.deep.equal(checkoutReport.files.map((f) => [f.path, f.size]));
+            const pacote: { extract(spec: string, dest: string): Promise<unknown> } = require("pacote");
+            const fromCheckout = path.join(tmp, "from-checkout", "unpacked");
+            await pacote.extract(`file:${path.join(tmp, "from-checkout", checkoutReport.filename)}`, fromCheckout);
+            expect(treeContent(packageDir)).to.deep.equal(treeContent(fromCheckout));
+            // npm writes every entry with the same fixed time, so equal content packs to equal bytes.
+            expect([report.filename, report.integrity]).to.deep.equal([checkoutReport.filename, checkoutReport.integrity]);
+            // Each build wrote dist/ in its own copy.
+            expect(["package-sources", "checkout"].map((copy) => fs.existsSync(path.join(tmp, copy, "dist", "index.js")))).to.deep.equal([true, true]);
         });
 
         it("is named and versioned as this project, not private, with its entry points in the package", () => {
@@ -192,9 +263,11 @@ describe("the components as a library (npm pack, examples/mesh-platform)", funct
         it("is still index.ts for Pulumi: Pulumi.yaml names it, since package.json's main and exports are the library's", () => {
             const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
             const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-            expect(pulumiProgramPath(ROOT, project, pkg)).to.equal(path.join(ROOT, "index.ts"));
+            // In the copy of the checkout, where `npm pack` built dist/ (as a user's `npm pack` in the root does).
+            const checkout = path.join(tmp, "checkout");
+            expect(pulumiProgramPath(checkout, project, pkg)).to.equal(path.join(checkout, "index.ts"));
             // Without `main:` Pulumi would run the library's entry point instead (as a program it declares nothing).
-            expect(pulumiProgramPath(ROOT, { ...project, main: undefined }, pkg)).to.equal(path.join(ROOT, "dist", "index.js"));
+            expect(pulumiProgramPath(checkout, { ...project, main: undefined }, pkg)).to.equal(path.join(checkout, "dist", "index.js"));
         });
     });
 
