@@ -7,8 +7,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkTimes } from "../tools/bench/bench";
-import { CheckResult, report, runChecks, typeCheck } from "../tools/check/check";
+import { checkTimes, concurrentReport } from "../tools/bench/bench";
+import { CheckResult, checkCacheFiles, formatCheck, lint, report, runChecks, typeCheck, withCacheFile } from "../tools/check/check";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -168,5 +168,93 @@ describe("npm test: every check at once (tools/check/check.ts)", function () {
             "npm test: every check passed in 46.5 s",
         ]);
         expect(checkTimes(text)).to.equal("type check 15 s, lint 21 s, format 15 s, tests 46 s");
+    });
+
+    describe("its caches, shared by runs at the same time in one checkout (issue 19)", () => {
+        it("leaves ESLint's and Prettier's caches as whole files, each in its place, and nothing else", () => {
+            const cacheDir = path.join(dirs[0], "cache");
+            const files = checkCacheFiles(cacheDir);
+            expect(fs.readdirSync(path.join(cacheDir, "istio-spire-check")).sort()).to.deep.equal(["eslint-cache.json", "prettier-cache.json"]);
+            // ESLint's names the files it linted, Prettier's the files it checked (both flatted JSON: an array).
+            for (const file of [files.eslint, files.prettier]) {
+                expect(JSON.parse(fs.readFileSync(file, "utf8")), file).to.be.an("array");
+                expect(fs.readFileSync(file, "utf8"), file).to.include("answer.ts");
+            }
+        });
+
+        it("works on a private copy and replaces the shared file only when done, in one rename", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-cache-"));
+            dirs.push(dir);
+            const shared = path.join(dir, "sub", "cache.json");
+            // No cache yet: the copy does not exist either, and what the tool writes becomes the cache.
+            const first = await withCacheFile(shared, async (own) => {
+                expect(fs.existsSync(own)).to.equal(false);
+                fs.writeFileSync(own, '["first"]');
+                return path.dirname(own);
+            });
+            expect([first, fs.readFileSync(shared, "utf8")]).to.deep.equal([path.dirname(shared), '["first"]']);
+            // While a run writes its copy, the shared file is the whole previous one; a reader never sees the writing.
+            await withCacheFile(shared, async (own) => {
+                expect(fs.readFileSync(own, "utf8")).to.equal('["first"]');
+                fs.writeFileSync(own, '["second", ');
+                expect(fs.readFileSync(shared, "utf8")).to.equal('["first"]');
+                fs.appendFileSync(own, '"whole"]');
+            });
+            expect(fs.readFileSync(shared, "utf8")).to.equal('["second", "whole"]');
+            // A run that fails leaves the cache as it was, and no copy behind.
+            const failing = withCacheFile(shared, async (own) => {
+                fs.writeFileSync(own, "broken");
+                throw new Error("the lint crashed");
+            });
+            await failing.then(
+                () => expect.fail("withCacheFile swallowed the error"),
+                (error: Error) => expect(error.message).to.equal("the lint crashed"),
+            );
+            expect(fs.readFileSync(shared, "utf8")).to.equal('["second", "whole"]');
+            expect(fs.readdirSync(path.dirname(shared))).to.deep.equal(["cache.json"]);
+        });
+
+        it("leaves out a cache that is not whole (Prettier would fail on it): right verdicts, and a whole cache after", async () => {
+            const clean = dirs[0];
+            const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-torn-"));
+            dirs.push(cacheDir);
+            const files = checkCacheFiles(cacheDir);
+            fs.mkdirSync(path.dirname(files.eslint), { recursive: true });
+            for (const [file, whole] of [
+                [files.eslint, path.join(clean, "cache", "istio-spire-check", "eslint-cache.json")],
+                [files.prettier, path.join(clean, "cache", "istio-spire-check", "prettier-cache.json")],
+            ]) {
+                const text = fs.readFileSync(whole, "utf8");
+                fs.writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
+            }
+            const bad = dirs[1];
+            const [linted, formatted] = await Promise.all([lint(bad, cacheDir), formatCheck(bad, cacheDir)]);
+            expect([linted.ok, formatted.ok]).to.deep.equal([false, false]);
+            expect(linted.output).to.include("no-debugger");
+            expect(formatted.output).to.include("[warn] format.ts\n");
+            for (const file of [files.eslint, files.prettier]) {
+                expect(JSON.parse(fs.readFileSync(file, "utf8")), file).to.be.an("array");
+            }
+        });
+    });
+
+    it("npm run bench -- --concurrent reports each round, the rounds that passed, and how long they took", () => {
+        const ok = { status: 0, output: "npm test: every check passed\n" };
+        const rounds = [
+            { wall: 150.25, runs: [ok, ok, ok] },
+            { wall: 140, runs: [ok, { status: 1, output: ["a", "b", "npm test: FAILED: tests"].join("\n") }, ok] },
+            { wall: 160, runs: [ok, ok, ok] },
+        ];
+        expect(concurrentReport(3, rounds)).to.deep.equal([
+            "round  1: 3 of 3 passed in 150.3 s",
+            "round  2: FAILED: run 2 exit 1 in 140.0 s",
+            "round  3: 3 of 3 passed in 160.0 s",
+            "3 npm test at once in one checkout, 3 rounds: 2 of 3 rounds passed; a round took 150.3 s (median), 160.0 s at most; 7.5 min in all",
+            "",
+            "── round 2, run 2 (exit 1), its last 40 lines:",
+            "a",
+            "b",
+            "npm test: FAILED: tests",
+        ]);
     });
 });

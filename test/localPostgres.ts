@@ -108,7 +108,12 @@ export interface LocalPostgres {
  * Creates and starts the server; `setupSql` (one statement a line) runs first in single-user mode, so that no
  * connection other than `hostssl` + scram-sha-256 is ever allowed. Cleans up itself when a step fails.
  */
-export async function startPostgres(found: Extract<PostgresResolution, { found: true }>, setupSql: string[]): Promise<LocalPostgres> {
+export async function startPostgres(
+    found: Extract<PostgresResolution, { found: true }>,
+    setupSql: string[],
+    /** Where each start attempt listens (tests of the retry give a port already taken). */
+    choosePort: () => Promise<number> = freePort,
+): Promise<LocalPostgres> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-spire-pg-"));
     const data = path.join(dir, "data");
     const tls = path.join(dir, "tls");
@@ -134,7 +139,6 @@ export async function startPostgres(found: Extract<PostgresResolution, { found: 
         }
     };
     try {
-        const port = await freePort();
         fs.chmodSync(dir, 0o755);
         fs.mkdirSync(tls);
         makeCa(tls, "ca");
@@ -182,7 +186,6 @@ export async function startPostgres(found: Extract<PostgresResolution, { found: 
             path.join(data, "postgresql.conf"),
             [
                 "listen_addresses = '127.0.0.1'",
-                `port = ${port}`,
                 "unix_socket_directories = ''",
                 "ssl = on",
                 `ssl_cert_file = '${path.join(tls, "server.crt")}'`,
@@ -199,8 +202,22 @@ export async function startPostgres(found: Extract<PostgresResolution, { found: 
             throw new Error(`the setup SQL failed: ${(single.stdout + single.stderr).trim()}`);
         }
         started = true;
-        check(pgCtl(["-l", path.join(dir, "server.log"), "-w", "-t", "20", "start"]), "pg_ctl start");
-        return { port, dir, caFile: path.join(tls, "ca.crt"), otherCaFile: path.join(tls, "other-ca.crt"), stop };
+        // The port is free when asked, not reserved: another suite running at the same time (issue 19) may take it
+        // before the server binds it. The server then fails to start with "could not bind IPv4 address ...: Address
+        // already in use" in its log; it is started again on another port (the last `port` line of the file wins).
+        const log = path.join(dir, "server.log");
+        for (let attempt = 1; ; attempt++) {
+            const port = await choosePort();
+            fs.appendFileSync(path.join(data, "postgresql.conf"), `port = ${port}\n`);
+            const logged = fs.existsSync(log) ? fs.statSync(log).size : 0;
+            const start = pgCtl(["-l", log, "-w", "-t", "20", "start"]);
+            const taken = () => fs.existsSync(log) && fs.readFileSync(log).subarray(logged).toString("utf8").includes("Address already in use");
+            if (start.status !== 0 && attempt < 5 && taken()) {
+                continue;
+            }
+            check(start, "pg_ctl start");
+            return { port, dir, caFile: path.join(tls, "ca.crt"), otherCaFile: path.join(tls, "other-ca.crt"), stop };
+        }
     } catch (error) {
         const log = path.join(dir, "server.log");
         const tail = fs.existsSync(log) ? `; server log: ${fs.readFileSync(log, "utf8").trim().split("\n").slice(-5).join(" | ")}` : "";

@@ -4,6 +4,9 @@
 // conninfo rules lib/pq follows) connecting with it. The password holds every character that means something on
 // the way: spaces, both quotes, a backslash, "@", "%", "$" (also as "$HOME" and "${DBPW}"), "=", non-ASCII.
 
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
 import { expect } from "chai";
 import { requireHelm } from "./chartRender";
 import {
@@ -15,7 +18,7 @@ import {
 } from "../components/mesh/spireDataStore";
 import { requireArtifact, requireUpstream } from "../tools/upstream/artifacts";
 import { RenderedObject } from "../tools/upstream/helm";
-import { LocalPostgres, PostgresResolution, findPostgres, psql, startPostgres } from "./localPostgres";
+import { LocalPostgres, PostgresResolution, findPostgres, freePort, psql, startPostgres } from "./localPostgres";
 import { libpqConninfo, renderSpire, serverConfOf, serverPodOf, spireSqlPluginData } from "./spireServerConf";
 
 const PASSWORD = `p@ss w0rd 'single' "double" back\\slash 100% $HOME \${DBPW} =eq ünï`;
@@ -127,5 +130,44 @@ describe("postgres: SPIRE's connection string, as the chart renders it, reaches 
             status: 2,
             stderr: 'psql: error: missing "=" after "w0rd" in connection info string\n',
         });
+    });
+});
+
+describe("postgres: the test server of one suite beside another's (test/localPostgres.ts)", function () {
+    this.timeout(30000);
+    let found: Extract<PostgresResolution, { found: true }>;
+
+    before(function () {
+        const pg = findPostgres();
+        requireArtifact(this, pg.found, () => `pending: no PostgreSQL (${pg.found ? "" : pg.reason}); \`apt-get install postgresql\``);
+        found = pg as typeof found;
+    });
+
+    it("starts on another port when the free port it chose was taken before the server bound it", async () => {
+        // Another suite's server (here, a plain listener) took the port between the choice and the start.
+        const taken = net.createServer();
+        await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+        const takenPort = (taken.address() as net.AddressInfo).port;
+        const offered: number[] = [];
+        let server: LocalPostgres | undefined;
+        try {
+            server = await startPostgres(found, [], async () => {
+                offered.push(offered.length === 0 ? takenPort : await freePort());
+                return offered[offered.length - 1];
+            });
+            expect(offered).to.have.length(2);
+            expect(server.port).to.equal(offered[1]).and.not.equal(takenPort);
+            expect(fs.readFileSync(path.join(server.dir, "server.log"), "utf8")).to.include("Address already in use");
+            // The server answers on its port (TLS is required; the handshake's first byte is enough here).
+            const answer = await new Promise<string>((resolve, reject) => {
+                const socket = net.connect(server!.port, "127.0.0.1", () => socket.write(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])));
+                socket.once("data", (d) => (socket.destroy(), resolve(d.toString("latin1", 0, 1))));
+                socket.once("error", reject);
+            });
+            expect(answer).to.equal("S");
+        } finally {
+            server?.stop();
+            taken.close();
+        }
     });
 });

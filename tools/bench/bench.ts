@@ -20,9 +20,16 @@
 //   --files           instead of the above: each test file's share of the parallel mocha run (tools/bench/fileTimes.ts),
 //                     wall and CPU, its own and its child processes', heaviest first, with cold caches
 //
-// Options: --skip-test (skip the npm test runs), --runs <n> (program runs per figure, default 7), --files.
+//   --concurrent      instead of the above: several `npm test` started together in this checkout, sharing its
+//                     caches, round after round (default 3 at once, 10 rounds; --suites <n>, --rounds <n>): whether
+//                     every one passed, and how long each round took. Issue 19: no suite writes into the working tree
+//                     (each checks it, test/workingTree.ts) and the caches they share are replaced atomically
+//                     (tools/check/check.ts withCacheFile), so they cannot break each other.
+//
+// Options: --skip-test (skip the npm test runs), --runs <n> (program runs per figure, default 7), --files,
+// --concurrent [--suites <n>] [--rounds <n>].
 
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -241,8 +248,68 @@ function fileTable(times: FileTime[]): string[] {
 }
 
 /** What `npm run bench -- --help` (or `-h`) prints, on stdout, with exit code 0. */
+/** One round of `npm test` runs started together: its wall time, and each run's exit status and output. */
+export interface ConcurrentRound {
+    wall: number;
+    runs: { status: number; output: string }[];
+}
+
+/** Starts `suites` `npm test` at once in this checkout and waits for all of them. */
+async function concurrentRound(npm: string, suites: number): Promise<ConcurrentRound> {
+    const started = process.hrtime.bigint();
+    const runs = await Promise.all(
+        Array.from(
+            { length: suites },
+            () =>
+                new Promise<{ status: number; output: string }>((resolve) => {
+                    const child = spawn(npm, ["test", "--silent"], { cwd: PROJECT_DIR, env: { ...process.env, BENCH_INNER: "1" } });
+                    let output = "";
+                    child.stdout.on("data", (d) => (output += d));
+                    child.stderr.on("data", (d) => (output += d));
+                    child.on("error", (error) => resolve({ status: 1, output: `${output}${error.message}\n` }));
+                    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), output }));
+                }),
+        ),
+    );
+    return { wall: Number(process.hrtime.bigint() - started) / 1e9, runs };
+}
+
+/** The report of `--concurrent`: a line per round, then the verdict and the times (median and slowest round, total). */
+export function concurrentReport(suites: number, rounds: ConcurrentRound[]): string[] {
+    const lines = rounds.map((round, i) => {
+        const failed = round.runs.map((r, j) => (r.status === 0 ? undefined : `run ${j + 1} exit ${r.status}`)).filter((f) => f !== undefined);
+        return `round ${String(i + 1).padStart(2)}: ${failed.length === 0 ? `${suites} of ${suites} passed` : `FAILED: ${failed.join(", ")}`} in ${round.wall.toFixed(1)} s`;
+    });
+    const passedRounds = rounds.filter((round) => round.runs.every((r) => r.status === 0)).length;
+    const walls = rounds.map((r) => r.wall).sort((a, b) => a - b);
+    const median = walls.length % 2 === 1 ? walls[(walls.length - 1) / 2] : (walls[walls.length / 2 - 1] + walls[walls.length / 2]) / 2;
+    const total = walls.reduce((sum, w) => sum + w, 0);
+    lines.push(
+        `${suites} npm test at once in one checkout, ${rounds.length} rounds: ${passedRounds} of ${rounds.length} rounds passed; ` +
+            `a round took ${median.toFixed(1)} s (median), ${walls[walls.length - 1].toFixed(1)} s at most; ${(total / 60).toFixed(1)} min in all`,
+    );
+    for (const [i, round] of rounds.entries()) {
+        for (const [j, run] of round.runs.entries()) {
+            if (run.status !== 0) {
+                lines.push("", `── round ${i + 1}, run ${j + 1} (exit ${run.status}), its last 40 lines:`, ...run.output.trimEnd().split("\n").slice(-40));
+            }
+        }
+    }
+    return lines;
+}
+
+/** The positive integer after `flag` in `argv`, or `fallback` when the flag is not given. */
+function positiveOption(argv: string[], flag: string, fallback: number): number {
+    const at = argv.indexOf(flag);
+    const value = at >= 0 ? Number(argv[at + 1]) : fallback;
+    if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`${flag} needs a positive integer`);
+    }
+    return value;
+}
+
 export const BENCH_HELP = [
-    "usage: npm run bench -- [--skip-test] [--runs <n>] [--files]",
+    "usage: npm run bench -- [--skip-test] [--runs <n>] [--files] [--concurrent [--suites <n>] [--rounds <n>]]",
     "",
     "Measures `npm test` (cold: every cache it keeps empty, as in a fresh clone after `npm ci`; then warm), `npm run",
     "render` and the program under the mock runtime beside their targets; it reports, it does not assert.",
@@ -250,6 +317,8 @@ export const BENCH_HELP = [
     "  --skip-test    skip the `npm test` runs",
     "  --runs <n>     program runs per figure (default 7)",
     "  --files        only each test file's share of the parallel mocha run (wall, CPU), heaviest first",
+    "  --concurrent   only this: <suites> `npm test` started together in this checkout (default 3), <rounds> rounds",
+    "                 one after the other (default 10): whether each passed, and how long each round took",
     "  -h, --help     print this help and exit",
 ].join("\n");
 
@@ -259,11 +328,7 @@ async function main(): Promise<void> {
         console.log(BENCH_HELP);
         return;
     }
-    const runsAt = argv.indexOf("--runs");
-    const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 7;
-    if (!Number.isInteger(runs) || runs < 1) {
-        throw new Error("--runs needs a positive integer");
-    }
+    const runs = positiveOption(argv, "--runs", 7);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     console.log(
         `istio-spire bench on ${os.cpus().length} cores, load average ${os
@@ -273,6 +338,16 @@ async function main(): Promise<void> {
     );
     const cpu = (seconds: number | undefined) => (seconds === undefined ? "" : `CPU ${seconds.toFixed(1)} s`);
 
+    if (argv.includes("--concurrent")) {
+        const [suites, roundCount] = [positiveOption(argv, "--suites", 3), positiveOption(argv, "--rounds", 10)];
+        const rounds: ConcurrentRound[] = [];
+        for (let i = 0; i < roundCount; i++) {
+            rounds.push(await concurrentRound(npm, suites));
+            console.log(concurrentReport(suites, rounds)[i]);
+        }
+        console.log(concurrentReport(suites, rounds).slice(roundCount).join("\n"));
+        return;
+    }
     if (argv.includes("--files")) {
         const cold = coldCaches();
         const out = path.join(cold.env[CHECK_CACHE_ENV], "..", "file-times.jsonl");

@@ -16,12 +16,20 @@
 // tests are done, the output of each other check that failed (and the lint's warnings) is printed under its command,
 // then one line per check; the exit code is 1 when any check failed, whichever.
 //
-// Caches: ESLint's and Prettier's under node_modules/.cache (ESLint's apart from `npm run lint`'s, whose config has no
-// program in it; Prettier's shared with `npm run lint` and `npm run format`), or under $ISTIO_SPIRE_CHECK_CACHE when
-// set (`npm run bench` points it to an empty directory for a cold run).
+// Caches: ESLint's and Prettier's under node_modules/.cache/istio-spire-check/ (apart from `npm run lint`'s and
+// `npm run format`'s, node_modules/.cache/eslint/ and prettier/), or under $ISTIO_SPIRE_CHECK_CACHE when set
+// (`npm run bench` points it to an empty directory for a cold run). Several `npm test` runs may share a checkout
+// (issue 19), so each writes its caches atomically (withCacheFile): both tools would otherwise write theirs in place
+// (ESLint 9: flat-cache 4 src/utils.js writeJSON; Prettier 3: its bundled flat-cache `save`, fs.writeFileSync), and a
+// run could read another's half-written file. ESLint reads an unparsable cache as an empty one (flat-cache tryParse),
+// but Prettier given --cache-location fails the check on it ("'<file>' isn't a valid JSON file": legacy-cli
+// findCacheFileFromOption). With the rename no run sees a torn cache; one that is not JSON anyway (a run killed by an
+// older version of this script, a hand edit) is left out, and the run starts from none.
 
 import { spawn } from "child_process";
+import { randomBytes } from "crypto";
 import type { Linter } from "eslint";
+import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 import { wantsHelp } from "../help";
@@ -56,6 +64,42 @@ export interface CheckOptions {
     cacheDir?: string;
     /** The tests print as they run (stdio inherited) instead of being captured into their result. @default false */
     liveTests?: boolean;
+}
+
+/**
+ * Runs `use` on a private copy of the cache file `shared` (none when there is none yet, or it is not JSON), then puts the copy in its
+ * place with one rename(2), which replaces the file atomically (POSIX rename: a reader opens the old file or the new
+ * one, never a part of either). Runs at the same time each read a whole cache and leave a whole one: the last to
+ * finish wins, and every entry of a content-keyed cache is valid for whatever tree it meets.
+ */
+export async function withCacheFile<T>(shared: string, use: (file: string) => Promise<T>): Promise<T> {
+    fs.mkdirSync(path.dirname(shared), { recursive: true });
+    const own = `${shared}.${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+        try {
+            fs.copyFileSync(shared, own);
+            JSON.parse(fs.readFileSync(own, "utf8"));
+        } catch (error) {
+            if (!(error instanceof SyntaxError) && (error as NodeJS.ErrnoException).code !== "ENOENT") {
+                throw error;
+            }
+            // No cache yet, or not a whole one: the tool starts from none.
+            fs.rmSync(own, { force: true });
+        }
+        const result = await use(own);
+        if (fs.existsSync(own)) {
+            fs.renameSync(own, shared);
+        }
+        return result;
+    } finally {
+        fs.rmSync(own, { force: true });
+    }
+}
+
+/** The cache files of `npm test` under `cacheDir`. */
+export function checkCacheFiles(cacheDir: string): { eslint: string; prettier: string } {
+    const dir = path.join(cacheDir, "istio-spire-check");
+    return { eslint: path.join(dir, "eslint-cache.json"), prettier: path.join(dir, "prettier-cache.json") };
 }
 
 /** `tsc --noEmit -p .` in `cwd`, through TypeScript's own command line: its output, its exit status, its program. */
@@ -99,10 +143,14 @@ export async function lint(cwd: string, cacheDir: string, program?: ts.Program):
         Object.defineProperty(program, "toJSON", { value: () => "the type check's program (tsconfig.json)", configurable: true });
         overrideConfig.push({ files: ["**/*.ts"], languageOptions: { parserOptions: { programs: [program] } } });
     }
-    // Apart from `npm run lint`'s cache (node_modules/.cache/eslint/): the program is part of this config's key.
-    const cacheLocation = path.join(cacheDir, "istio-spire-check", "eslint") + path.sep;
-    const eslint = new ESLint({ cwd, cache: true, cacheStrategy: "content", cacheLocation, overrideConfig });
-    const results = await eslint.lintFiles(["."]);
+    // Apart from `npm run lint`'s cache (node_modules/.cache/eslint/): the program is part of this config's key. A
+    // file path, not a folder (ESLint lib/eslint/eslint-helpers.js getCacheFile: a path that is not an existing folder
+    // and does not end in a separator is the cache file itself); lintFiles writes it at its end (eslint.js,
+    // lintResultCache.reconcile()).
+    const results = await withCacheFile(checkCacheFiles(cacheDir).eslint, (cacheLocation) =>
+        new ESLint({ cwd, cache: true, cacheStrategy: "content", cacheLocation, overrideConfig }).lintFiles(["."]),
+    );
+    const eslint = new ESLint({ cwd });
     const output = await (await eslint.loadFormatter("stylish")).format(results);
     const ok = results.every((r) => r.errorCount === 0 && r.fatalErrorCount === 0);
     return { name: "lint", command: "eslint .", ok, status: ok ? 0 : 1, output };
@@ -123,8 +171,9 @@ function run(args: string[], cwd: string, inherit: boolean): Promise<{ status: n
 /** `prettier --check --cache .` in `cwd`. */
 export async function formatCheck(cwd: string, cacheDir: string): Promise<CheckResult> {
     const prettier = path.join(path.dirname(require.resolve("prettier/package.json")), "bin", "prettier.cjs");
-    const cacheLocation = path.join(cacheDir, "prettier", ".prettier-cache");
-    const { status, output } = await run([prettier, "--check", "--cache", "--cache-location", cacheLocation, "."], cwd, false);
+    const { status, output } = await withCacheFile(checkCacheFiles(cacheDir).prettier, (cacheLocation) =>
+        run([prettier, "--check", "--cache", "--cache-location", cacheLocation, "."], cwd, false),
+    );
     return { name: "format", command: "prettier --check --cache .", ok: status === 0, status, output };
 }
 
@@ -195,7 +244,8 @@ export const CHECK_HELP = [
     "  <mocha arguments>   passed to mocha, with .mocharc.json (e.g. --grep <pattern>); the other checks cover the whole tree",
     "  -h, --help          print this help and exit",
     "",
-    `Caches: node_modules/.cache, or $${CHECK_CACHE_ENV} when set. Exit code: 0 when every check passed, else 1.`,
+    `Caches: node_modules/.cache/istio-spire-check/ (each replaced atomically), or under $${CHECK_CACHE_ENV} when set.`,
+    "Exit code: 0 when every check passed, else 1.",
 ].join("\n");
 
 async function main(): Promise<number> {
