@@ -36,7 +36,7 @@ import * as os from "os";
 import * as path from "path";
 import { CHECK_CACHE_ENV } from "../check/check";
 import { wantsHelp } from "../help";
-import { FILE_TIMES_ENV, FileTime } from "./fileTimes";
+import { FILE_TIMES_ENV, FileTime, childrenCpuSeconds } from "./fileTimes";
 // The program, its harness and the render are loaded where they are measured: `--help` answers without them.
 import type { runProgram as RunProgram } from "../mock-engine/harness";
 
@@ -106,21 +106,6 @@ function median(values: number[]): number {
     const sorted = [...values].sort((a, b) => a - b);
     const mid = sorted.length >> 1;
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** CPU seconds of this process's waited-for children so far (Linux /proc; undefined elsewhere). */
-function childrenCpuSeconds(): number | undefined {
-    try {
-        const fields = fs
-            .readFileSync("/proc/self/stat", "utf8")
-            .replace(/^.*\) /s, "")
-            .split(" ");
-        const ticks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-        // Fields 16 and 17 of proc(5), cutime and cstime, counted from field 3 (state) here.
-        return (Number(fields[13]) + Number(fields[14])) / ticks;
-    } catch {
-        return undefined;
-    }
 }
 
 /** Wall (and CPU, where known) seconds of a command, and its output; throws (with its output) if it fails. */
@@ -282,11 +267,10 @@ export function concurrentReport(suites: number, rounds: ConcurrentRound[]): str
     });
     const passedRounds = rounds.filter((round) => round.runs.every((r) => r.status === 0)).length;
     const walls = rounds.map((r) => r.wall).sort((a, b) => a - b);
-    const median = walls.length % 2 === 1 ? walls[(walls.length - 1) / 2] : (walls[walls.length / 2 - 1] + walls[walls.length / 2]) / 2;
     const total = walls.reduce((sum, w) => sum + w, 0);
     lines.push(
         `${suites} npm test at once in one checkout, ${rounds.length} rounds: ${passedRounds} of ${rounds.length} rounds passed; ` +
-            `a round took ${median.toFixed(1)} s (median), ${walls[walls.length - 1].toFixed(1)} s at most; ${(total / 60).toFixed(1)} min in all`,
+            `a round took ${median(walls).toFixed(1)} s (median), ${walls[walls.length - 1].toFixed(1)} s at most; ${(total / 60).toFixed(1)} min in all`,
     );
     for (const [i, round] of rounds.entries()) {
         for (const [j, run] of round.runs.entries()) {

@@ -8,6 +8,7 @@
 //   (user + system seconds of the child processes it waited for: helm, tsc, npm, postgres' pg_ctl; Linux only),
 //   first (whether it was the worker's first file).
 
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 
 export const FILE_TIMES_ENV = "ISTIO_SPIRE_FILE_TIMES";
@@ -22,15 +23,19 @@ export interface FileTime {
     first: boolean;
 }
 
-/** CPU seconds of the child processes this process has waited for (cutime + cstime of /proc/self/stat). */
-function childrenCpuSeconds(): number | undefined {
+/** Clock ticks a second, the unit of /proc's CPU times (getconf CLK_TCK; 100 on Linux). */
+let clockTicks: number | undefined;
+
+/** CPU seconds of the child processes this process has waited for (cutime + cstime of /proc/self/stat; Linux only). */
+export function childrenCpuSeconds(): number | undefined {
     try {
         const fields = fs
             .readFileSync("/proc/self/stat", "utf8")
             .replace(/^.*\) /s, "")
             .split(" ");
-        // Fields 16 and 17 of proc(5), counted from field 3 (state) here; in clock ticks, 100 a second on Linux.
-        return (Number(fields[13]) + Number(fields[14])) / 100;
+        clockTicks ??= Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+        // Fields 16 and 17 of proc(5), cutime and cstime, counted from field 3 (state) here.
+        return (Number(fields[13]) + Number(fields[14])) / clockTicks;
     } catch {
         return undefined;
     }
