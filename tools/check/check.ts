@@ -172,7 +172,9 @@ function run(args: string[], cwd: string, inherit: boolean): Promise<{ status: n
 export async function formatCheck(cwd: string, cacheDir: string): Promise<CheckResult> {
     const prettier = path.join(path.dirname(require.resolve("prettier/package.json")), "bin", "prettier.cjs");
     const { status, output } = await withCacheFile(checkCacheFiles(cacheDir).prettier, (cacheLocation) =>
-        run([prettier, "--check", "--cache", "--cache-location", cacheLocation, "."], cwd, false),
+        // --no-color: its output is captured and printed again with the report, and Prettier colours it whenever CI is
+        // set, even into a pipe (it bundles picocolors, whose isColorSupported is true when `env.CI` is set).
+        run([prettier, "--check", "--cache", "--cache-location", cacheLocation, "--no-color", "."], cwd, false),
     );
     return { name: "format", command: "prettier --check --cache .", ok: status === 0, status, output };
 }
