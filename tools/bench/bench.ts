@@ -29,12 +29,12 @@
 // Options: --skip-test (skip the npm test runs), --runs <n> (program runs per figure, default 7), --files,
 // --concurrent [--suites <n>] [--rounds <n>].
 
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CHECK_CACHE_ENV } from "../check/check";
+import { CHECK_CACHE_ENV, runProcess } from "../check/check";
 import { wantsHelp } from "../help";
 import { FILE_TIMES_ENV, FileTime, childrenCpuSeconds } from "./fileTimes";
 // The program, its harness and the render are loaded where they are measured: `--help` answers without them.
@@ -242,20 +242,8 @@ export interface ConcurrentRound {
 /** Starts `suites` `npm test` at once in this checkout and waits for all of them. */
 async function concurrentRound(npm: string, suites: number): Promise<ConcurrentRound> {
     const started = process.hrtime.bigint();
-    const runs = await Promise.all(
-        Array.from(
-            { length: suites },
-            () =>
-                new Promise<{ status: number; output: string }>((resolve) => {
-                    const child = spawn(npm, ["test", "--silent"], { cwd: PROJECT_DIR, env: { ...process.env, BENCH_INNER: "1" } });
-                    let output = "";
-                    child.stdout.on("data", (d) => (output += d));
-                    child.stderr.on("data", (d) => (output += d));
-                    child.on("error", (error) => resolve({ status: 1, output: `${output}${error.message}\n` }));
-                    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), output }));
-                }),
-        ),
-    );
+    const env = { ...process.env, BENCH_INNER: "1" };
+    const runs = await Promise.all(Array.from({ length: suites }, () => runProcess(npm, ["test", "--silent"], PROJECT_DIR, { env })));
     return { wall: Number(process.hrtime.bigint() - started) / 1e9, runs };
 }
 

@@ -147,19 +147,27 @@ export async function lint(cwd: string, cacheDir: string, program?: ts.Program):
     // file path, not a folder (ESLint lib/eslint/eslint-helpers.js getCacheFile: a path that is not an existing folder
     // and does not end in a separator is the cache file itself); lintFiles writes it at its end (eslint.js,
     // lintResultCache.reconcile()).
-    const results = await withCacheFile(checkCacheFiles(cacheDir).eslint, (cacheLocation) =>
-        new ESLint({ cwd, cache: true, cacheStrategy: "content", cacheLocation, overrideConfig }).lintFiles(["."]),
-    );
-    const eslint = new ESLint({ cwd });
-    const output = await (await eslint.loadFormatter("stylish")).format(results);
+    const { results, output } = await withCacheFile(checkCacheFiles(cacheDir).eslint, async (cacheLocation) => {
+        const eslint = new ESLint({ cwd, cache: true, cacheStrategy: "content", cacheLocation, overrideConfig });
+        const linted = await eslint.lintFiles(["."]);
+        return { results: linted, output: await (await eslint.loadFormatter("stylish")).format(linted) };
+    });
     const ok = results.every((r) => r.errorCount === 0 && r.fatalErrorCount === 0);
     return { name: "lint", command: "eslint .", ok, status: ok ? 0 : 1, output };
 }
 
-/** Runs a child process and resolves with its exit status and (unless inherited) its output. */
-function run(args: string[], cwd: string, inherit: boolean): Promise<{ status: number; output: string }> {
+/**
+ * Runs `command` (node itself when it is `process.execPath`) and resolves with its exit status and (unless inherited)
+ * its output, both streams as they came; never rejects: a process that cannot start is a failure with the reason.
+ */
+export function runProcess(
+    command: string,
+    args: string[],
+    cwd: string,
+    options: { inherit?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ status: number; output: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, args, { cwd, stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { cwd, env: options.env ?? process.env, stdio: options.inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
         let output = "";
         child.stdout?.on("data", (d) => (output += d));
         child.stderr?.on("data", (d) => (output += d));
@@ -174,7 +182,7 @@ export async function formatCheck(cwd: string, cacheDir: string): Promise<CheckR
     const { status, output } = await withCacheFile(checkCacheFiles(cacheDir).prettier, (cacheLocation) =>
         // --no-color: its output is captured and printed again with the report, and Prettier colours it whenever CI is
         // set, even into a pipe (it bundles picocolors, whose isColorSupported is true when `env.CI` is set).
-        run([prettier, "--check", "--cache", "--cache-location", cacheLocation, "--no-color", "."], cwd, false),
+        runProcess(process.execPath, [prettier, "--check", "--cache", "--cache-location", cacheLocation, "--no-color", "."], cwd),
     );
     return { name: "format", command: "prettier --check --cache .", ok: status === 0, status, output };
 }
@@ -182,7 +190,7 @@ export async function formatCheck(cwd: string, cacheDir: string): Promise<CheckR
 /** `mocha` in `cwd` with its .mocharc.json. */
 export async function tests(cwd: string, mochaArgs: string[], live: boolean): Promise<CheckResult> {
     const mocha = path.join(path.dirname(require.resolve("mocha/package.json")), "bin", "mocha.js");
-    const { status, output } = await run([mocha, ...mochaArgs], cwd, live);
+    const { status, output } = await runProcess(process.execPath, [mocha, ...mochaArgs], cwd, { inherit: live });
     return { name: "tests", command: ["mocha", ...mochaArgs].join(" "), ok: status === 0, status, output };
 }
 
